@@ -1,0 +1,86 @@
+"""Migrations build the schema the models describe, on both databases, and ship inside the package."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect
+
+from wbsupply.store import current_revision, head_revision, make_engine, metadata, upgrade
+from wbsupply.store.engine import alembic_config, downgrade
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_migration_head_matches_the_models(engine: Engine) -> None:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []
+
+
+def test_fresh_database_is_at_head(engine: Engine) -> None:
+    assert current_revision(engine) == head_revision()
+
+
+def test_upgrade_downgrade_upgrade(blank_database_url: str) -> None:
+    upgrade(blank_database_url)
+    engine = make_engine(blank_database_url)
+    try:
+        assert set(inspect(engine).get_table_names()) == set(metadata.tables) | {"alembic_version"}
+        downgrade(blank_database_url, "base")
+        assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+        upgrade(blank_database_url)
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_concurrent_upgrades_of_a_blank_database_both_succeed(blank_database_url: str) -> None:
+    start = threading.Barrier(2)
+
+    def run(_: int) -> None:
+        start.wait()
+        upgrade(blank_database_url)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(run, range(2)))
+    engine = make_engine(blank_database_url)
+    try:
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_history_is_linear() -> None:
+    assert len(ScriptDirectory.from_config(alembic_config()).get_heads()) == 1
+
+
+def test_migrations_ship_in_the_built_package(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    shutil.copy(REPO / "pyproject.toml", source)
+    (source / "README.md").write_text("")
+    shutil.copytree(REPO / "wbsupply", source / "wbsupply", ignore=shutil.ignore_patterns("__pycache__"))
+    build = tmp_path / "build"
+    subprocess.run(
+        [sys.executable, "-c", "import setuptools; setuptools.setup()", "-q", "build", "--build-lib", str(build)],
+        cwd=source,
+        check=True,
+        capture_output=True,
+    )
+    shipped = build / "wbsupply" / "store" / "migrations"
+    expected = {p.relative_to(REPO / "wbsupply/store/migrations") for p in _migration_files(REPO)}
+    assert expected and {p.relative_to(shipped) for p in _migration_files(build)} == expected
+
+
+def _migration_files(root: Path) -> list[Path]:
+    folder = root / "wbsupply" / "store" / "migrations"
+    return [p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts]

@@ -1,0 +1,72 @@
+"""Command line: ``wbsupply up | api | monitor | worker | operator | notifier | sandbox | bench``."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from wbsupply.config import get_settings
+
+app = typer.Typer(help="wbsupply: books Wildberries FBW supply slots automatically.", no_args_is_help=True)
+
+BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(
+        level=get_settings().log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+@app.command()
+def up() -> None:
+    """Run everything in one process on embedded defaults (SQLite, in-process bus, sandbox WB)."""
+    from wbsupply.runtime import run_embedded
+
+    _setup_logging()
+    run_embedded(get_settings())
+
+
+@app.command()
+def sandbox(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8100,
+    seed: Annotated[int, typer.Option(help="Seed of the market simulation")] = 42,
+    speed: Annotated[float, typer.Option(help="How much faster than real time the sandbox clock runs")] = 1.0,
+) -> None:
+    """Run the WB sandbox (public API, seller cabinet, market simulation) alone."""
+    import uvicorn
+
+    from wbsupply.sandbox.app import SandboxConfig, create_app
+
+    _setup_logging()
+    uvicorn.run(create_app(SandboxConfig(seed=seed, speed=speed)), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def bench(
+    name: Annotated[str | None, typer.Argument(help="Benchmark name (a file in bench/)")] = None,
+    quick: Annotated[bool, typer.Option(help="Smaller run, for a smoke check")] = False,
+    list_: Annotated[bool, typer.Option("--list", help="List the benchmarks")] = False,
+) -> None:
+    """Run one benchmark: a readable summary, then one JSON line as the last line."""
+    available = sorted(p.stem for p in BENCH_DIR.glob("*.py") if not p.stem.startswith("_"))
+    if list_ or name is None:
+        typer.echo("benchmarks: " + ", ".join(available))
+        return
+    if name not in available:
+        typer.echo(f"unknown benchmark {name!r}; available: {', '.join(available)}", err=True)
+        raise typer.Exit(2)
+    spec = importlib.util.spec_from_file_location(f"wbsupply_bench_{name}", BENCH_DIR / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(quick=quick).print()
+
+
+if __name__ == "__main__":
+    app()

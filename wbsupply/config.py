@@ -1,0 +1,75 @@
+"""One settings object for every component, read from the environment (prefix ``WBSUPPLY_``)."""
+
+from __future__ import annotations
+
+import shutil
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BROWSER_CANDIDATES = ("/usr/bin/chromium-headless-shell", "/usr/bin/chromium")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WBSUPPLY_", env_file=".env", extra="ignore")
+
+    # Storage: SQLite file by default, PostgreSQL URL (postgresql+psycopg://...) in the cluster.
+    data_dir: Path = Field(default=Path("./data"), description="Folder for the SQLite file and local state")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default sqlite in data_dir")
+    # Slot calendar and events: in-process unless a Redis URL is given.
+    redis_url: str | None = Field(default=None, description="redis://host:6379/0 for the cluster runtime")
+    events_stream_maxlen: int = Field(default=100_000, ge=1000, description="Slot events kept for resuming bots")
+
+    # Web cabinet / API.
+    api_host: str = Field(default="127.0.0.1", description="Address of the API and web cabinet")
+    api_port: int = Field(default=8000, ge=1, le=65535, description="Port of the API and web cabinet")
+    secret_key: SecretStr | None = Field(
+        default=None, description="Signs sessions and encrypts WB sessions; generated into data_dir if unset"
+    )
+
+    # Wildberries: the built-in sandbox unless real URLs and tokens are configured.
+    sandbox_enabled: bool = Field(default=True, description="Start the built-in WB sandbox with `wbsupply up`")
+    sandbox_host: str = Field(default="127.0.0.1", description="Address of the sandbox")
+    sandbox_port: int = Field(default=8100, ge=1, le=65535, description="Port of the sandbox")
+    sandbox_seed: int = Field(default=42, description="Seed of the sandbox market simulation")
+    sandbox_speed: float = Field(default=1.0, gt=0, description="Sandbox clock speed (x real time)")
+    wb_api_url: str | None = Field(default=None, description="Public API base, e.g. https://common-api.wildberries.ru")
+    wb_supplies_api_url: str | None = Field(default=None, description="e.g. https://supplies-api.wildberries.ru")
+    wb_cabinet_url: str | None = Field(default=None, description="e.g. https://seller.wildberries.ru")
+    wb_api_tokens: list[SecretStr] = Field(default_factory=list, description="Token pool for the monitor")
+
+    # Monitor.
+    poll_interval_seconds: float = Field(default=12.0, ge=1.0, description="Monitor poll interval")
+    monitor_primary_source: str = Field(
+        default="api", pattern="^(api|cabinet)$", description="api (public API) or cabinet (monitor bot)"
+    )
+
+    # Browser for worker bots.
+    browser_executable: Path | None = Field(
+        default=None, description="Chromium binary; default: chromium-headless-shell, then chromium"
+    )
+    browser_headless: bool = Field(default=True, description="Run the bots' browser headless")
+
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'wbsupply.sqlite3').resolve()}"
+
+    def resolved_browser_executable(self) -> Path | None:
+        """The configured browser, else the first system Chromium found; None means Playwright's own."""
+        if self.browser_executable:
+            return self.browser_executable
+        for candidate in BROWSER_CANDIDATES:
+            if Path(candidate).exists():
+                return Path(candidate)
+        found = shutil.which("chromium-headless-shell") or shutil.which("chromium")
+        return Path(found) if found else None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

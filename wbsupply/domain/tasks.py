@@ -1,0 +1,294 @@
+"""What a seller asks to book (``SupplyTaskSpec``), the task around it (``SupplyTask``), and which slots fit.
+
+Validation speaks Russian to the seller: rule violations carry the message itself, and ``russian_errors``
+turns any ``pydantic.ValidationError`` of a spec (wrong types included) into messages for the cabinet.
+Checks that depend on the current day live in ``check_against_today`` so that the model stays pure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from wbsupply.domain.machines import move
+from wbsupply.domain.schedule import MOSCOW
+from wbsupply.domain.slots import HORIZON_DAYS, Slot
+from wbsupply.domain.statuses import BoxType, TaskMode, TaskPhase
+from wbsupply.domain.tariffs import Plan
+
+RULE_ERROR = "task_rule"  # pydantic error type of our own rules; their message is for the seller as is
+
+
+def _rule(message: str) -> PydanticCustomError:
+    return PydanticCustomError(RULE_ERROR, message)
+
+
+class SupplyTaskSpec(BaseModel):
+    """The seller's request. Without a date window or lead time any date of the calendar fits.
+
+    ``lead_time_days`` N: a slot from today up to today + N days. ``weekdays``: 0 = Monday .. 6 = Sunday, empty
+    for any day. ``max_coefficient`` 0 books free slots only. ``max_logistics_coefficient`` is in percent
+    (WB's deliveryCoef, e.g. 120); a slot without a known logistics coefficient does not fit such a limit.
+    ``deadline``: the task expires then (a naive value is Moscow time). It does not restrict slot dates.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    account_id: str
+    preorder_id: int | None = None
+    draft_id: str | None = None
+    warehouses: list[int]
+    box_type: BoxType
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    lead_time_days: int | None = None
+    weekdays: frozenset[int] = frozenset()
+    skip_dates: frozenset[dt.date] = frozenset()
+    max_coefficient: int = 0
+    max_logistics_coefficient: int | None = None
+    deadline: dt.datetime | None = None
+    mode: TaskMode = TaskMode.BOOK
+
+    @field_validator("account_id")
+    @classmethod
+    def _account_given(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise _rule("Выберите аккаунт WB, для которого создаётся задача")
+        return value
+
+    @field_validator("preorder_id")
+    @classmethod
+    def _preorder_positive(cls, value: int | None) -> int | None:
+        if value is not None and value <= 0:
+            raise _rule("Номер заказа WB должен быть положительным числом")
+        return value
+
+    @field_validator("draft_id")
+    @classmethod
+    def _draft_blank_is_none(cls, value: str | None) -> str | None:
+        return (value or "").strip() or None
+
+    @field_validator("warehouses")
+    @classmethod
+    def _warehouses_chosen(cls, value: list[int]) -> list[int]:
+        if not value:
+            raise _rule("Выберите хотя бы один склад")
+        seen: set[int] = set()
+        for warehouse_id in value:
+            if warehouse_id <= 0:
+                raise _rule(f"Неизвестный склад: {warehouse_id}")
+            if warehouse_id in seen:
+                raise _rule(f"Склад {warehouse_id} выбран дважды: каждый склад указывается один раз")
+            seen.add(warehouse_id)
+        return value
+
+    @field_validator("lead_time_days")
+    @classmethod
+    def _lead_time_not_negative(cls, value: int | None) -> int | None:
+        if value is not None and value < 0:
+            raise _rule("Срок в днях не может быть отрицательным")
+        return value
+
+    @field_validator("weekdays")
+    @classmethod
+    def _weekdays_in_range(cls, value: frozenset[int]) -> frozenset[int]:
+        if any(not 0 <= day <= 6 for day in value):
+            raise _rule("День недели указывается числом от 0 (понедельник) до 6 (воскресенье)")
+        return value
+
+    @field_validator("max_coefficient")
+    @classmethod
+    def _coefficient_not_negative(cls, value: int) -> int:
+        if value < 0:
+            raise _rule("Коэффициент приёмки не может быть меньше 0")
+        return value
+
+    @field_validator("max_logistics_coefficient")
+    @classmethod
+    def _logistics_not_negative(cls, value: int | None) -> int | None:
+        if value is not None and value < 0:
+            raise _rule("Коэффициент логистики не может быть меньше 0")
+        return value
+
+    @field_validator("deadline")
+    @classmethod
+    def _deadline_in_moscow(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=MOSCOW)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SupplyTaskSpec:
+        if self.preorder_id is None and self.draft_id is None:
+            raise _rule("Укажите черновик поставки или номер заказа WB")
+        has_window = self.date_from is not None or self.date_to is not None
+        if has_window and self.lead_time_days is not None:
+            raise _rule("Укажите либо период дат, либо срок в днях, но не оба сразу")
+        if self.date_from and self.date_to:
+            if self.date_from > self.date_to:
+                raise _rule("Дата начала периода позже даты окончания")
+            if not self.allowed_dates(self.date_from, self.date_to):
+                raise _rule(_NO_DAY_LEFT)
+        return self
+
+    def window(self, today: dt.date) -> tuple[dt.date, dt.date]:
+        """First and last date (inclusive) a slot may have, seen from ``today``; may be empty (first > last)."""
+        if self.lead_time_days is not None:
+            return today, today + dt.timedelta(days=self.lead_time_days)
+        start = max(today, self.date_from) if self.date_from else today
+        return start, self.date_to or dt.date.max
+
+    def allowed_dates(self, first: dt.date, last: dt.date) -> list[dt.date]:
+        """Dates from ``first`` to ``last`` that pass the weekday and skipped-date filters, ascending."""
+        days = (last - first).days + 1
+        candidates = (first + dt.timedelta(days=offset) for offset in range(max(0, days)))
+        weekdays, skipped = self.weekdays, self.skip_dates
+        return [d for d in candidates if (not weekdays or d.weekday() in weekdays) and d not in skipped]
+
+    def dates_on_calendar(self, today: dt.date) -> list[dt.date]:
+        """The dates this task would book among those the calendar of ``today`` shows."""
+        first, last = self.window(today)
+        horizon_end = today + dt.timedelta(days=HORIZON_DAYS - 1)
+        return self.allowed_dates(first, min(last, horizon_end))
+
+    def accepts(self, slot: Slot, today: dt.date) -> bool:
+        key = slot.key
+        if key.box_type != self.box_type or key.warehouse_id not in self.warehouses:
+            return False
+        if not slot.is_open or slot.coefficient > self.max_coefficient:
+            return False
+        max_logistics = self.max_logistics_coefficient
+        if max_logistics is not None and (
+            slot.logistics_coefficient is None or slot.logistics_coefficient > max_logistics
+        ):
+            return False
+        first, last = self.window(today)
+        day = key.date
+        if not first <= day <= last or day in self.skip_dates:
+            return False
+        return not self.weekdays or day.weekday() in self.weekdays
+
+    def importance(self, warehouse_id: int) -> int:
+        """0 for the seller's most important warehouse."""
+        return self.warehouses.index(warehouse_id)
+
+    def is_expired(self, now: dt.datetime) -> bool:
+        """Past the deadline, or the date window ended (Moscow dates)."""
+        if self.deadline is not None and now >= self.deadline:
+            return True
+        return self.date_to is not None and self.date_to < now.astimezone(MOSCOW).date()
+
+
+_NO_DAY_LEFT = "В выбранном периоде не осталось подходящих дней: проверьте дни недели и исключённые даты"
+
+
+def check_against_today(spec: SupplyTaskSpec, today: dt.date, now: dt.datetime | None = None) -> list[str]:
+    """Problems of a spec that only show against the current day (for creating or editing a task)."""
+    problems = []
+    if spec.date_to is not None and spec.date_to < today:
+        problems.append("Дата окончания периода уже прошла")
+    elif spec.lead_time_days is not None or spec.date_to is not None:
+        first, last = spec.window(today)
+        if not spec.allowed_dates(first, last):
+            problems.append(_NO_DAY_LEFT)
+    if now is not None and spec.deadline is not None and spec.deadline <= now:
+        problems.append("Крайний срок уже прошёл")
+    return problems
+
+
+FIELD_LABELS = {
+    "account_id": "Аккаунт WB",
+    "preorder_id": "Номер заказа",
+    "draft_id": "Черновик поставки",
+    "warehouses": "Склады",
+    "box_type": "Тип поставки",
+    "date_from": "Дата начала периода",
+    "date_to": "Дата окончания периода",
+    "lead_time_days": "Срок в днях",
+    "weekdays": "Дни недели",
+    "skip_dates": "Исключённые даты",
+    "max_coefficient": "Максимальный коэффициент приёмки",
+    "max_logistics_coefficient": "Максимальный коэффициент логистики",
+    "deadline": "Крайний срок",
+    "mode": "Режим",
+}
+
+_TYPE_MESSAGES = {
+    "missing": "заполните это поле",
+    "int_parsing": "введите целое число",
+    "int_type": "введите целое число",
+    "int_from_float": "введите целое число",
+    "date_parsing": "введите дату в формате ГГГГ-ММ-ДД",
+    "date_from_datetime_parsing": "введите дату в формате ГГГГ-ММ-ДД",
+    "date_from_datetime_inexact": "введите дату без времени",
+    "date_type": "введите дату в формате ГГГГ-ММ-ДД",
+    "datetime_parsing": "введите дату и время",
+    "datetime_from_date_parsing": "введите дату и время",
+    "datetime_type": "введите дату и время",
+    "enum": "выберите значение из списка",
+    "string_type": "введите текст",
+    "list_type": "ожидается список",
+    "frozen_set_type": "ожидается список",
+    "set_type": "ожидается список",
+    "extra_forbidden": "такого поля нет",
+}
+
+
+def russian_errors(error: ValidationError) -> list[str]:
+    """One message per problem, in Russian, naming the field as the cabinet form does."""
+    messages = []
+    for item in error.errors():
+        if item["type"] == RULE_ERROR:
+            messages.append(item["msg"])
+            continue
+        name = str(item["loc"][0]) if item["loc"] else ""
+        label = FIELD_LABELS.get(name, name)
+        text = _TYPE_MESSAGES.get(item["type"], "неверное значение")
+        messages.append(f"{label}: {text}" if label else text[0].upper() + text[1:])
+    return messages
+
+
+@dataclass(frozen=True)
+class SupplyTask:
+    """A spec being worked on. ``plan`` is the seller's tariff at creation: it orders contested slots."""
+
+    id: str
+    spec: SupplyTaskSpec
+    created_at: dt.datetime
+    plan: Plan = Plan.START
+    phase: TaskPhase = TaskPhase.PENDING
+    note: str = field(default="", compare=False)  # last human-readable reason (lost slot, error)
+
+    @property
+    def priority_key(self) -> tuple[float, int, float, str]:
+        """Sorts tasks by priority: deadline (none last), higher plan, older, then id for a stable order."""
+        deadline = self.spec.deadline
+        return (
+            deadline.timestamp() if deadline is not None else math.inf,
+            -self.plan.rank,
+            self.created_at.timestamp(),
+            self.id,
+        )
+
+    def accepts(self, slot: Slot, today: dt.date) -> bool:
+        return self.spec.accepts(slot, today)
+
+    def moved_to(self, phase: TaskPhase, note: str = "") -> SupplyTask:
+        """This task in another phase; raises ``IllegalTransition`` for a move the machine forbids."""
+        return replace(self, phase=move(self.phase, phase), note=note)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "spec": self.spec.model_dump(mode="json"),
+            "created_at": self.created_at.isoformat(),
+            "plan": self.plan.value,
+            "phase": self.phase.value,
+            "note": self.note,
+        }

@@ -1,0 +1,37 @@
+"""The slot feed: the current calendar plus an ordered stream of slot events.
+
+Two implementations share this interface: in-process (embedded runtime) and Redis (cluster). Events are
+JSON-able dicts so that both carry exactly the same payloads; ids are strings that sort in publish order,
+and a subscriber that remembers its last id resumes after it without losing an event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any, Protocol
+
+FeedEvent = Mapping[str, Any]
+
+
+class SlotFeed(Protocol):
+    async def publish(self, events: Sequence[FeedEvent]) -> list[str]:
+        """Append events to the stream; returns their ids."""
+        ...
+
+    async def read(self, after_id: str | None, *, limit: int = 1000, block_s: float = 0.0) -> list[
+        tuple[str, FeedEvent]
+    ]:
+        """Events after ``after_id`` (None: only new ones), waiting up to ``block_s`` for the first."""
+        ...
+
+    def subscribe(self, after_id: str | None = None) -> AsyncIterator[tuple[str, FeedEvent]]:
+        """Endless iterator of events after ``after_id``."""
+        ...
+
+    async def set_calendar(self, slots: Mapping[str, FeedEvent]) -> None:
+        """Replace the current calendar snapshot (slot key -> slot)."""
+        ...
+
+    async def get_calendar(self) -> dict[str, FeedEvent]: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,95 @@
+"""SellerBot reconciliation: plain async functions called by the thin kopf handlers."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import kopf
+
+from wbsupply.control.kube import KubeClient, resource_path
+from wbsupply.domain.schedule import is_restart_due
+from wbsupply.domain.statuses import BotStatus
+from wbsupply.operator.builders import build_children, build_restart_patch
+from wbsupply.operator.checks import Finding, parse_stamp, stamp
+from wbsupply.operator.names import worker_name
+from wbsupply.operator.notifications import NotificationHook, build_bot_notification, log_notification
+from wbsupply.operator.settings import OperatorConfig
+
+
+def utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+@dataclasses.dataclass
+class Context:
+    """What every handler needs; passed to kopf as ``memo`` (shallow-copied per object, so shared)."""
+
+    config: OperatorConfig
+    kube: KubeClient
+    clock: Callable[[], datetime.datetime] = utcnow
+    notify: NotificationHook = log_notification
+
+
+async def apply_worker(ctx: Context, body: kopf.Body, name: str, namespace: str, spec: Mapping[str, Any]) -> None:
+    """Create or update the bot's ServiceAccount, Role, RoleBinding and Deployment, owned by the bot.
+
+    Owner references let the garbage collector delete all four with the SellerBot, so no finalizer is
+    needed. The session Secret is deliberately not adopted: it belongs to the WB account (the API
+    creates and deletes it) and must survive re-creating the bot.
+    """
+    children = build_children(name, namespace, spec, ctx.config)
+    kopf.adopt(children, owner=body)
+    for child in children:
+        await ctx.kube.apply(child)
+
+
+def initial_phase(spec: Mapping[str, Any], status: Mapping[str, Any]) -> str | None:
+    """Phase to set after (re)applying the worker; None keeps what the worker reported."""
+    if spec.get("paused"):
+        return BotStatus.STOPPED.value
+    if status.get("phase") in (None, BotStatus.STOPPED.value):
+        return BotStatus.INITIALIZING.value
+    return None
+
+
+def restart_due(
+    name: str, spec: Mapping[str, Any], status: Mapping[str, Any], created: str | None, now: datetime.datetime
+) -> bool:
+    """The daily restart of the domain schedule; a bot never restarted counts from its creation."""
+    if spec.get("paused") or not (spec.get("restartWindow") or {}).get("enabled", True):
+        return False
+    last = parse_stamp(status.get("lastRestart")) or parse_stamp(created)
+    return last is not None and is_restart_due(now, name, last)
+
+
+async def restart_worker(ctx: Context, name: str, namespace: str, now: datetime.datetime) -> str:
+    """Roll the worker pod by changing its template annotation; returns the stamp for status.lastRestart."""
+    path = resource_path("apps/v1", "deployments", namespace, worker_name(name))
+    await ctx.kube.merge_patch(path, build_restart_patch(now))
+    return stamp(now)
+
+
+async def report(
+    ctx: Context,
+    findings: list[Finding],
+    *,
+    body: kopf.Body,
+    patch: kopf.Patch,
+    name: str,
+    namespace: str,
+    spec: Mapping[str, Any],
+) -> None:
+    """Findings of the periodic checks -> Events on the SellerBot, status fields, seller notifications."""
+    for finding in findings:
+        post = kopf.warn if finding.severity == "warning" else kopf.info
+        post(body, reason=finding.reason, message=finding.message)
+        patch.status.update(finding.status)
+        if finding.notify is not None:
+            notification = build_bot_notification(
+                namespace, name, spec, finding.notify, finding.message, ctx.clock()
+            )
+            if notification is not None:
+                await ctx.notify(notification)

@@ -1,0 +1,152 @@
+"""Thin kopf handlers for SellerBot and SupplyTask; the work is in ``bots``, ``tasks``, ``checks``, ``builders``.
+
+Handlers are registered by ``register`` into a given registry (not at import time) so that the timers'
+intervals come from ``OperatorConfig`` and each test runs a fresh operator.
+
+Finalizers: none. Every object the operator creates is owned by its SellerBot (the garbage collector
+deletes it), the session Secret must outlive the bot, and SupplyTasks keep their booking history after
+their bot is gone. With no ``on.delete`` handlers kopf adds no finalizer either.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from wbsupply.operator import bots, checks, tasks
+from wbsupply.operator.builders import memory_limit
+from wbsupply.operator.names import ANNOTATION_RESTART_REQUEST, GROUP, SELLERBOTS, SUPPLYTASKS, VERSION, worker_name
+from wbsupply.operator.settings import OperatorConfig
+
+Context = bots.Context
+
+
+def login(memo: Context, **_: Any) -> kopf.ConnectionInfo:
+    """kopf's own watches use the same credentials as our client (kubeconfig or the service account)."""
+    return kopf.ConnectionInfo(**memo.kube.connection_info())
+
+
+# --- SellerBot ---------------------------------------------------------------------------------------------
+
+
+async def bot_apply(
+    body: kopf.Body, name: str, namespace: str, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch,
+    memo: Context, **_: Any,
+) -> None:
+    await bots.apply_worker(memo, body, name, namespace, spec)
+    patch.status["deployment"] = worker_name(name)
+    phase = bots.initial_phase(spec, status)
+    if phase is not None:
+        patch.status["phase"] = phase
+
+
+async def bot_restart_requested(
+    body: kopf.Body, name: str, namespace: str, spec: kopf.Spec, status: kopf.Status, new: Any,
+    patch: kopf.Patch, memo: Context, **_: Any,
+) -> None:
+    if not new or new == status.get("lastRestartRequest") or spec.get("paused"):
+        return
+    patch.status["lastRestart"] = await bots.restart_worker(memo, name, namespace, memo.clock())
+    patch.status["lastRestartRequest"] = new
+    kopf.info(body, reason="RestartRequested", message=f"worker restarted on request {new}")
+
+
+async def bot_restart_window(
+    body: kopf.Body, name: str, namespace: str, spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta,
+    patch: kopf.Patch, memo: Context, **_: Any,
+) -> None:
+    now = memo.clock()
+    if bots.restart_due(name, spec, status, meta.get("creationTimestamp"), now):
+        patch.status["lastRestart"] = await bots.restart_worker(memo, name, namespace, now)
+        kopf.info(body, reason="DailyRestart", message="worker restarted in its daily window")
+
+
+async def bot_status_check(
+    body: kopf.Body, name: str, namespace: str, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch,
+    memo: Context, **_: Any,
+) -> None:
+    findings = checks.check_status(spec, status, memo.clock(), memo.config.heartbeat_timeout)
+    await bots.report(memo, findings, body=body, patch=patch, name=name, namespace=namespace, spec=spec)
+
+
+async def bot_memory_check(
+    body: kopf.Body, name: str, namespace: str, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch,
+    memo: Context, **_: Any,
+) -> None:
+    limit = memory_limit(spec, memo.config)
+    findings = checks.check_memory(limit, status, memo.config.memory_warning_ratio)
+    await bots.report(memo, findings, body=body, patch=patch, name=name, namespace=namespace, spec=spec)
+
+
+async def bot_auth_check(
+    body: kopf.Body, name: str, namespace: str, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch,
+    memo: Context, **_: Any,
+) -> None:
+    findings = checks.check_auth(status)
+    await bots.report(memo, findings, body=body, patch=patch, name=name, namespace=namespace, spec=spec)
+
+
+def bot_index(name: str, namespace: str, spec: kopf.Spec, status: kopf.Status, **_: Any) -> Any:
+    """SellerBots by (namespace, name), for SupplyTask admission without API reads."""
+    try:
+        return {(namespace, name): tasks.BotInfo.from_sellerbot(spec, status)}
+    except (KeyError, ValueError):
+        return None  # an invalid bot (the CRD schema should prevent it) assigns no tasks
+
+
+# --- SupplyTask --------------------------------------------------------------------------------------------
+
+
+def task_admit(
+    body: kopf.Body, namespace: str, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch,
+    bot_index: kopf.Index[tuple[str, str], tasks.BotInfo], memo: Context, **_: Any,
+) -> None:
+    bot_name = (spec.get("sellerBotRef") or {}).get("name", "")
+    bot = next(iter(bot_index.get((namespace, bot_name), [])), None)
+    admission = tasks.admit(spec, status.get("phase"), bot, memo.clock())
+    if admission.labels and any(body.metadata.labels.get(k) != v for k, v in admission.labels.items()):
+        patch.metadata.setdefault("labels", {}).update(admission.labels)
+    if admission.phase is None:
+        return
+    patch.status.update(admission.status_patch())
+    post = kopf.warn if admission.phase.value in {"Failed", "QuotaExceeded"} else kopf.info
+    post(body, reason=f"Task{admission.phase.value}", message=admission.message)
+
+
+# --- registration ------------------------------------------------------------------------------------------
+
+
+def _fn(handler: Any) -> Any:
+    """kopf's handler protocols type ``namespace`` as optional; both our resources are namespaced."""
+    return handler
+
+
+def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> kopf.OperatorRegistry:
+    bot = (GROUP, VERSION, SELLERBOTS)
+    task = (GROUP, VERSION, SUPPLYTASKS)
+    on = kopf.on
+
+    kopf.on.login(registry=registry)(_fn(login))
+    kopf.index(*bot, registry=registry, id="bot_index")(_fn(bot_index))
+
+    for hook in (on.create(*bot, registry=registry), on.resume(*bot, registry=registry),
+                 on.update(*bot, field="spec", registry=registry)):
+        hook(_fn(bot_apply))
+    restart_field = ("metadata", "annotations", ANNOTATION_RESTART_REQUEST)
+    on.field(*bot, field=restart_field, registry=registry)(_fn(bot_restart_requested))
+    timers = {
+        bot_restart_window: config.restart_check_interval,
+        bot_status_check: config.status_interval,
+        bot_memory_check: config.memory_interval,
+        bot_auth_check: config.auth_interval,
+    }
+    for handler, interval in timers.items():
+        kopf.timer(*bot, interval=interval, initial_delay=min(interval, 5.0), registry=registry)(_fn(handler))
+
+    for hook in (on.create(*task, registry=registry), on.resume(*task, registry=registry),
+                 on.update(*task, field="spec", registry=registry)):
+        hook(_fn(task_admit))
+    # Deadlines and quota change with time, not with the object: re-check periodically.
+    kopf.timer(*task, interval=config.task_check_interval, registry=registry, id="task_recheck")(_fn(task_admit))
+    return registry

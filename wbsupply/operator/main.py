@@ -1,0 +1,54 @@
+"""Entry point of ``wbsupply operator``: ``run(settings)`` blocks until the operator is stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import kopf
+
+from wbsupply.config import Settings
+from wbsupply.control.kube import KubeClient
+from wbsupply.operator.bots import Context, utcnow
+from wbsupply.operator.handlers import register
+from wbsupply.operator.notifications import NotificationHook, log_notification
+from wbsupply.operator.settings import OperatorConfig, configure
+
+logger = logging.getLogger(__name__)
+
+
+async def operate(
+    config: OperatorConfig,
+    *,
+    stop_flag: kopf.Flag | None = None,
+    ready_flag: kopf.Flag | None = None,
+    notify: NotificationHook = log_notification,
+    clock: Callable[[], object] | None = None,
+) -> None:
+    """Run the operator in the current event loop (also how the tests run it against kmock)."""
+    registry = register(kopf.OperatorRegistry(), config)
+    settings = kopf.OperatorSettings()
+    configure(settings, config)
+    kube = KubeClient.from_environment(config.kubeconfig)
+    context = Context(config=config, kube=kube, notify=notify, clock=clock or utcnow)  # type: ignore[arg-type]
+    try:
+        await kopf.operator(
+            registry=registry,
+            settings=settings,
+            memo=context,  # peering is set in `configure`: kopf's peering_name= would force mandatory peering
+            clusterwide=not config.namespaces,
+            namespaces=config.namespaces,
+            liveness_endpoint=config.liveness_endpoint,
+            stop_flag=stop_flag,
+            ready_flag=ready_flag,
+        )
+    finally:
+        await kube.close()
+
+
+def run(settings: Settings, config: OperatorConfig | None = None) -> None:
+    """``wbsupply operator``: reconcile SellerBots and SupplyTasks until SIGTERM/SIGINT."""
+    config = config or OperatorConfig()
+    logger.info("operator starting (log level %s, peering %s)", settings.log_level, config.peering_name)
+    asyncio.run(operate(config))

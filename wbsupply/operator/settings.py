@@ -1,0 +1,74 @@
+"""Operator configuration (env ``WBSUPPLY_OPERATOR_*``) and the kopf settings derived from it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import kopf
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class OperatorConfig(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WBSUPPLY_OPERATOR_", extra="ignore")
+
+    # Worker pods.
+    worker_image: str = "wbsupply/worker:0.1.0"
+    worker_image_pull_policy: str = Field(default="IfNotPresent", pattern="^(Always|IfNotPresent|Never)$")
+    worker_memory_request: str = "200Mi"
+    worker_memory_limit: str = Field(default="400Mi", description="Default limit; a SellerBot may override it")
+    worker_cpu_request: str = "50m"
+    worker_cpu_limit: str | None = None
+    worker_health_port: int = Field(default=8080, ge=1, le=65535)
+    worker_env_configmap: str | None = Field(default=None, description="ConfigMap with WBSUPPLY_* for workers")
+    worker_env_secret: str | None = Field(default=None, description="Secret with DB/Redis URLs for workers")
+    worker_service_account_prefix: str = "wbsupply-bot-"
+
+    # Timers (seconds). Status/memory/auth follow the founding design: 5 min, 30 min, 1 hour.
+    status_interval: float = 300
+    memory_interval: float = 1800
+    auth_interval: float = 3600
+    restart_check_interval: float = 60
+    task_check_interval: float = 60
+    heartbeat_timeout: float = Field(default=600, description="Heartbeat older than this means the bot hangs")
+    memory_warning_ratio: float = Field(default=0.9, gt=0, le=1)
+
+    # Kubernetes API watching. Kopf's defaults (no timeouts) let a watch that the API server or a load
+    # balancer silently dropped hang forever: the operator then looks alive but sees no more events.
+    watch_server_timeout: float = 300
+    watch_client_timeout: float = 330
+    watch_connect_timeout: float = 30
+    request_timeout: float = 60
+
+    # Peering: replicas elect one active operator; the others stand by.
+    peering_name: str = "wbsupply"
+    standalone: bool = False
+    priority: int | None = Field(default=None, description="Peering priority; derived from the pod name if unset")
+    namespaces: list[str] = Field(default_factory=list, description="Watched namespaces; empty = cluster-wide")
+    liveness_endpoint: str | None = "http://0.0.0.0:8080/healthz"
+    kubeconfig: str | None = None
+
+
+def peering_priority(config: OperatorConfig, pod_name: str | None = None) -> int:
+    """Distinct priority per replica: kopf freezes every replica when two peers share a priority."""
+    if config.priority is not None:
+        return config.priority
+    pod_name = pod_name or os.environ.get("POD_NAME") or os.environ.get("HOSTNAME", "")
+    return 1 + int(hashlib.sha256(pod_name.encode()).hexdigest(), 16) % 10_000
+
+
+def configure(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:
+    settings.watching.server_timeout = config.watch_server_timeout
+    settings.watching.client_timeout = config.watch_client_timeout
+    settings.watching.connect_timeout = config.watch_connect_timeout
+    settings.networking.request_timeout = config.request_timeout
+    settings.networking.connect_timeout = config.watch_connect_timeout
+    settings.peering.name = config.peering_name
+    settings.peering.standalone = config.standalone
+    settings.peering.priority = peering_priority(config)
+    settings.peering.mandatory = not config.standalone
+    settings.posting.reporting_component = "wbsupply-operator"
+    settings.persistence.finalizer = "wbsupply.io/operator"
+    # Event-driven handlers on errors: retry soon, not kopf's default 60 s.
+    settings.execution.default_backoff = 15

@@ -1,0 +1,63 @@
+"""Persistence: SQLModel tables, engines and sessions, Alembic migrations, the atomic booking quota.
+
+Importing this package registers every table on :data:`metadata` (what Alembic compares against).
+"""
+
+from sqlmodel import SQLModel
+
+from wbsupply.store.engine import (
+    begin_immediate,
+    current_revision,
+    engine_from_settings,
+    head_revision,
+    make_engine,
+    session_factory,
+    session_scope,
+    upgrade,
+)
+from wbsupply.store.journal import (
+    EventLog,
+    NotificationChannel,
+    NotificationOutbox,
+    OutboxStatus,
+    SlotHistory,
+)
+from wbsupply.store.models import (
+    Booking,
+    BookingState,
+    MonthlyUsage,
+    SupplyTask,
+    SupplyTaskBase,
+    User,
+    UserBase,
+    WbAccount,
+    WbAccountBase,
+)
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "Booking",
+    "BookingState",
+    "EventLog",
+    "MonthlyUsage",
+    "NotificationChannel",
+    "NotificationOutbox",
+    "OutboxStatus",
+    "SlotHistory",
+    "SupplyTask",
+    "SupplyTaskBase",
+    "User",
+    "UserBase",
+    "WbAccount",
+    "WbAccountBase",
+    "begin_immediate",
+    "current_revision",
+    "engine_from_settings",
+    "head_revision",
+    "make_engine",
+    "metadata",
+    "session_factory",
+    "session_scope",
+    "upgrade",
+]
