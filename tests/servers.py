@@ -24,6 +24,8 @@ import psycopg
 from psycopg import sql
 
 POSTGRES_SYSTEM_USER = "postgres"
+_DIR_PREFIX = "wbsupply-pg-"
+_OWNER_FILE = "owner.pid"  # the test process that started the server, for reaping orphans
 # Durability is pointless for throwaway test data; these make initdb and CREATE DATABASE much faster.
 _FAST_UNSAFE_SETTINGS = """
 listen_addresses = '127.0.0.1'
@@ -88,40 +90,57 @@ class PostgresServer:
             connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+def _run(prefix: list[str], cwd: Path, *args: str) -> None:
+    # cwd: the postgres user may not be allowed into the caller's working directory.
+    result = subprocess.run([*prefix, *args], cwd=cwd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        log_file = cwd / "server.log"
+        log = log_file.read_text(errors="replace")[-3000:] if log_file.exists() else ""
+        raise RuntimeError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}{result.stderr}{log}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _reap_orphans(bindir: Path, prefix: list[str]) -> None:
+    """Stop servers whose test session was killed (SIGKILL, a dead terminal) before its teardown ran."""
+    for owner_file in Path(tempfile.gettempdir()).glob(f"{_DIR_PREFIX}*/{_OWNER_FILE}"):
+        base = owner_file.parent
+        try:
+            if _alive(int(owner_file.read_text())):
+                continue  # a live session, maybe another developer's or helper's: not ours to touch
+            if (base / "data" / "postmaster.pid").exists():
+                _run(prefix, base, str(bindir / "pg_ctl"), "-D", str(base / "data"), "-m", "immediate", "stop")
+        except (OSError, ValueError, RuntimeError):
+            pass  # best effort: a leftover must never fail the current session
+        shutil.rmtree(base, ignore_errors=True)
+
+
 @contextmanager
 def start_postgres(port: int | None = None, startup_timeout: float = 60.0) -> Iterator[PostgresServer]:
     """A fresh PostgreSQL cluster on 127.0.0.1 (trust auth, superuser ``postgres``), removed afterwards."""
     bindir = find_postgres_bin()
-    as_root = os.geteuid() == 0
-    prefix = ["runuser", "-u", POSTGRES_SYSTEM_USER, "--"] if as_root else []
-    base = Path(tempfile.mkdtemp(prefix="wbsupply-pg-"))
-    if as_root:
+    prefix = ["runuser", "-u", POSTGRES_SYSTEM_USER, "--"] if os.geteuid() == 0 else []
+    _reap_orphans(bindir, prefix)
+    base = Path(tempfile.mkdtemp(prefix=_DIR_PREFIX))
+    (base / _OWNER_FILE).write_text(str(os.getpid()))
+    if prefix:
         account = pwd.getpwnam(POSTGRES_SYSTEM_USER)
         os.chown(base, account.pw_uid, account.pw_gid)
-    data_dir, log_file = base / "data", base / "server.log"
-
-    def run(*args: str) -> None:
-        # cwd=base: the postgres user may not be allowed into the caller's working directory.
-        result = subprocess.run([*prefix, *args], cwd=base, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            log = log_file.read_text(errors="replace")[-3000:] if log_file.exists() else ""
-            raise RuntimeError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}{result.stderr}{log}")
+    data_dir = base / "data"
+    pg_ctl = [str(bindir / "pg_ctl"), "-D", str(data_dir)]
 
     started = False
     try:
-        run(
-            str(bindir / "initdb"),
-            "-D",
-            str(data_dir),
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-E",
-            "UTF8",
-            "--locale=C",
-            "--no-sync",
-        )
+        initdb = [str(bindir / "initdb"), "-D", str(data_dir), "-U", "postgres", "-A", "trust", "-E", "UTF8"]
+        _run(prefix, base, *initdb, "--locale=C", "--no-sync")
         with (data_dir / "postgresql.conf").open("a") as conf:
             conf.write(_FAST_UNSAFE_SETTINGS)
             conf.write(f"unix_socket_directories = '{base}'\n")
@@ -129,19 +148,8 @@ def start_postgres(port: int | None = None, startup_timeout: float = 60.0) -> It
         for attempt in range(3):
             chosen = port or free_port()
             try:
-                run(
-                    str(bindir / "pg_ctl"),
-                    "-D",
-                    str(data_dir),
-                    "-l",
-                    str(log_file),
-                    "-w",
-                    "-t",
-                    str(int(startup_timeout)),
-                    "-o",
-                    f"-p {chosen}",
-                    "start",
-                )
+                options = ["-l", str(base / "server.log"), "-w", "-t", str(int(startup_timeout))]
+                _run(prefix, base, *pg_ctl, *options, "-o", f"-p {chosen}", "start")
                 break
             except RuntimeError:
                 if port is not None or attempt == 2:
@@ -151,5 +159,5 @@ def start_postgres(port: int | None = None, startup_timeout: float = 60.0) -> It
         yield PostgresServer("127.0.0.1", chosen, "postgres", base, data_dir)
     finally:
         if started:
-            run(str(bindir / "pg_ctl"), "-D", str(data_dir), "-m", "immediate", "-w", "stop")
+            _run(prefix, base, *pg_ctl, "-m", "immediate", "-w", "stop")
         shutil.rmtree(base, ignore_errors=True)

@@ -62,6 +62,7 @@ def test_a_minimal_spec_has_seller_friendly_defaults() -> None:
         ({"preorder_id": -3}, "Номер заказа WB должен быть положительным числом"),
         ({"account_id": "  "}, "Выберите аккаунт WB, для которого создаётся задача"),
         ({"lead_time_days": -1}, "Срок в днях не может быть отрицательным"),
+        ({"lead_time_days": 10**9}, "Срок в днях не может быть больше 365"),
         ({"weekdays": [7]}, "День недели указывается числом от 0 (понедельник) до 6 (воскресенье)"),
         (
             {"date_from": TODAY, "lead_time_days": 5},
@@ -90,8 +91,16 @@ def test_type_errors_are_translated_with_the_field_name() -> None:
         "colour: такого поля нет",
     ]
     with pytest.raises(ValidationError) as caught:
-        SupplyTaskSpec(account_id="bot-1", preorder_id=1, box_type="boxes")  # type: ignore[call-arg]
+        SupplyTaskSpec(account_id="bot-1", preorder_id=1, box_type="boxes")  # type: ignore[call-arg, arg-type]
     assert russian_errors(caught.value) == ["Склады: заполните это поле"]
+
+
+def test_a_spec_serializes_stably_and_round_trips() -> None:
+    days = [TODAY + dt.timedelta(days=offset) for offset in (9, 2, 5)]
+    made = spec(weekdays=[4, 0, 2], skip_dates=days, deadline=NOW, max_logistics_coefficient=150)
+    dumped = made.model_dump(mode="json")
+    assert dumped["weekdays"] == [0, 2, 4] and dumped["skip_dates"] == sorted(d.isoformat() for d in days)
+    assert SupplyTaskSpec.model_validate_json(made.model_dump_json()) == made
 
 
 def test_a_naive_deadline_is_moscow_time() -> None:
@@ -193,3 +202,13 @@ def test_task_phase_changes_follow_the_machine() -> None:
     with pytest.raises(IllegalTransition):
         task.moved_to(TaskPhase.BOOKED)
     assert task.to_dict()["spec"]["warehouses"] == [507, 117986]
+    assert {task, watching} == {task, watching} and len({task, task.moved_to(TaskPhase.WATCHING)}) == 2
+    with pytest.raises(ValueError):
+        SupplyTask("t2", spec(), dt.datetime(2026, 11, 26, 12, 0))
+
+
+def test_a_window_reaching_far_into_the_future_is_checked_without_walking_it() -> None:
+    far = spec(date_from=TODAY, date_to=dt.date(9999, 12, 31), weekdays=[6], skip_dates=[TODAY + dt.timedelta(days=3)])
+    assert check_against_today(far, TODAY) == []
+    assert far.dates_on_calendar(TODAY)[0] == TODAY + dt.timedelta(days=10), "first Sunday not skipped"
+    assert len(far.dates_on_calendar(TODAY)) == 3

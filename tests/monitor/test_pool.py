@@ -1,3 +1,5 @@
+import itertools
+
 import pytest
 
 from wbsupply.monitor.pool import TokenPool
@@ -31,7 +33,7 @@ def test_three_tokens_poll_three_times_as_often_each_at_its_own_interval():
     for name, at in polls:
         per_token.setdefault(name, []).append(at)
     for times in per_token.values():
-        assert all(b - a >= 12.0 - 1e-9 for a, b in zip(times, times[1:], strict=False))
+        assert all(b - a >= 12.0 - 1e-9 for a, b in itertools.pairwise(times))
 
 
 def test_interval_below_the_bucket_refill_is_clamped_to_stay_within_limits():

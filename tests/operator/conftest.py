@@ -8,24 +8,21 @@ Run them with: ``WBSUPPLY_TEST_KUBECONFIG=~/.kube/config pytest -m k8s tests/ope
 from __future__ import annotations
 
 import asyncio
-import datetime
 import os
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import kmock
 import pytest
+import pytest_asyncio
 import yaml
+from operator_helpers import K8S_ENV, NAMESPACE, START, FakeClock, register_crds
 
 from wbsupply.operator.main import operate
 from wbsupply.operator.notifications import BotNotification
 from wbsupply.operator.settings import OperatorConfig
-
-K8S_ENV = "WBSUPPLY_TEST_KUBECONFIG"
-ROOT = Path(__file__).resolve().parents[2]
-NAMESPACE = "sellers"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -50,37 +47,18 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(f"{count} k8s test(s) deselected: set {K8S_ENV} to run them against a cluster")
 
 
-class FakeClock:
-    """Wall clock of the operator under test; the test moves it (restart windows, deadlines)."""
-
-    def __init__(self, now: datetime.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime.datetime:
-        return self.now
-
-
-@pytest.fixture
-def cluster(kmock: kmock.KubernetesEmulator, tmp_path: Path) -> kmock.KubernetesEmulator:
-    """The emulator with built-in resources and our CRDs registered (it serves no CRD objects itself)."""
-    kmock.resources.load_bundled()
-    for path in sorted((ROOT / "crds").glob("*.wbsupply.io.yaml")):
-        crd = yaml.safe_load(path.read_text())
-        names = crd["spec"]["names"]
-        kmock.resources[f"{crd['spec']['group']}/v1alpha1/{names['plural']}"] = kmock.ResourceInfo(
-            kind=names["kind"],
-            singular=names["singular"],
-            namespaced=True,
-            shortnames=set(names["shortNames"]),
-            verbs={"get", "list", "watch", "create", "patch", "update", "delete"},
-            subresources={"status"},
-        )
-    return kmock
+# One emulator and one operator per test module: stopping kopf costs ~5 s (it waits for timers that
+# late watch events respawn), so the tests share them and use their own object names instead.
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def cluster() -> AsyncIterator[kmock.KubernetesEmulator]:
+    async with kmock.KubernetesEmulator() as emulator, kmock.Server(emulator):
+        register_crds(emulator)
+        yield emulator
 
 
-@pytest.fixture
-def kubeconfig(cluster: kmock.KubernetesEmulator, tmp_path: Path) -> Path:
-    path = tmp_path / "kubeconfig"
+@pytest.fixture(scope="module")
+def kubeconfig(cluster: kmock.KubernetesEmulator, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("kube") / "kubeconfig"
     path.write_text(
         yaml.safe_dump(
             {
@@ -96,18 +74,17 @@ def kubeconfig(cluster: kmock.KubernetesEmulator, tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def clock() -> FakeClock:
-    # 12:00 Moscow: outside every bot's restart window.
-    return FakeClock(datetime.datetime(2026, 11, 26, 9, 0, tzinfo=datetime.UTC))
+    return FakeClock(START)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def notifications() -> list[BotNotification]:
     return []
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def operator(
     kubeconfig: Path, clock: FakeClock, notifications: list[BotNotification]
 ) -> AsyncIterator[OperatorConfig]:
@@ -151,21 +128,3 @@ async def operator(
     await asyncio.to_thread(thread.join, 15)
     assert not thread.is_alive(), "the operator did not stop"
     assert not errors, errors
-
-
-async def eventually(check: Callable[[], Any], timeout: float = 5.0) -> Any:
-    """Poll ``check`` until it returns a truthy value without raising (the operator works asynchronously)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        try:
-            result = check()
-            if isinstance(result, Awaitable):
-                result = await result
-            if result:
-                return result
-        except (KeyError, AssertionError, TypeError):
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s: {check}")
-        await asyncio.sleep(0.05)

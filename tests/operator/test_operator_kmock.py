@@ -6,16 +6,21 @@ schemas); objects are created with a uid and resourceVersion because it assigns 
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import uuid
 from typing import Any
 
 import kmock
-from conftest import NAMESPACE, FakeClock, eventually
+import pytest
+from operator_helpers import NAMESPACE, START, FakeClock, eventually
 
 from wbsupply.domain.schedule import restart_moment
 from wbsupply.operator.names import ANNOTATION_RESTART_REQUEST, ANNOTATION_RESTARTED_AT, LABEL_BOT, worker_name
+from wbsupply.operator.notifications import BotNotification
 from wbsupply.operator.settings import OperatorConfig
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 BOTS = "wbsupply.io/v1alpha1/sellerbots"
 TASKS = "wbsupply.io/v1alpha1/supplytasks"
@@ -25,11 +30,17 @@ BASE = f"/apis/wbsupply.io/v1alpha1/namespaces/{NAMESPACE}"
 
 def _meta(name: str, **extra: Any) -> dict[str, Any]:
     created = "2026-11-26T08:00:00Z"  # an hour before the test clock: no restart missed yet
-    return {"name": name, "namespace": NAMESPACE, "uid": str(uuid.uuid4()), "resourceVersion": "1",
-            "creationTimestamp": created, "generation": 1} | extra
+    return {
+        "name": name,
+        "namespace": NAMESPACE,
+        "uid": str(uuid.uuid4()),
+        "resourceVersion": "1",
+        "creationTimestamp": created,
+        "generation": 1,
+    } | extra
 
 
-def sellerbot(name: str = "ivanov-42", **spec: Any) -> dict[str, Any]:
+def sellerbot(name: str, **spec: Any) -> dict[str, Any]:
     return {
         "apiVersion": "wbsupply.io/v1alpha1",
         "kind": "SellerBot",
@@ -44,13 +55,13 @@ def sellerbot(name: str = "ivanov-42", **spec: Any) -> dict[str, Any]:
     }
 
 
-def supplytask(name: str, **spec: Any) -> dict[str, Any]:
+def supplytask(name: str, bot: str, **spec: Any) -> dict[str, Any]:
     return {
         "apiVersion": "wbsupply.io/v1alpha1",
         "kind": "SupplyTask",
         "metadata": _meta(name),
         "spec": {
-            "sellerBotRef": {"name": "ivanov-42"},
+            "sellerBotRef": {"name": bot},
             "accountId": "42",
             "preorderId": 123456,
             "warehouses": [507],
@@ -72,101 +83,154 @@ async def patch(cluster: kmock.KubernetesEmulator, plural: str, name: str, body:
         assert response.status < 300, await response.text()
 
 
-def deployment(cluster: kmock.KubernetesEmulator, bot: str = "ivanov-42") -> Any:
+def deployment(cluster: kmock.KubernetesEmulator, bot: str) -> Any:
     return cluster.objects[DEPLOYMENTS, NAMESPACE, worker_name(bot)]
 
 
-def restarted_at(cluster: kmock.KubernetesEmulator) -> str | None:
-    annotations = deployment(cluster)["spec"]["template"]["metadata"].get("annotations") or {}
+def bot_status(cluster: kmock.KubernetesEmulator, bot: str) -> Any:
+    return cluster.objects[BOTS, NAMESPACE, bot]["status"]
+
+
+def task_status(cluster: kmock.KubernetesEmulator, task: str) -> Any:
+    return cluster.objects[TASKS, NAMESPACE, task]["status"]
+
+
+def restarted_at(cluster: kmock.KubernetesEmulator, bot: str) -> str | None:
+    annotations = deployment(cluster, bot)["spec"]["template"]["metadata"].get("annotations") or {}
     return annotations.get(ANNOTATION_RESTARTED_AT)
 
 
 async def test_sellerbot_gets_an_owned_worker(cluster: kmock.KubernetesEmulator, operator: OperatorConfig) -> None:
-    bot = sellerbot()
+    bot = sellerbot("owned")
     await create(cluster, "sellerbots", bot)
 
-    await eventually(lambda: deployment(cluster))
-    dep = deployment(cluster)
+    dep = await eventually(lambda: deployment(cluster, "owned"))
     owner = dep["metadata"]["ownerReferences"][0]
-    assert (owner["kind"], owner["name"], owner["uid"]) == ("SellerBot", "ivanov-42", bot["metadata"]["uid"])
+    assert (owner["kind"], owner["name"], owner["uid"]) == ("SellerBot", "owned", bot["metadata"]["uid"])
     assert owner["controller"] is True
     assert dep["spec"]["replicas"] == 1
     container = dep["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == "wbsupply/worker:test"
-    assert container["command"] == ["wbsupply", "worker", "--bot", "ivanov-42"]
-    for kind in ("v1/serviceaccounts", "rbac.authorization.k8s.io/v1/roles",
-                 "rbac.authorization.k8s.io/v1/rolebindings"):
-        child = cluster.objects[kind, NAMESPACE, worker_name("ivanov-42")]
+    assert container["command"] == ["wbsupply", "worker", "--bot", "owned"]
+    for kind in (
+        "v1/serviceaccounts",
+        "rbac.authorization.k8s.io/v1/roles",
+        "rbac.authorization.k8s.io/v1/rolebindings",
+    ):
+        child = cluster.objects[kind, NAMESPACE, worker_name("owned")]
         assert child["metadata"]["ownerReferences"][0]["uid"] == bot["metadata"]["uid"]
-    status = await eventually(lambda: cluster.objects[BOTS, NAMESPACE, "ivanov-42"]["status"].get("phase"))
-    assert status == "INITIALIZING"
+    assert await eventually(lambda: bot_status(cluster, "owned")["phase"]) == "INITIALIZING"
+    assert bot_status(cluster, "owned")["conditions"][0]["type"] == "WorkerApplied"
+    # The empty session Secret exists for the worker to fill, and is not owned: it outlives the bot.
+    secret = cluster.objects["v1/secrets", NAMESPACE, "wb-session-42"]
+    assert "ownerReferences" not in secret["metadata"]
 
 
 async def test_pause_scales_the_worker_to_zero(cluster: kmock.KubernetesEmulator, operator: OperatorConfig) -> None:
-    await create(cluster, "sellerbots", sellerbot())
-    await eventually(lambda: deployment(cluster)["spec"]["replicas"] == 1)
+    await create(cluster, "sellerbots", sellerbot("paused"))
+    await eventually(lambda: deployment(cluster, "paused")["spec"]["replicas"] == 1)
 
-    await patch(cluster, "sellerbots", "ivanov-42", {"spec": {"paused": True}})
+    await patch(cluster, "sellerbots", "paused", {"spec": {"paused": True}})
 
-    await eventually(lambda: deployment(cluster)["spec"]["replicas"] == 0)
-    await eventually(lambda: cluster.objects[BOTS, NAMESPACE, "ivanov-42"]["status"]["phase"] == "STOPPED")
+    await eventually(lambda: deployment(cluster, "paused")["spec"]["replicas"] == 0)
+    await eventually(lambda: bot_status(cluster, "paused")["phase"] == "STOPPED")
 
 
 async def test_restart_window_rolls_the_worker(
     cluster: kmock.KubernetesEmulator, operator: OperatorConfig, clock: FakeClock
 ) -> None:
-    await create(cluster, "sellerbots", sellerbot())
-    await eventually(lambda: deployment(cluster))
-    assert restarted_at(cluster) is None  # 12:00 Moscow: not due
+    await create(cluster, "sellerbots", sellerbot("nightly"))
+    await eventually(lambda: deployment(cluster, "nightly"))
+    await asyncio.sleep(1)  # several timer runs (0.3 s) at 12:00 Moscow: nothing is due
+    assert restarted_at(cluster, "nightly") is None
 
-    moment = restart_moment(datetime.date(2026, 11, 27), "ivanov-42")
-    clock.now = moment + datetime.timedelta(seconds=1)
+    try:
+        clock.now = restart_moment(datetime.date(2026, 11, 27), "nightly") + datetime.timedelta(seconds=1)
+        stamp = await eventually(lambda: restarted_at(cluster, "nightly"))
+        assert datetime.datetime.fromisoformat(stamp) == clock.now.replace(microsecond=0)
+        await eventually(lambda: bot_status(cluster, "nightly")["lastRestart"])
 
-    stamp = await eventually(lambda: restarted_at(cluster))
-    assert datetime.datetime.fromisoformat(stamp) == clock.now.replace(microsecond=0)
-    await eventually(lambda: cluster.objects[BOTS, NAMESPACE, "ivanov-42"]["status"].get("lastRestart"))
-
-    # Once restarted, the same window does not restart it again.
-    clock.now += datetime.timedelta(minutes=5)
-    await eventually(lambda: True, timeout=1)
-    assert restarted_at(cluster) == stamp
+        clock.now += datetime.timedelta(minutes=5)  # same window: restarted once only
+        await asyncio.sleep(1)
+        assert restarted_at(cluster, "nightly") == stamp
+    finally:
+        clock.now = START
 
 
 async def test_restart_on_request(cluster: kmock.KubernetesEmulator, operator: OperatorConfig) -> None:
-    await create(cluster, "sellerbots", sellerbot())
-    await eventually(lambda: deployment(cluster))
+    await create(cluster, "sellerbots", sellerbot("on-demand"))
+    await eventually(lambda: deployment(cluster, "on-demand"))
 
-    await patch(cluster, "sellerbots", "ivanov-42", {"metadata": {"annotations": {ANNOTATION_RESTART_REQUEST: "1"}}})
+    annotations = {ANNOTATION_RESTART_REQUEST: "2026-11-26T12:00:00Z"}
+    await patch(cluster, "sellerbots", "on-demand", {"metadata": {"annotations": annotations}})
 
-    await eventually(lambda: restarted_at(cluster))
-    await eventually(lambda: cluster.objects[BOTS, NAMESPACE, "ivanov-42"]["status"]["lastRestartRequest"] == "1")
+    await eventually(lambda: restarted_at(cluster, "on-demand"))
+    await eventually(lambda: bot_status(cluster, "on-demand")["lastRestartRequest"] == "2026-11-26T12:00:00Z")
 
 
 async def test_task_with_a_bad_spec_is_rejected(cluster: kmock.KubernetesEmulator, operator: OperatorConfig) -> None:
-    await create(cluster, "sellerbots", sellerbot())
-    await create(cluster, "supplytasks", supplytask("bad", warehouses=[507, 507], preorderId=None))
+    await create(cluster, "sellerbots", sellerbot("strict"))
+    await create(cluster, "supplytasks", supplytask("bad", "strict", warehouses=[507, 507]))
 
-    status = await eventually(lambda: cluster.objects[TASKS, NAMESPACE, "bad"]["status"].get("phase") and
-                              cluster.objects[TASKS, NAMESPACE, "bad"]["status"])
-    assert status["phase"] == "Failed"
-    assert "дважды" in status["message"]
+    await eventually(lambda: task_status(cluster, "bad")["phase"] == "Failed")
+    assert "дважды" in task_status(cluster, "bad")["message"]
 
 
 async def test_task_is_assigned_and_quota_is_enforced(
     cluster: kmock.KubernetesEmulator, operator: OperatorConfig
 ) -> None:
-    await create(cluster, "sellerbots", sellerbot())
-    await create(cluster, "supplytasks", supplytask("first"))
-    await eventually(lambda: cluster.objects[TASKS, NAMESPACE, "first"]["status"]["phase"] == "Pending")
-    assert cluster.objects[TASKS, NAMESPACE, "first"]["metadata"]["labels"][LABEL_BOT] == "ivanov-42"
+    await create(cluster, "sellerbots", sellerbot("busy"))
+    await create(cluster, "supplytasks", supplytask("first", "busy"))
+    await eventually(lambda: task_status(cluster, "first")["phase"] == "Pending")
+    assert cluster.objects[TASKS, NAMESPACE, "first"]["metadata"]["labels"][LABEL_BOT] == "busy"
 
     # The worker reports the month's bookings; tariff "start" allows 5.
-    await patch(cluster, "sellerbots", "ivanov-42", {"status": {"bookingsThisMonth": 5}})
-    # The timer applies the limit to the pending task; a new task is refused at once.
-    await eventually(lambda: cluster.objects[TASKS, NAMESPACE, "first"]["status"]["phase"] == "QuotaExceeded")
-    await create(cluster, "supplytasks", supplytask("second"))
+    await patch(cluster, "sellerbots", "busy", {"status": {"bookingsThisMonth": 5}})
+    # The timer applies the limit to the waiting task; a new task is refused at once.
+    await eventually(lambda: task_status(cluster, "first")["phase"] == "QuotaExceeded")
+    await create(cluster, "supplytasks", supplytask("second", "busy"))
 
-    status = await eventually(lambda: cluster.objects[TASKS, NAMESPACE, "second"]["status"].get("phase") and
-                              cluster.objects[TASKS, NAMESPACE, "second"]["status"])
-    assert status["phase"] == "QuotaExceeded"
-    assert "5 бронирований" in status["message"]
+    await eventually(lambda: task_status(cluster, "second")["phase"] == "QuotaExceeded")
+    assert "5 бронирований" in task_status(cluster, "second")["message"]
+
+
+def events(cluster: kmock.KubernetesEmulator, bot: str) -> list[dict[str, Any]]:
+    """Events the operator posted about a bot (kmock assigns no generateName, so read the requests)."""
+    posted = [request.data for request in cluster if request.method == "POST" and request.resource == "v1/events"]
+    return [event for event in posted if event.get("involvedObject", {}).get("name") == bot]
+
+
+async def test_lost_heartbeat_is_an_error_the_seller_hears_of(
+    cluster: kmock.KubernetesEmulator, operator: OperatorConfig, notifications: list[BotNotification]
+) -> None:
+    await create(cluster, "sellerbots", sellerbot("silent"))
+    # The creation handler is done (it writes `deployment`) and the status timer has run once.
+    await eventually(lambda: bot_status(cluster, "silent")["deployment"])
+    await eventually(lambda: bot_status(cluster, "silent")["observedPhase"] == "INITIALIZING")
+
+    # The worker said ACTIVE half an hour ago and nothing since (the timeout is 10 minutes).
+    stale = {"phase": "ACTIVE", "lastHeartbeat": "2026-11-26T08:30:00Z"}
+    await patch(cluster, "sellerbots", "silent", {"status": stale})
+
+    await eventually(lambda: bot_status(cluster, "silent")["phase"] == "ERROR")
+    assert "no heartbeat" in bot_status(cluster, "silent")["lastError"]
+    record = await eventually(lambda: next((n for n in notifications if n.bot == "silent"), None))
+    assert (record.phase, record.account_id, record.seller) == ("ERROR", "42", "ivanov")
+    assert "ошибкой" in record.text
+    warning = await eventually(
+        lambda: next(
+            (e for e in events(cluster, "silent") if e["reason"] == "PhaseChanged" and e["type"] == "Warning"), None
+        )
+    )
+    assert "ERROR" in warning["message"]
+
+
+async def test_high_memory_is_reported_as_an_event(cluster: kmock.KubernetesEmulator, operator: OperatorConfig) -> None:
+    await create(cluster, "sellerbots", sellerbot("hungry", resources={"memoryLimit": "400Mi"}))
+    await eventually(lambda: deployment(cluster, "hungry"))
+
+    await patch(cluster, "sellerbots", "hungry", {"status": {"memoryBytes": 390 * 2**20}})
+
+    event = await eventually(lambda: next((e for e in events(cluster, "hungry") if e["reason"] == "MemoryHigh"), None))
+    assert event["type"] == "Warning"
+    assert "390 MiB" in event["message"]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 import servers
@@ -18,7 +21,12 @@ def test_missing_postgres_is_an_error_that_says_how_to_install(monkeypatch: pyte
 
 @pytest.mark.postgres
 def test_server_runs_unprivileged_and_leaves_nothing_behind() -> None:
+    orphan = Path(tempfile.mkdtemp(prefix="wbsupply-pg-"))  # as left by a session that was SIGKILLed
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (orphan / "owner.pid").write_text(str(dead.pid))
     with start_postgres() as server:
+        assert not orphan.exists()
         with server.connect() as connection:
             user = connection.execute("SELECT current_setting('data_directory')").fetchone()
             assert user is not None and user[0] == str(server.data_dir)

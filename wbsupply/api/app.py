@@ -1,20 +1,56 @@
-"""The API and web cabinet application (FastAPI)."""
+"""The API and web cabinet application (FastAPI): JSON API under ``/api/v1``, cabinet pages at ``/``."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from wbsupply import __version__
+from wbsupply.api.errors import install_error_handlers
+from wbsupply.api.middleware import BodyLimitMiddleware, CsrfCookieMiddleware
+from wbsupply.api.routes import admin, auth, notifications, slots, tasks, usage, wb_accounts
+from wbsupply.api.security import SessionSigner
+from wbsupply.api.web import admin_pages, pages, render
+from wbsupply.store import make_engine, session_factory
 
 if TYPE_CHECKING:
     from wbsupply.runtime import Runtime
 
+STATIC_DIR = Path(__file__).with_name("web") / "static"
+
+
+def api_router() -> APIRouter:
+    router = APIRouter(prefix="/api/v1")
+    for module in (auth, wb_accounts, tasks, slots, usage, notifications, admin):
+        router.include_router(module.router)
+    router.include_router(auth.me_router)
+    return router
+
 
 def create_app(runtime: Runtime) -> FastAPI:
-    app = FastAPI(title="wbsupply", version=__version__)
+    from wbsupply.runtime import ensure_secret_key
+
+    settings = runtime.settings
+    app = FastAPI(title="wbsupply", version=__version__, description="API и кабинет продавца wbsupply")
     app.state.runtime = runtime
+    # A test or the bench may hand in an engine; otherwise the configured database.
+    engine = runtime.extras.get("engine") or make_engine(settings.resolved_database_url())
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    app.state.signer = SessionSigner(ensure_secret_key(settings))
+    app.state.templates = render.templates()
+
+    install_error_handlers(app)
+    app.include_router(api_router())
+    app.include_router(pages.router)
+    app.include_router(admin_pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # Outermost first: refuse oversized bodies before anything reads them.
+    app.add_middleware(CsrfCookieMiddleware)
+    app.add_middleware(BodyLimitMiddleware)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, Any]:

@@ -163,6 +163,14 @@ class KubeClient:
         result: dict[str, Any] = await self._request("PATCH", path, data=json.dumps(body), headers=headers)
         return result
 
+    async def create_if_missing(self, obj: Mapping[str, Any]) -> bool:
+        """Create the object unless it exists (whatever its content); True if it was created."""
+        try:
+            await self.create(object_path(obj, collection=True), obj)
+        except KubeConflictError:
+            return False
+        return True
+
     async def apply(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         """Create the object, or merge its fields into the existing one (keeps fields it does not name)."""
         try:

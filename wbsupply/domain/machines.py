@@ -3,6 +3,9 @@
 Decision on pausing: there is no separate "paused" phase. A seller's pause (or a bot that lost its WB
 session) sends a task back to Pending («Ожидает запуска»), and resuming moves it to Watching again; this
 keeps the phase set that the CRDs, database and UI already share.
+
+Staying in a state is not a transition (``move(x, x)`` raises): a failed authorization leaves a bot in
+WAITING_AUTH, so callers compare before moving. Any running bot may fall into ERROR; a STOPPED one cannot.
 """
 
 from __future__ import annotations

@@ -15,12 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 from bisect import bisect_left, insort
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Set
 from functools import lru_cache
 from operator import attrgetter
 from typing import NamedTuple
 
-from wbsupply.domain.slots import HORIZON_DAYS, Slot, SlotEvent, SlotEventKind, SlotKey
+from wbsupply.domain.slots import HORIZON_DAYS, Slot, SlotEvent, SlotKey
 from wbsupply.domain.statuses import BoxType, TaskMode, TaskPhase
 from wbsupply.domain.tasks import SupplyTask
 
@@ -54,19 +54,55 @@ def _priority_number(task: SupplyTask) -> int:
 @lru_cache(maxsize=4096)
 def _calendar_dates(
     today: dt.date, first: dt.date, last: dt.date, weekdays: frozenset[int], skipped: frozenset[dt.date]
-) -> tuple[dt.date, ...]:
-    """Dates of the calendar of ``today`` that a task accepts. Shared between the many tasks with the same
-    criteria, and made of the same 30 date objects, which keeps look-ups cache-friendly."""
-    return tuple(
+) -> tuple[tuple[dt.date, ...], frozenset[dt.date]]:
+    """Dates of the calendar of ``today`` that a task accepts, ascending and as a set. Shared between the many
+    tasks with the same criteria, and made of the same 30 date objects, which keeps look-ups cache-friendly."""
+    ordered = tuple(
         day
         for day in _horizon(today)
         if first <= day <= last and (not weekdays or day.weekday() in weekdays) and day not in skipped
     )
+    return ordered, frozenset(ordered)
 
 
 @lru_cache(maxsize=4)
 def _horizon(today: dt.date) -> tuple[dt.date, ...]:
     return tuple(today + dt.timedelta(days=offset) for offset in range(HORIZON_DAYS))
+
+
+class _Offer:
+    """Offered slots prepared for the tasks that look at them.
+
+    A calendar-wide offer (more slots than indexed buckets × days) is looked up by key, date after date. A
+    sparse one (a usual poll) is grouped by bucket and sorted by date, so that a task walks only the few
+    slots offered at its own warehouses instead of probing every date.
+    """
+
+    def __init__(self, offered: Mapping[SlotKey, Slot], today: dt.date, indexed: Collection[Bucket]) -> None:
+        self.slots = offered
+        self.by_bucket: dict[Bucket, list[Slot]] | None = None
+        if len(offered) >= len(indexed) * HORIZON_DAYS:
+            self.touched: Set[Bucket] = _probe(offered, today, indexed)
+            return
+        self.by_bucket = {}
+        for key, slot in offered.items():
+            self.by_bucket.setdefault((key[0], key[2]), []).append(slot)
+        for slots in self.by_bucket.values():
+            slots.sort()  # by key: within a bucket, by date
+        self.touched = self.by_bucket.keys()
+
+
+def _probe(offered: Mapping[SlotKey, Slot], today: dt.date, indexed: Iterable[Bucket]) -> set[Bucket]:
+    """Indexed buckets with an offered slot, found by asking each bucket day by day (stops at the first)."""
+    days = _horizon(today)
+    touched = set()
+    for bucket in indexed:
+        warehouse_id, box_type = bucket
+        for day in days:
+            if (warehouse_id, day, box_type) in offered:
+                touched.add(bucket)
+                break
+    return touched
 
 
 class _Entry:
@@ -96,9 +132,9 @@ class _Entry:
         self.max_logistics = spec.max_logistics_coefficient
         self.buckets: tuple[Bucket, ...] = tuple((warehouse_id, spec.box_type) for warehouse_id in spec.warehouses)
         self._dates_for: dt.date | None = None
-        self._dates: tuple[dt.date, ...] = ()
+        self._dates: tuple[tuple[dt.date, ...], frozenset[dt.date]] = ((), frozenset())
 
-    def dates(self, today: dt.date) -> tuple[dt.date, ...]:
+    def dates(self, today: dt.date) -> tuple[tuple[dt.date, ...], frozenset[dt.date]]:
         if self._dates_for != today:
             spec = self.task.spec
             first, last = spec.window(today)
@@ -106,24 +142,47 @@ class _Entry:
             self._dates_for = today
         return self._dates
 
-    def best(self, offered: Mapping[SlotKey, Slot], today: dt.date) -> Candidate | None:
-        """Earliest fitting date, then the most important warehouse; dates outer so the first hit is best."""
-        box_type, max_coefficient, max_logistics = self.box_type, self.max_coefficient, self.max_logistics
-        get = offered.get
-        for day in self.dates(today):
+    def fits(self, slot: Slot) -> bool:
+        """Open and within the prices (the dates are checked by the caller)."""
+        max_logistics = self.max_logistics
+        return (
+            slot.allow_unload
+            and 0 <= slot.coefficient <= self.max_coefficient
+            and (
+                max_logistics is None
+                or (slot.logistics_coefficient is not None and slot.logistics_coefficient <= max_logistics)
+            )
+        )
+
+    def best(self, offer: _Offer, today: dt.date) -> Candidate | None:
+        """The earliest fitting date, then the most important warehouse."""
+        if offer.by_bucket is None:
+            return self._best_by_date(offer.slots, today)
+        return self._best_by_warehouse(offer.by_bucket, today)
+
+    def _best_by_date(self, offered: Mapping[SlotKey, Slot], today: dt.date) -> Candidate | None:
+        # Dates outer, warehouses by importance inner: the first hit is the best.
+        get, box_type = offered.get, self.box_type
+        for day in self.dates(today)[0]:
             for importance, warehouse_id in self.ranked_warehouses:
                 slot = get((warehouse_id, day, box_type))  # type: ignore[call-overload]  # == SlotKey
-                if (
-                    slot is not None
-                    and slot.allow_unload
-                    and 0 <= slot.coefficient <= max_coefficient
-                    and (
-                        max_logistics is None
-                        or (slot.logistics_coefficient is not None and slot.logistics_coefficient <= max_logistics)
-                    )
-                ):
+                if slot is not None and self.fits(slot):
                     return Candidate(self.task, slot, importance)
         return None
+
+    def _best_by_warehouse(self, by_bucket: Mapping[Bucket, list[Slot]], today: dt.date) -> Candidate | None:
+        # Each warehouse's slots come by date: its first fit is its best; a less important warehouse wins
+        # only with a strictly earlier date.
+        dates = self.dates(today)[1]
+        best: Candidate | None = None
+        for importance, warehouse_id in self.ranked_warehouses:
+            for slot in by_bucket.get((warehouse_id, self.box_type), ()):
+                if best is not None and slot.key.date >= best.slot.key.date:
+                    break
+                if slot.key.date in dates and self.fits(slot):
+                    best = Candidate(self.task, slot, importance)
+                    break
+        return best
 
 
 _entry_key = attrgetter("key")
@@ -193,12 +252,13 @@ class TaskIndex:
 
     def candidates(self, offered: Mapping[SlotKey, Slot], today: dt.date) -> Iterator[Candidate]:
         """Watching tasks that fit one of the ``offered`` open slots, best slot each, in priority order."""
+        offer = _Offer(offered, today, self._buckets.keys())
         tied: list[Candidate] = []  # candidates equal up to warehouse importance
         tied_number = -1
-        for entry in self._touched_in_order(self._touched(offered, today)):
+        for entry in self._touched_in_order(offer.touched):
             if entry.task.phase is not TaskPhase.WATCHING:
                 continue
-            found = entry.best(offered, today)
+            found = entry.best(offer, today)
             if found is None:
                 continue
             if entry.number != tied_number:
@@ -207,22 +267,7 @@ class TaskIndex:
             tied.append(found)
         yield from _by_importance(tied)
 
-    def _touched(self, offered: Mapping[SlotKey, Slot], today: dt.date) -> set[Bucket]:
-        """Indexed buckets with an offered slot, walking the smaller side: the offered slots, or (for a
-        calendar-wide change, which offers more slots than buckets × days) the buckets probed day by day."""
-        if len(offered) < len(self._buckets) * HORIZON_DAYS:
-            return {(key[0], key[2]) for key in offered}
-        days = _horizon(today)
-        touched = set()
-        for bucket in self._buckets:
-            warehouse_id, box_type = bucket
-            for day in days:
-                if (warehouse_id, day, box_type) in offered:
-                    touched.add(bucket)
-                    break
-        return touched
-
-    def _touched_in_order(self, touched: set[Bucket]) -> Iterator[_Entry]:
+    def _touched_in_order(self, touched: Set[Bucket]) -> Iterator[_Entry]:
         """Each task with a warehouse in ``touched`` once, in priority order.
 
         Few touched buckets: merge them lazily. Touched buckets holding half as many entries as there are
@@ -251,10 +296,10 @@ def _by_importance(tied: list[Candidate]) -> list[Candidate]:
 def match(events: Iterable[SlotEvent], index: TaskIndex, today: dt.date) -> Iterator[Candidate]:
     """Candidates for the slots that opened or changed, most important first (lazy: take what you need).
 
-    Notify-only tasks are included: the caller notifies for them instead of booking.
+    The latest event of a slot wins, so a batch where a slot opened and then closed offers nothing (``best``
+    skips slots that are not open). Notify-only tasks are included: the caller notifies instead of booking.
     """
-    closed = SlotEventKind.CLOSED
-    offered = {event.slot.key: event.slot for event in events if event.kind is not closed}
+    offered = {event.slot.key: event.slot for event in events}
     return index.candidates(offered, today)
 
 

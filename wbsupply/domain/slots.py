@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from enum import StrEnum
+from operator import itemgetter
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -180,6 +181,9 @@ class Calendar:
         return Calendar(self.today, updated)
 
 
+_prices = itemgetter(1, 3)  # (coefficient, logistics_coefficient) of a Slot
+
+
 def diff(old: Calendar, new: Calendar, at: dt.datetime) -> list[SlotEvent]:
     """Events that turn ``old`` into ``new``.
 
@@ -199,10 +203,7 @@ def diff(old: Calendar, new: Calendar, at: dt.datetime) -> list[SlotEvent]:
         if is_open:
             if not was_open:
                 append(SlotEvent(SlotEventKind.OPENED, slot, previous, at))
-            elif previous is not None and (previous.coefficient, previous.logistics_coefficient) != (
-                slot.coefficient,
-                slot.logistics_coefficient,
-            ):
+            elif previous is not None and _prices(previous) != _prices(slot):
                 append(SlotEvent(SlotEventKind.CHANGED, slot, previous, at))
         elif was_open:
             append(SlotEvent(SlotEventKind.CLOSED, slot, previous, at))

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from wbsupply.domain.machines import move
-from wbsupply.domain.schedule import MOSCOW
+from wbsupply.domain.schedule import MOSCOW, require_aware
 from wbsupply.domain.slots import HORIZON_DAYS, Slot
 from wbsupply.domain.statuses import BoxType, TaskMode, TaskPhase
 from wbsupply.domain.tariffs import Plan
 
+MAX_LEAD_TIME_DAYS = 365  # WB plans a month ahead; the cap only keeps date arithmetic sane
 RULE_ERROR = "task_rule"  # pydantic error type of our own rules; their message is for the seller as is
 
 
@@ -93,6 +95,8 @@ class SupplyTaskSpec(BaseModel):
     def _lead_time_not_negative(cls, value: int | None) -> int | None:
         if value is not None and value < 0:
             raise _rule("Срок в днях не может быть отрицательным")
+        if value is not None and value > MAX_LEAD_TIME_DAYS:
+            raise _rule(f"Срок в днях не может быть больше {MAX_LEAD_TIME_DAYS}")
         return value
 
     @field_validator("weekdays")
@@ -123,6 +127,11 @@ class SupplyTaskSpec(BaseModel):
             return value.replace(tzinfo=MOSCOW)
         return value
 
+    @field_serializer("weekdays", "skip_dates")
+    def _sorted(self, values: frozenset[Any]) -> list[Any]:
+        # Stable output: stored specs and custom resources must not change with set iteration order.
+        return sorted(values)
+
     @model_validator(mode="after")
     def _consistent(self) -> SupplyTaskSpec:
         if self.preorder_id is None and self.draft_id is None:
@@ -133,7 +142,7 @@ class SupplyTaskSpec(BaseModel):
         if self.date_from and self.date_to:
             if self.date_from > self.date_to:
                 raise _rule("Дата начала периода позже даты окончания")
-            if not self.allowed_dates(self.date_from, self.date_to):
+            if not self.has_allowed_date(self.date_from, self.date_to):
                 raise _rule(_NO_DAY_LEFT)
         return self
 
@@ -144,18 +153,24 @@ class SupplyTaskSpec(BaseModel):
         start = max(today, self.date_from) if self.date_from else today
         return start, self.date_to or dt.date.max
 
-    def allowed_dates(self, first: dt.date, last: dt.date) -> list[dt.date]:
-        """Dates from ``first`` to ``last`` that pass the weekday and skipped-date filters, ascending."""
-        days = (last - first).days + 1
-        candidates = (first + dt.timedelta(days=offset) for offset in range(max(0, days)))
+    def allowed_dates(self, first: dt.date, last: dt.date) -> Iterator[dt.date]:
+        """Dates from ``first`` to ``last`` that pass the weekday and skipped-date filters, ascending (lazy:
+        a window may end in the year 9999)."""
         weekdays, skipped = self.weekdays, self.skip_dates
-        return [d for d in candidates if (not weekdays or d.weekday() in weekdays) and d not in skipped]
+        for offset in range((last - first).days + 1):
+            day = first + dt.timedelta(days=offset)
+            if (not weekdays or day.weekday() in weekdays) and day not in skipped:
+                yield day
+
+    def has_allowed_date(self, first: dt.date, last: dt.date) -> bool:
+        # Stops within len(skip_dates) + 7 days whatever the window: the filters cannot exclude more.
+        return next(self.allowed_dates(first, last), None) is not None
 
     def dates_on_calendar(self, today: dt.date) -> list[dt.date]:
         """The dates this task would book among those the calendar of ``today`` shows."""
         first, last = self.window(today)
         horizon_end = today + dt.timedelta(days=HORIZON_DAYS - 1)
-        return self.allowed_dates(first, min(last, horizon_end))
+        return list(self.allowed_dates(first, min(last, horizon_end)))
 
     def accepts(self, slot: Slot, today: dt.date) -> bool:
         key = slot.key
@@ -195,7 +210,7 @@ def check_against_today(spec: SupplyTaskSpec, today: dt.date, now: dt.datetime |
         problems.append("Дата окончания периода уже прошла")
     elif spec.lead_time_days is not None or spec.date_to is not None:
         first, last = spec.window(today)
-        if not spec.allowed_dates(first, last):
+        if not spec.has_allowed_date(first, last):
             problems.append(_NO_DAY_LEFT)
     if now is not None and spec.deadline is not None and spec.deadline <= now:
         problems.append("Крайний срок уже прошёл")
@@ -264,6 +279,12 @@ class SupplyTask:
     plan: Plan = Plan.START
     phase: TaskPhase = TaskPhase.PENDING
     note: str = field(default="", compare=False)  # last human-readable reason (lost slot, error)
+
+    def __post_init__(self) -> None:
+        require_aware(self.created_at)
+
+    def __hash__(self) -> int:  # the spec holds a list; a task is identified by its id anyway
+        return hash(self.id)
 
     @property
     def priority_key(self) -> tuple[float, int, float, str]:

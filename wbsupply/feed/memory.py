@@ -72,6 +72,11 @@ class MemoryFeed:
     async def set_calendar(self, slots: Mapping[str, FeedEvent]) -> None:
         self._calendar = dict(slots)
 
+    async def update_calendar(self, upserts: Mapping[str, FeedEvent], removed: Sequence[str] = ()) -> None:
+        self._calendar.update(upserts)
+        for key in removed:
+            self._calendar.pop(key, None)
+
     async def get_calendar(self) -> dict[str, FeedEvent]:
         return dict(self._calendar)
 

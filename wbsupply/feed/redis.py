@@ -113,6 +113,14 @@ class RedisFeed:
                 pipe.delete(self._calendar)
             await pipe.execute()
 
+    async def update_calendar(self, upserts: Mapping[str, FeedEvent], removed: Sequence[str] = ()) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            if upserts:
+                pipe.hset(self._calendar, mapping={k: json.dumps(v, default=str) for k, v in upserts.items()})
+            if removed:
+                pipe.hdel(self._calendar, *removed)
+            await pipe.execute()
+
     async def get_calendar(self) -> dict[str, FeedEvent]:
         raw: Any = await self._redis.hgetall(self._calendar)
         return {k: json.loads(v) for k, v in raw.items()}

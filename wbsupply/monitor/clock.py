@@ -28,7 +28,11 @@ class Clock(Protocol):
 
 class RealClock:
     def monotonic(self) -> float:
-        return time.monotonic()
+        # The event loop's clock where there is one: the same time asyncio.sleep counts (and looptime fakes).
+        try:
+            return asyncio.get_running_loop().time()
+        except RuntimeError:
+            return time.monotonic()
 
     def wall(self) -> datetime:
         return datetime.now(UTC)

@@ -83,12 +83,13 @@ class SandboxSessionProvider:
             if response.status_code != 200:
                 return None
             self.refreshes += 1
-            return CabinetSession(self.cabinet_url, {**stale.cookies, **dict(client.cookies)})
+            return CabinetSession(self.cabinet_url, {**stale.cookies, **_cookies(client)})
 
-    async def _latest_code(self, client: httpx.AsyncClient) -> str | None:
+    async def _latest_code(self, client: httpx.AsyncClient) -> tuple[str, str] | None:
+        """(sent_at, code) of the newest SMS to the bot's phone."""
         response = await client.get("/sandbox/sms", params={"phone": self.phone})
         messages = response.json() if response.status_code == 200 else []
-        return str(messages[0]["code"]) if messages else None
+        return (str(messages[0]["sent_at"]), str(messages[0]["code"])) if messages else None
 
     async def _login(self) -> CabinetSession:
         async with self._client() as client:
@@ -101,19 +102,24 @@ class SandboxSessionProvider:
                 answered = await client.post(spec.LOGIN_CODE_PATH, data={"phone": self.phone, "code": code})
             except httpx.HTTPError as exc:
                 raise SessionUnavailable(f"cabinet unreachable: {type(exc).__name__}") from None
-            cookies = dict(client.cookies)
+            cookies = _cookies(client)
             if answered.status_code not in (302, 303) or spec.COOKIE_ACCESS not in cookies:
                 raise SessionUnavailable(f"login refused (HTTP {answered.status_code})")
             self.logins += 1
             return CabinetSession(self.cabinet_url, cookies)
 
-    async def _wait_for_new_code(self, client: httpx.AsyncClient, before: str | None) -> str:
+    async def _wait_for_new_code(self, client: httpx.AsyncClient, before: tuple[str, str] | None) -> str:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._code_wait_s
         while True:
-            code = await self._latest_code(client)
-            if code is not None and code != before:
-                return code
+            latest = await self._latest_code(client)
+            if latest is not None and latest != before:
+                return latest[1]
             if loop.time() > deadline:
                 raise SessionUnavailable("no login code arrived")
             await asyncio.sleep(0.1)
+
+
+def _cookies(client: httpx.AsyncClient) -> dict[str, str]:
+    # The jar may hold a name twice (the request's cookie and the one the server set): the later one wins.
+    return {cookie.name: cookie.value or "" for cookie in client.cookies.jar}

@@ -12,7 +12,7 @@ import kopf
 from wbsupply.control.kube import KubeClient, resource_path
 from wbsupply.domain.schedule import is_restart_due
 from wbsupply.domain.statuses import BotStatus
-from wbsupply.operator.builders import build_children, build_restart_patch
+from wbsupply.operator.builders import build_children, build_restart_patch, build_session_secret
 from wbsupply.operator.checks import Finding, parse_stamp, stamp
 from wbsupply.operator.names import worker_name
 from wbsupply.operator.notifications import NotificationHook, build_bot_notification, log_notification
@@ -40,10 +40,21 @@ async def apply_worker(ctx: Context, body: kopf.Body, name: str, namespace: str,
     needed. The session Secret is deliberately not adopted: it belongs to the WB account (the API
     creates and deletes it) and must survive re-creating the bot.
     """
+    await ctx.kube.create_if_missing(build_session_secret(name, namespace, spec))
     children = build_children(name, namespace, spec, ctx.config)
     kopf.adopt(children, owner=body)
     for child in children:
         await ctx.kube.apply(child)
+
+
+def worker_applied_condition(now: datetime.datetime) -> dict[str, str]:
+    return {
+        "type": "WorkerApplied",
+        "status": "True",
+        "reason": "Reconciled",
+        "message": "Deployment, ServiceAccount, Role and RoleBinding are up to date",
+        "lastTransitionTime": stamp(now),
+    }
 
 
 def initial_phase(spec: Mapping[str, Any], status: Mapping[str, Any]) -> str | None:
@@ -88,8 +99,6 @@ async def report(
         post(body, reason=finding.reason, message=finding.message)
         patch.status.update(finding.status)
         if finding.notify is not None:
-            notification = build_bot_notification(
-                namespace, name, spec, finding.notify, finding.message, ctx.clock()
-            )
+            notification = build_bot_notification(namespace, name, spec, finding.notify, finding.message, ctx.clock())
             if notification is not None:
                 await ctx.notify(notification)

@@ -87,6 +87,23 @@ def build_role(bot_name: str, namespace: str, spec: Spec) -> dict[str, Any]:
     }
 
 
+def build_session_secret(bot_name: str, namespace: str, spec: Spec) -> dict[str, Any]:
+    """An empty session Secret for a bot whose account has none yet: the worker fills it after login.
+
+    The worker may only update it (``create`` cannot be narrowed to one name), so the operator creates it.
+    """
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {
+            "name": spec["sessionSecretRef"]["name"],
+            "namespace": namespace,
+            "labels": {LABEL_PART_OF: "wbsupply", LABEL_BOT: bot_label(bot_name)},
+        },
+    }
+
+
 def build_role_binding(bot_name: str, namespace: str) -> dict[str, Any]:
     name = worker_name(bot_name)
     return {

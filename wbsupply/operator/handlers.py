@@ -31,19 +31,33 @@ def login(memo: Context, **_: Any) -> kopf.ConnectionInfo:
 
 
 async def bot_apply(
-    body: kopf.Body, name: str, namespace: str, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch,
-    memo: Context, **_: Any,
+    body: kopf.Body,
+    name: str,
+    namespace: str,
+    spec: kopf.Spec,
+    status: kopf.Status,
+    patch: kopf.Patch,
+    memo: Context,
+    **_: Any,
 ) -> None:
     await bots.apply_worker(memo, body, name, namespace, spec)
     patch.status["deployment"] = worker_name(name)
+    patch.status["conditions"] = [bots.worker_applied_condition(memo.clock())]
     phase = bots.initial_phase(spec, status)
     if phase is not None:
         patch.status["phase"] = phase
 
 
 async def bot_restart_requested(
-    body: kopf.Body, name: str, namespace: str, spec: kopf.Spec, status: kopf.Status, new: Any,
-    patch: kopf.Patch, memo: Context, **_: Any,
+    body: kopf.Body,
+    name: str,
+    namespace: str,
+    spec: kopf.Spec,
+    status: kopf.Status,
+    new: Any,
+    patch: kopf.Patch,
+    memo: Context,
+    **_: Any,
 ) -> None:
     if not new or new == status.get("lastRestartRequest") or spec.get("paused"):
         return
@@ -53,8 +67,15 @@ async def bot_restart_requested(
 
 
 async def bot_restart_window(
-    body: kopf.Body, name: str, namespace: str, spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta,
-    patch: kopf.Patch, memo: Context, **_: Any,
+    body: kopf.Body,
+    name: str,
+    namespace: str,
+    spec: kopf.Spec,
+    status: kopf.Status,
+    meta: kopf.Meta,
+    patch: kopf.Patch,
+    memo: Context,
+    **_: Any,
 ) -> None:
     now = memo.clock()
     if bots.restart_due(name, spec, status, meta.get("creationTimestamp"), now):
@@ -63,16 +84,28 @@ async def bot_restart_window(
 
 
 async def bot_status_check(
-    body: kopf.Body, name: str, namespace: str, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch,
-    memo: Context, **_: Any,
+    body: kopf.Body,
+    name: str,
+    namespace: str,
+    spec: kopf.Spec,
+    status: kopf.Status,
+    patch: kopf.Patch,
+    memo: Context,
+    **_: Any,
 ) -> None:
     findings = checks.check_status(spec, status, memo.clock(), memo.config.heartbeat_timeout)
     await bots.report(memo, findings, body=body, patch=patch, name=name, namespace=namespace, spec=spec)
 
 
 async def bot_memory_check(
-    body: kopf.Body, name: str, namespace: str, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch,
-    memo: Context, **_: Any,
+    body: kopf.Body,
+    name: str,
+    namespace: str,
+    spec: kopf.Spec,
+    status: kopf.Status,
+    patch: kopf.Patch,
+    memo: Context,
+    **_: Any,
 ) -> None:
     limit = memory_limit(spec, memo.config)
     findings = checks.check_memory(limit, status, memo.config.memory_warning_ratio)
@@ -80,8 +113,14 @@ async def bot_memory_check(
 
 
 async def bot_auth_check(
-    body: kopf.Body, name: str, namespace: str, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch,
-    memo: Context, **_: Any,
+    body: kopf.Body,
+    name: str,
+    namespace: str,
+    spec: kopf.Spec,
+    status: kopf.Status,
+    patch: kopf.Patch,
+    memo: Context,
+    **_: Any,
 ) -> None:
     findings = checks.check_auth(status)
     await bots.report(memo, findings, body=body, patch=patch, name=name, namespace=namespace, spec=spec)
@@ -99,8 +138,14 @@ def bot_index(name: str, namespace: str, spec: kopf.Spec, status: kopf.Status, *
 
 
 def task_admit(
-    body: kopf.Body, namespace: str, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch,
-    bot_index: kopf.Index[tuple[str, str], tasks.BotInfo], memo: Context, **_: Any,
+    body: kopf.Body,
+    namespace: str,
+    spec: kopf.Spec,
+    status: kopf.Status,
+    patch: kopf.Patch,
+    bot_index: kopf.Index[tuple[str, str], tasks.BotInfo],
+    memo: Context,
+    **_: Any,
 ) -> None:
     bot_name = (spec.get("sellerBotRef") or {}).get("name", "")
     bot = next(iter(bot_index.get((namespace, bot_name), [])), None)
@@ -130,8 +175,11 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> kopf.Op
     kopf.on.login(registry=registry)(_fn(login))
     kopf.index(*bot, registry=registry, id="bot_index")(_fn(bot_index))
 
-    for hook in (on.create(*bot, registry=registry), on.resume(*bot, registry=registry),
-                 on.update(*bot, field="spec", registry=registry)):
+    for hook in (
+        on.create(*bot, registry=registry),
+        on.resume(*bot, registry=registry),
+        on.update(*bot, field="spec", registry=registry),
+    ):
         hook(_fn(bot_apply))
     restart_field = ("metadata", "annotations", ANNOTATION_RESTART_REQUEST)
     on.field(*bot, field=restart_field, registry=registry)(_fn(bot_restart_requested))
@@ -144,8 +192,11 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> kopf.Op
     for handler, interval in timers.items():
         kopf.timer(*bot, interval=interval, initial_delay=min(interval, 5.0), registry=registry)(_fn(handler))
 
-    for hook in (on.create(*task, registry=registry), on.resume(*task, registry=registry),
-                 on.update(*task, field="spec", registry=registry)):
+    for hook in (
+        on.create(*task, registry=registry),
+        on.resume(*task, registry=registry),
+        on.update(*task, field="spec", registry=registry),
+    ):
         hook(_fn(task_admit))
     # Deadlines and quota change with time, not with the object: re-check periodically.
     kopf.timer(*task, interval=config.task_check_interval, registry=registry, id="task_recheck")(_fn(task_admit))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
 
 import kopf
@@ -21,8 +22,8 @@ logger = logging.getLogger(__name__)
 async def operate(
     config: OperatorConfig,
     *,
-    stop_flag: kopf.Flag | None = None,
-    ready_flag: kopf.Flag | None = None,
+    stop_flag: threading.Event | asyncio.Event | None = None,
+    ready_flag: threading.Event | asyncio.Event | None = None,
     notify: NotificationHook = log_notification,
     clock: Callable[[], object] | None = None,
 ) -> None:

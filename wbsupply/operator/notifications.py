@@ -32,7 +32,7 @@ class BotNotification:
     namespace: str
     bot: str
     seller: str
-    account_id: int
+    account_id: str
     phase: BotStatus
     text: str  # Russian, shown to the seller as is
     detail: str  # English, for logs and the admin panel
@@ -48,7 +48,7 @@ def build_bot_notification(
     """A record for the seller when the bot enters ERROR or WAITING_AUTH; None for other phases."""
     if phase not in NOTIFY_PHASES:
         return None
-    account = int(spec.get("wbAccountRef", {}).get("accountId", 0))
+    account = str(spec.get("wbAccountRef", {}).get("accountId", ""))
     return BotNotification(
         namespace=namespace,
         bot=bot,
@@ -64,6 +64,9 @@ def build_bot_notification(
 async def log_notification(notification: BotNotification) -> None:
     """Default hook: log only (the notifier's delivery hook replaces it)."""
     logger.warning(
-        "notify seller %s (bot %s/%s): %s", notification.seller, notification.namespace, notification.bot,
+        "notify seller %s (bot %s/%s): %s",
+        notification.seller,
+        notification.namespace,
+        notification.bot,
         notification.detail,
     )

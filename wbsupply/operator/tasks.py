@@ -66,16 +66,13 @@ def to_domain(spec: Mapping[str, Any]) -> SupplyTaskSpec:
 
 
 def _target(current: TaskPhase | None, target: TaskPhase, message: str, labels: dict[str, str]) -> Admission:
-    if current is None or current == target:
-        return Admission(target, message, labels)
-    if can_move(current, target):
+    """Move to ``target`` if it is a change the domain state machine allows; otherwise leave the phase."""
+    if current is None or can_move(current, target):
         return Admission(target, message, labels)
     return Admission(None, labels=labels)
 
 
-def admit(
-    spec: Mapping[str, Any], phase: str | None, bot: BotInfo | None, now: datetime.datetime
-) -> Admission:
+def admit(spec: Mapping[str, Any], phase: str | None, bot: BotInfo | None, now: datetime.datetime) -> Admission:
     current = TaskPhase(phase) if phase else None
     if current is not None and current.is_final:
         return Admission(None)

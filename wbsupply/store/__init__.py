@@ -5,6 +5,8 @@ Importing this package registers every table on :data:`metadata` (what Alembic c
 
 from sqlmodel import SQLModel
 
+from wbsupply.store.accounts import ApiToken, Invitation, LoginFailure, TelegramLinkCode
+from wbsupply.store.auth import AuthRequestKind, AuthRequestStatus, AuthState, WbAuthRequest
 from wbsupply.store.engine import (
     begin_immediate,
     current_revision,
@@ -37,9 +39,15 @@ from wbsupply.store.models import (
 metadata = SQLModel.metadata
 
 __all__ = [
+    "ApiToken",
+    "AuthRequestKind",
+    "AuthRequestStatus",
+    "AuthState",
     "Booking",
     "BookingState",
     "EventLog",
+    "Invitation",
+    "LoginFailure",
     "MonthlyUsage",
     "NotificationChannel",
     "NotificationOutbox",
@@ -47,10 +55,12 @@ __all__ = [
     "SlotHistory",
     "SupplyTask",
     "SupplyTaskBase",
+    "TelegramLinkCode",
     "User",
     "UserBase",
     "WbAccount",
     "WbAccountBase",
+    "WbAuthRequest",
     "begin_immediate",
     "current_revision",
     "engine_from_settings",

@@ -128,8 +128,8 @@ def _run_alembic(url: str | URL, run: Any) -> None:
     try:
         # Processes starting together (API and worker pods) queue here instead of racing to create tables:
         # SQLite via BEGIN IMMEDIATE, PostgreSQL via a transaction-scoped advisory lock.
-        with engine.begin() as connection:
-            if False:
+        with begin_immediate(engine).begin() as connection:
+            if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             config = alembic_config()
             config.attributes["connection"] = connection  # env.py uses it instead of opening its own

@@ -87,6 +87,11 @@ class WbAccount(WbAccountBase, table=True):
     last_restart_at: datetime | None = None
     last_restart_reason: str | None = Field(default=None, max_length=200)
     next_restart_at: datetime | None = None  # the slot in the nightly window assigned to this bot
+    # WB login relayed from the cabinet (see wbsupply.store.auth): an AuthState value and what to show.
+    auth_state: str = Field(default="idle", max_length=32)
+    auth_prompt: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    # The seller's WB API token (supplies scope), encrypted like session_blob: confirms bookings via WB's API.
+    api_token_blob: bytes | None = Field(default=None, sa_type=LargeBinary)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow, sa_column_kwargs=_UPDATED)
 

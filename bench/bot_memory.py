@@ -1,0 +1,169 @@
+"""Memory of worker bots: PSS of the whole process tree (Python + Playwright's Node driver + Chromium).
+
+Each configuration runs in a fresh child process with real bots (``wbsupply.worker.bot.Bot``) logged into
+the sandbox cabinet through the auth relay and idling on «Все поставки»; the child measures its own tree
+(``/proc/PID/smaps_rollup``) after the pages settled. Steps are cumulative, so each line shows what one
+measure saves:
+
+- untuned: only the flags a root container needs;
+- lean browser flags: one renderer for all contexts, no site isolation, fewer features, small V8 heap, no
+  disk cache (``wbsupply.worker.browser.LEAN_ARGS``);
+- driver heap cap: ``NODE_OPTIONS=--max-old-space-size`` for Playwright's Node driver;
+- malloc arenas: ``MALLOC_ARENA_MAX=2`` for Python and the driver (thread pools otherwise reserve arenas).
+
+Then ten bots sharing one browser (ten contexts), untuned and tuned: marginal PSS per extra bot.
+The sandbox and the parent process are outside the measured trees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from wbsupply.benchkit import BenchResult, machine_setup
+
+MB = 1024 * 1024
+SECRET = "bench-secret"
+SETTLE_S = 4.0
+STEPS: list[tuple[str, bool, dict[str, str]]] = [  # name, lean browser flags, child environment
+    ("untuned", False, {}),
+    ("lean_browser_flags", True, {}),
+    ("driver_heap_cap", True, {"NODE_OPTIONS": "--max-old-space-size=48"}),
+    ("malloc_arenas", True, {"NODE_OPTIONS": "--max-old-space-size=48", "MALLOC_ARENA_MAX": "2"}),
+]
+
+
+def main(quick: bool = False) -> BenchResult:
+    from wbsupply.sandbox.app import SandboxConfig, run_sandbox_in_thread
+    from wbsupply.sandbox.simulation import SimulationConfig
+    from wbsupply.store import upgrade
+
+    sandbox = run_sandbox_in_thread(SandboxConfig(seed=3, simulation=SimulationConfig.frozen(),
+                                                  background_steps=False))
+    result = BenchResult("bot_memory", "")
+    phones = (f"+7931{n:07d}" for n in range(1, 10_000))
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
+            upgrade(url)
+            figures: dict[str, dict[str, Any]] = {}
+            for name, lean, env in STEPS:
+                figures[name] = _measure(sandbox, url, [next(phones)], lean, env)
+            tuned_lean, tuned_env = STEPS[-1][1], STEPS[-1][2]
+            ten = 3 if quick else 10
+            ten_untuned = _measure(sandbox, url, [next(phones) for _ in range(ten)], False, {})
+            ten_tuned = _measure(sandbox, url, [next(phones) for _ in range(ten)], tuned_lean, tuned_env)
+    finally:
+        sandbox.stop()
+
+    for name, parts in figures.items():
+        total = sum(parts.values()) / MB
+        target = 250.0 if name == STEPS[-1][0] else None
+        founding = 200.0 if name == STEPS[-1][0] else None
+        result.add(f"one_bot_pss_{name}", total, "MB", target=target, founding=founding)
+    final = figures[STEPS[-1][0]]
+    for kind in ("python", "driver", "browser"):
+        result.add(f"one_bot_pss_tuned_{kind}", final.get(kind, 0) / MB, "MB")
+    for label, parts, single in (("untuned", ten_untuned, figures["untuned"]), ("tuned", ten_tuned, final)):
+        total = sum(parts.values()) / MB
+        result.add(f"{ten}_bots_pss_{label}", total, "MB")
+        marginal = (total - sum(single.values()) / MB) / (ten - 1)
+        result.add(f"marginal_pss_per_bot_{label}", marginal, "MB", target=30.0 if label == "tuned" else None)
+    result.setup = (f"{machine_setup()}; {Settings_browser()}; bots idle on the sandbox cabinet's supplies page "
+                    f"after a relayed login; PSS after {SETTLE_S:g} s; steps cumulative")
+    return result
+
+
+def Settings_browser() -> str:  # noqa: N802  (reads like a label in the setup line)
+    from wbsupply.config import Settings
+
+    return str(Settings().resolved_browser_executable() or "playwright chromium")
+
+
+def _measure(sandbox: Any, url: str, phones: list[str], lean: bool, env: dict[str, str]) -> dict[str, int]:
+    from sqlmodel import Session
+
+    from wbsupply.store import make_engine
+    from wbsupply.store.models import User, WbAccount
+
+    engine = make_engine(url)
+    ids = []
+    with Session(engine) as session:
+        for phone in phones:
+            sandbox.market.create_seller(phone=phone)
+            user = User(email=f"{phone[1:]}@bench.test", password_hash="x")
+            session.add(user)
+            session.flush()
+            assert user.id is not None
+            account = WbAccount(owner_id=user.id, phone=phone)
+            session.add(account)
+            session.flush()
+            ids.append(account.id)
+        session.commit()
+    engine.dispose()
+    child_env = {k: v for k, v in os.environ.items() if k not in ("NODE_OPTIONS", "MALLOC_ARENA_MAX")}
+    child_env.update(env)
+    spec = json.dumps({"db": url, "sandbox": sandbox.url, "accounts": ids, "phones": phones, "lean": lean})
+    done = subprocess.run([sys.executable, __file__, "--child", spec], env=child_env, capture_output=True,
+                          text=True, timeout=300, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"memory child failed: {done.stderr[-2000:]}")
+    parts: dict[str, int] = json.loads(done.stdout.strip().splitlines()[-1])
+    return parts
+
+
+async def _child(spec: dict[str, Any]) -> dict[str, int]:
+    import httpx
+
+    from wbsupply.config import Settings
+    from wbsupply.control.local import LocalControlPlane, auth_status, submit_auth_step
+    from wbsupply.feed.memory import MemoryFeed
+    from wbsupply.store import make_engine
+    from wbsupply.worker.bot import Bot, BotConfig
+    from wbsupply.worker.browser import BrowserHost, BrowserOptions
+    from wbsupply.worker.health import tree_pss_by_kind
+
+    engine = make_engine(spec["db"])
+    # NODE_OPTIONS comes from the step's environment only, so each step shows its own effect.
+    options = BrowserOptions(executable=Settings().resolved_browser_executable(), lean=spec["lean"],
+                             driver_heap_mb=None)
+    host = BrowserHost(options)
+    await host.start()
+    config = BotConfig(cabinet_url=spec["sandbox"], secret=SECRET, idle_wake_s=0.3, tasks_refresh_s=1.0)
+    stop, feed, control = asyncio.Event(), MemoryFeed(), LocalControlPlane(engine)
+    bots = [asyncio.create_task(Bot(i, control, feed, host, config).run(stop)) for i in spec["accounts"]]
+    async with httpx.AsyncClient(base_url=spec["sandbox"]) as sandbox:
+        for account_id, phone in zip(spec["accounts"], spec["phones"], strict=True):
+            await _until(lambda a=account_id: auth_status(engine, a).auth_state == "need_phone")
+            submit_auth_step(engine, account_id, "phone", phone)
+            await _until(lambda a=account_id: auth_status(engine, a).auth_state == "code_sent")
+            code = (await sandbox.get("/sandbox/sms", params={"phone": phone})).json()[0]["code"]
+            submit_auth_step(engine, account_id, "code", code)
+            await _until(lambda a=account_id: auth_status(engine, a).auth_state == "authorized")
+    await asyncio.sleep(SETTLE_S)
+    parts = tree_pss_by_kind(os.getpid())
+    stop.set()
+    await asyncio.gather(*bots, return_exceptions=True)
+    await host.stop()
+    return parts
+
+
+async def _until(check: Any, within: float = 30.0) -> None:
+    for _ in range(int(within / 0.05)):
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError("bot did not get there")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        print(json.dumps(asyncio.run(_child(json.loads(sys.argv[2])))), flush=True)
+    else:
+        main(quick="--quick" in sys.argv).print()

@@ -1,0 +1,81 @@
+"""The cabinet's HTML forms: login with CSRF, task form, admin forms, redirects for visitors."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import PASSWORD
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from wbsupply.domain.statuses import Role
+from wbsupply.store import SupplyTask, session_scope
+
+
+def _csrf(client: TestClient, path: str) -> str:
+    page = client.get(path)
+    assert page.status_code == 200, page.text[:500]
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+
+def test_visitor_is_sent_to_login(app) -> None:
+    with TestClient(app, follow_redirects=False) as client:
+        response = client.get("/tasks?x=1")
+        assert response.status_code == 303 and response.headers["location"] == "/login?next=/tasks%3Fx%3D1"
+        assert client.get("/api/v1/tasks").status_code == 401  # the API answers JSON instead
+
+
+def test_login_form_needs_the_csrf_token(make_person, app) -> None:
+    person = make_person(login=False)
+    with TestClient(app, follow_redirects=False) as client:
+        token = _csrf(client, "/login")
+        form = {"email": person.email, "password": PASSWORD, "next": "/tasks"}
+        assert client.post("/login", data=form).status_code == 403
+        assert client.post("/login", data={**form, "csrf_token": "forged"}).status_code == 403
+        wrong = client.post("/login", data={**form, "password": "bad-password", "csrf_token": token})
+        assert wrong.status_code == 401 and "Неверный e-mail или пароль" in wrong.text
+        ok = client.post("/login", data={**form, "csrf_token": token})
+        assert ok.status_code == 303 and ok.headers["location"] == "/tasks"
+        evil = client.post("/login", data={**form, "csrf_token": token, "next": "//evil.example"})
+        assert evil.headers["location"] == "/"
+
+
+def test_task_form_creates_a_task_with_warehouses_in_priority_order(make_person, engine: Engine) -> None:
+    seller = make_person()
+    account = seller.add_account(engine)
+    token = _csrf(seller.client, "/tasks/new")
+    form = {"csrf_token": token, "account_id": str(account), "draft_id": "draft-7", "box_type": "monopallets",
+            "wh": ["507", "117501", "120762"], "prio_507": "3", "prio_117501": "1", "prio_120762": "2",
+            "lead_time_days": "10", "max_coefficient": "2", "mode": "notify", "weekdays": ["0", "2"]}
+    response = seller.client.post("/tasks/new", data=form, follow_redirects=False)
+    assert response.status_code == 303, response.text[:3000]
+    with session_scope(engine) as session:
+        spec = session.query(SupplyTask).one().spec
+    assert spec["warehouses"] == [117501, 120762, 507]
+    assert (spec["box_type"], spec["mode"], sorted(spec["weekdays"])) == ("monopallets", "notify", [0, 2])
+
+    bad = seller.client.post("/tasks/new", data={**form, "wh": [], "max_coefficient": "-1"})
+    assert bad.status_code == 422
+    assert "Выберите хотя бы один склад" in bad.text
+    edit = seller.client.get("/tasks/1")
+    assert edit.status_code == 200 and 'value="draft-7"' in edit.text
+
+
+def test_admin_creates_a_seller_in_the_panel(make_person) -> None:
+    admin = make_person(role=Role.ADMIN)
+    token = _csrf(admin.client, "/admin/sellers")
+    page = admin.client.post("/admin/sellers", data={"csrf_token": token, "email": "shop@example.com",
+                                                     "plan_limit": "25"})
+    assert page.status_code == 200 and "shop@example.com" in page.text
+    assert re.search(r"data-created-password>([^<]+)<", page.text)
+    again = admin.client.get("/admin/sellers")
+    assert "data-created-password" not in again.text  # shown once only
+    invite = admin.client.post("/admin/invitations", data={"csrf_token": token, "plan_limit": "10"})
+    assert "/invite/" in invite.text
+
+
+def test_settings_form_creates_a_telegram_code(make_person) -> None:
+    seller = make_person()
+    token = _csrf(seller.client, "/settings")
+    page = seller.client.post("/settings/telegram", data={"csrf_token": token})
+    assert re.search(r"/start [A-Z2-9]{8}", page.text)

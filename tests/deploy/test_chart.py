@@ -1,0 +1,190 @@
+"""The Helm chart, rendered offline by helm-python-sdk: lint, values schema, every manifest valid."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import helm_python as helm
+import pytest
+import yaml
+from deploy_helpers import CHART, KUBE_VERSION, load_yaml, validate_manifest
+
+from wbsupply.operator.builders import WORKER_UID
+
+PRODUCTION = load_yaml(CHART / "values-production.yaml")
+VALUE_SETS = {"default": {}, "production": PRODUCTION}
+
+
+@pytest.fixture(scope="module")
+def chart() -> helm.Chart:
+    return helm.Chart.load(CHART)
+
+
+def render(chart: helm.Chart, values: dict[str, Any]) -> list[dict[str, Any]]:
+    rendered = chart.render(values, name="wbsupply", namespace="wbsupply", is_install=True)
+    return [
+        doc
+        for path, text in sorted(rendered.items())
+        if not path.endswith("NOTES.txt")
+        for doc in yaml.safe_load_all(text)
+        if doc
+    ]
+
+
+def by_kind(manifests: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {m["metadata"]["name"]: m for m in manifests if m["kind"] == kind}
+
+
+def pod_specs(manifests: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for manifest in manifests:
+        if manifest["kind"] in ("Deployment", "StatefulSet"):
+            yield manifest["metadata"]["name"], manifest["spec"]["template"]["spec"]
+
+
+@pytest.mark.parametrize("values", VALUE_SETS.values(), ids=VALUE_SETS.keys())
+def test_lint_is_clean(values: dict[str, Any]) -> None:
+    report = helm.lint(CHART, values, strict=True, kube_version=f"v{KUBE_VERSION}.0")
+    assert report["errors"] == []
+    assert [m for m in report["messages"] if m["severity"] >= 2] == []
+
+
+@pytest.mark.parametrize("values", VALUE_SETS.values(), ids=VALUE_SETS.keys())
+def test_every_rendered_manifest_is_valid(chart: helm.Chart, values: dict[str, Any]) -> None:
+    manifests = render(chart, values)
+    assert len(manifests) > 10
+    for manifest in manifests:
+        validate_manifest(manifest)
+
+
+def test_schema_accepts_both_value_files_and_rejects_unknown_keys(chart: helm.Chart) -> None:
+    chart.validate_schema({})
+    chart.validate_schema(PRODUCTION)
+    for wrong in ({"replicas": 2}, {"operator": {"replicas": 2}}, {"postgresql": {"persistence": {"sise": "1Gi"}}}):
+        with pytest.raises(helm.HelmValuesError, match="additional properties"):
+            chart.validate_schema(wrong)
+    with pytest.raises(helm.HelmValuesError):
+        chart.validate_schema({"operator": {"worker": {"memoryLimit": "a lot"}}})
+
+
+def _leaves(values: Any, prefix: str = "") -> Iterator[str]:
+    if isinstance(values, dict) and values:
+        for key, value in values.items():
+            yield from _leaves(value, f"{prefix}.{key}" if prefix else key)
+    else:
+        yield prefix
+
+
+def test_every_value_is_documented() -> None:
+    text = (CHART / "values.yaml").read_text()
+    documented = set(re.findall(r"^\s*## @param ([\w.]+) \S", text, flags=re.MULTILINE))
+    undocumented = [
+        leaf
+        for leaf in _leaves(yaml.safe_load(text))
+        if not any(leaf == param or leaf.startswith(param + ".") for param in documented)
+    ]
+    assert undocumented == []
+
+
+def test_default_install_brings_its_own_databases(chart: helm.Chart) -> None:
+    manifests = render(chart, {})
+    assert set(by_kind(manifests, "StatefulSet")) == {"wbsupply-postgresql", "wbsupply-redis"}
+    secrets = by_kind(manifests, "Secret")
+    password = secrets["wbsupply-postgresql"]["stringData"]["password"]
+    assert len(password) == 32
+    env = secrets["wbsupply-env"]["stringData"]
+    assert env["WBSUPPLY_DATABASE_URL"] == f"postgresql+psycopg://wbsupply:{password}@wbsupply-postgresql:5432/wbsupply"
+    assert env["WBSUPPLY_REDIS_URL"] == "redis://wbsupply-redis:6379/0"
+    assert len(env["WBSUPPLY_SECRET_KEY"]) == 48
+
+
+def test_production_uses_external_services_and_two_operators(chart: helm.Chart) -> None:
+    manifests = render(chart, PRODUCTION)
+    assert by_kind(manifests, "StatefulSet") == {}
+    assert by_kind(manifests, "Secret") == {}  # everything comes from the existing Secret
+    operator = by_kind(manifests, "Deployment")["wbsupply-operator"]
+    assert operator["spec"]["replicas"] == 2
+    env_from = operator["spec"]["template"]["spec"]["containers"][0]["envFrom"]
+    assert {"secretRef": {"name": "wbsupply-env"}} in env_from
+
+
+def test_external_urls_are_used_when_the_databases_are_off(chart: helm.Chart) -> None:
+    values = {
+        "postgresql": {"enabled": False},
+        "redis": {"enabled": False},
+        "externalDatabase": {"url": "postgresql+psycopg://u:p@db:5432/wb"},
+        "externalRedis": {"url": "redis://cache:6379/1"},
+    }
+    env = by_kind(render(chart, values), "Secret")["wbsupply-env"]["stringData"]
+    assert env["WBSUPPLY_DATABASE_URL"] == "postgresql+psycopg://u:p@db:5432/wb"
+    assert env["WBSUPPLY_REDIS_URL"] == "redis://cache:6379/1"
+    with pytest.raises(helm.HelmRenderError, match=r"externalDatabase\.url"):
+        chart.render({"postgresql": {"enabled": False}}, name="wbsupply", namespace="wbsupply")
+
+
+@pytest.mark.parametrize("values", VALUE_SETS.values(), ids=VALUE_SETS.keys())
+def test_pods_are_locked_down(chart: helm.Chart, values: dict[str, Any]) -> None:
+    for name, spec in pod_specs(render(chart, values)):
+        assert spec["securityContext"]["runAsNonRoot"] is True, name
+        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
+        for container in spec["containers"]:
+            context = container["securityContext"]
+            assert context["capabilities"]["drop"] == ["ALL"], name
+            assert context["readOnlyRootFilesystem"] is True, name
+            assert context["allowPrivilegeEscalation"] is False, name
+            assert container["resources"]["limits"]["memory"], name
+
+
+def test_operator_is_configured_for_the_workers(chart: helm.Chart) -> None:
+    manifests = render(chart, {"operator": {"watchNamespaces": ["sellers"]}})
+    container = by_kind(manifests, "Deployment")["wbsupply-operator"]["spec"]["template"]["spec"]["containers"][0]
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    assert container["args"] == ["operator"]
+    assert env["WBSUPPLY_OPERATOR_WORKER_IMAGE"] == "wbsupply/worker:0.1.0"
+    assert env["WBSUPPLY_OPERATOR_WORKER_MEMORY_REQUEST"] == "200Mi"
+    assert env["WBSUPPLY_OPERATOR_WORKER_MEMORY_LIMIT"] == "400Mi"
+    assert env["WBSUPPLY_OPERATOR_NAMESPACES"] == '["sellers"]'
+    assert env["WBSUPPLY_OPERATOR_STANDALONE"] == "false"
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+    assert by_kind(manifests, "ClusterKopfPeering").keys() == {"wbsupply"}
+    assert load_yaml(CHART / "values.yaml")["podSecurityContext"]["runAsUser"] == WORKER_UID
+
+
+def test_operator_cluster_role_is_limited(chart: helm.Chart) -> None:
+    role = by_kind(render(chart, {}), "ClusterRole")["wbsupply-operator"]
+    granted = {
+        (group, resource) for rule in role["rules"] for group in rule["apiGroups"] for resource in rule["resources"]
+    }
+    assert granted == {
+        ("wbsupply.io", "sellerbots"),
+        ("wbsupply.io", "supplytasks"),
+        ("wbsupply.io", "sellerbots/status"),
+        ("wbsupply.io", "supplytasks/status"),
+        ("apps", "deployments"),
+        ("", "serviceaccounts"),
+        ("", "secrets"),
+        ("rbac.authorization.k8s.io", "roles"),
+        ("rbac.authorization.k8s.io", "rolebindings"),
+        ("", "events"),
+        ("events.k8s.io", "events"),
+        ("apiextensions.k8s.io", "customresourcedefinitions"),
+        ("", "namespaces"),
+        ("kopf.dev", "clusterkopfpeerings"),
+    }
+    secrets = next(rule for rule in role["rules"] if rule["resources"] == ["secrets"])
+    assert set(secrets["verbs"]) == {"get", "create", "update", "patch"}  # never list or delete
+    assert all("*" not in rule["verbs"] for rule in role["rules"])
+
+
+def test_components_have_their_own_service_accounts(chart: helm.Chart) -> None:
+    manifests = render(chart, {})
+    accounts = by_kind(manifests, "ServiceAccount")
+    assert set(accounts) == {"wbsupply-operator", "wbsupply-api", "wbsupply-monitor", "wbsupply-notifier"}
+    deployments = by_kind(manifests, "Deployment")
+    for name, deployment in deployments.items():
+        spec = deployment["spec"]["template"]["spec"]
+        assert spec["serviceAccountName"] == name
+        # Only the operator and the API talk to the Kubernetes API.
+        assert spec["automountServiceAccountToken"] is (name in {"wbsupply-operator", "wbsupply-api"})
+    assert set(by_kind(manifests, "Service")) >= {"wbsupply-api", "wbsupply-monitor"}

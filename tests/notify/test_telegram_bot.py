@@ -1,0 +1,144 @@
+"""The bot against the Telegram double: linking, commands, the WB code relay, 429 and 403 handling."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+import pytest
+from conftest import CHAT, TOKEN, Running, add_account, add_seller, add_task, chat_of, eventually
+from sqlalchemy import Engine
+from sqlmodel import select
+from telegram_double import TelegramDouble
+
+from wbsupply.domain.statuses import TaskPhase
+from wbsupply.notify.feed import feed_for
+from wbsupply.notify.outbox import enqueue
+from wbsupply.notify.settings import NotifierSettings
+from wbsupply.store import EventLog, SupplyTask, User, WbAuthRequest, session_factory, session_scope
+from wbsupply.store.accounts import TelegramLinkCode
+from wbsupply.store.journal import NotificationChannel, NotificationOutbox, OutboxStatus
+from wbsupply.store.types import utcnow
+
+Settings = Callable[..., NotifierSettings]
+
+
+def _link_code(engine: Engine, user_id: int, code: str, *, expires_in: float = 900) -> None:
+    with session_scope(engine) as session:
+        session.add(TelegramLinkCode(user_id=user_id, code=code,
+                                     expires_at=utcnow() + dt.timedelta(seconds=expires_in)))
+
+
+async def test_start_with_a_code_links_the_chat_once(sqlite_engine: Engine, double: TelegramDouble,
+                                                     make_settings: Settings) -> None:
+    user_id = add_seller(sqlite_engine, chat_id=None)
+    _link_code(sqlite_engine, user_id, "ABCD2345")
+    async with Running(sqlite_engine, make_settings()) as running:
+        await running.until_polling()
+        assert [c["command"] for c in double.commands] == ["status", "tasks", "pause", "resume", "help"]
+        double.user_sends(CHAT, "/start abcd2345")
+        await double.wait_for(lambda: double.sent_to(CHAT))
+        assert "чат привязан к кабинету seller@example.ru" in double.sent_to(CHAT)[0].text
+        double.user_sends(CHAT + 1, "/start ABCD2345")  # a used code does not work again
+        await double.wait_for(lambda: double.sent_to(CHAT + 1))
+        assert "Код не подошёл" in double.sent_to(CHAT + 1)[0].text
+    with session_scope(sqlite_engine) as session:
+        assert session.get(User, user_id).telegram_chat_id == CHAT  # type: ignore[union-attr]
+        assert session.exec(select(TelegramLinkCode)).one().used_at is not None
+
+
+async def test_expired_code_and_unlinked_chat_are_refused(sqlite_engine: Engine, double: TelegramDouble,
+                                                          make_settings: Settings) -> None:
+    user_id = add_seller(sqlite_engine, chat_id=None)
+    _link_code(sqlite_engine, user_id, "OLDCODE2", expires_in=-1)
+    async with Running(sqlite_engine, make_settings()) as running:
+        await running.until_polling()
+        double.user_sends(CHAT, "/start OLDCODE2")
+        double.user_sends(CHAT, "/status")
+        await double.wait_for(lambda: len(double.sent_to(CHAT)) == 2)
+    texts = [m.text for m in double.sent_to(CHAT)]
+    assert "Код не подошёл" in texts[0] and "не привязан" in texts[1]
+
+
+async def test_status_tasks_pause_resume(sqlite_engine: Engine, double: TelegramDouble,
+                                         make_settings: Settings) -> None:
+    user_id = add_seller(sqlite_engine)
+    account = add_account(sqlite_engine, user_id)
+    watching = add_task(sqlite_engine, user_id, account, TaskPhase.WATCHING)
+    waiting_login = add_task(sqlite_engine, user_id, account, TaskPhase.PENDING, "Бот ждёт повторного подключения WB")
+    async with Running(sqlite_engine, make_settings()) as running:
+        await running.until_polling()
+        for number, command in enumerate(["/status", "/tasks", "/pause", "/resume", f"/resume {waiting_login}"], 1):
+            double.user_sends(CHAT, command)
+            await double.wait_for(lambda n=number: len(double.sent_to(CHAT)) == n)  # type: ignore[misc]
+    status, tasks, paused, resumed, resumed_one = (m.text for m in double.sent_to(CHAT))
+    assert "+7 916 ***-**-67" in status and "Активен" in status and "Ищем слот — 1" in status
+    assert "0 из 5" in status
+    assert f"№{watching}: Ищем слот, Короба, складов: 2" in tasks
+    assert paused == f"Приостановлено задач: 1 (№{watching})"
+    assert resumed == f"Возобновлено задач: 1 (№{watching})"  # not the task that waits for a WB login
+    assert resumed_one == f"Возобновлено задач: 1 (№{waiting_login})"
+    with session_scope(sqlite_engine) as session:
+        assert {t.phase for t in session.exec(select(SupplyTask))} == {TaskPhase.WATCHING}
+
+
+async def test_a_code_sent_to_the_bot_goes_to_the_auth_relay(sqlite_engine: Engine, double: TelegramDouble,
+                                                             make_settings: Settings) -> None:
+    user_id = add_seller(sqlite_engine)
+    account = add_account(sqlite_engine, user_id, auth_state="code_sent")
+    async with Running(sqlite_engine, make_settings()) as running:
+        await running.until_polling()
+        double.user_sends(CHAT, " 123456 ")
+        await double.wait_for(lambda: double.sent_to(CHAT))
+    assert "Код передан боту аккаунта" in double.sent_to(CHAT)[0].text
+    with session_scope(sqlite_engine) as session:
+        request = session.exec(select(WbAuthRequest)).one()
+        assert (request.account_id, request.kind.value, request.value) == (account, "code", "123456")
+
+
+async def test_429_pauses_sending_for_retry_after(sqlite_engine: Engine, double: TelegramDouble,
+                                                  make_settings: Settings) -> None:
+    user_id = add_seller(sqlite_engine)
+    with session_scope(sqlite_engine) as session:
+        for n in range(3):
+            enqueue(session, user_id, "task_expired", {"task_id": n}, f"expired:{n}", [NotificationChannel.TELEGRAM])
+    double.flood(retry_after=1)
+    async with Running(sqlite_engine, make_settings()) as running:
+        await running.until_polling()
+        await double.wait_for(lambda: len(double.sent_to(CHAT)) == 3)
+    sends = [at for method, at in double.calls if method == "sendMessage"]
+    assert len(sends) == 4  # one refused, then each message once
+    assert sends[1] - sends[0] >= 1.0  # Telegram's retry_after was honoured by the whole bot
+    with session_scope(sqlite_engine) as session:
+        rows = session.exec(select(NotificationOutbox)).all()
+        assert {r.status for r in rows} == {OutboxStatus.SENT}
+
+
+async def test_blocked_bot_unlinks_the_chat_and_the_feed_says_so(sqlite_engine: Engine, double: TelegramDouble,
+                                                                 make_settings: Settings) -> None:
+    user_id = add_seller(sqlite_engine)
+    double.blocked_chats.add(CHAT)
+    with session_scope(sqlite_engine) as session:
+        enqueue(session, user_id, "task_expired", {"task_id": 7}, "expired:7",
+                [NotificationChannel.CABINET, NotificationChannel.TELEGRAM])
+    async with Running(sqlite_engine, make_settings()):
+        await eventually(lambda: chat_of(sqlite_engine, user_id) is None)
+    with session_factory(sqlite_engine)() as session:
+        log = session.exec(select(EventLog).where(EventLog.user_id == user_id)).one()
+        assert log.level == "WARNING" and "blocked" in log.message
+        assert [item.kind for item in feed_for(session, user_id, 10)] == ["telegram_blocked", "task_expired"]
+        assert "заблокировали нашего бота" in feed_for(session, user_id, 1)[0].text
+
+
+async def test_the_token_never_reaches_the_logs(sqlite_engine: Engine, double: TelegramDouble,
+                                                make_settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    user_id = add_seller(sqlite_engine)
+    with session_scope(sqlite_engine) as session:
+        enqueue(session, user_id, "task_expired", {"task_id": 1}, "expired:1", [NotificationChannel.TELEGRAM])
+    async with Running(sqlite_engine, make_settings()) as running:
+        await running.until_polling()
+        await double.wait_for(lambda: double.sent_to(CHAT))
+    assert "sendMessage" in caplog.text or "getUpdates" in caplog.text or caplog.records
+    assert TOKEN not in caplog.text

@@ -1,0 +1,161 @@
+"""The bot books in the sandbox cabinet on slot events: priorities, competitors, quota, notify-only tasks."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from bot_harness import (
+    WAREHOUSE_ID,
+    add_seller,
+    add_task,
+    bot_config,
+    eventually,
+    login_through_relay,
+    msk_day,
+    new_preorder,
+    opened,
+    phase_of,
+    row,
+    rows,
+    running_bot,
+)
+from sqlalchemy import Engine
+
+from wbsupply.domain.statuses import BoxType, TaskPhase
+from wbsupply.feed.memory import MemoryFeed
+from wbsupply.sandbox.app import RunningSandbox
+from wbsupply.store import quota
+from wbsupply.store.journal import EventLog, NotificationOutbox
+from wbsupply.store.models import Booking, BookingState, SupplyTask
+from wbsupply.store.models import SupplyTask as TaskRow
+from wbsupply.worker.browser import BrowserHost
+
+pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
+
+
+@pytest.mark.parametrize("strategy", ["rpc", "ui"])
+async def test_a_task_books_the_first_matching_slot(
+    sandbox: RunningSandbox, host: BrowserHost, database_url: str, feed: MemoryFeed, strategy: str
+) -> None:
+    from wbsupply.store import make_engine
+
+    db = make_engine(database_url)
+    market = sandbox.market
+    phone = f"+7927000000{1 if strategy == 'rpc' else 2}"
+    user_id, account_id, seller = add_seller(db, market, phone)
+    preorder_id = new_preorder(market, seller)
+    task_id = add_task(db, user_id, account_id, preorder_id)
+    day = msk_day(market, 3)
+    try:
+        async with running_bot(account_id, db, feed, host, bot_config(sandbox, strategies=(strategy,))):
+            await login_through_relay(db, market, account_id, phone)
+            await eventually(lambda: phase_of(db, task_id) is TaskPhase.WATCHING, what="watching")
+            market.open_slot(WAREHOUSE_ID, msk_day(market, 1), BoxType.BOXES, coefficient=5)  # too expensive
+            market.open_slot(WAREHOUSE_ID, day, BoxType.BOXES, coefficient=0)
+            await feed.publish([opened(msk_day(market, 1), coefficient=5), opened(day)])
+            await eventually(lambda: phase_of(db, task_id) is TaskPhase.BOOKED, what="booked")
+
+        task = row(db, SupplyTask, task_id)
+        assert (task.booked_date, task.booked_warehouse_id, task.booked_coefficient) == (day, WAREHOUSE_ID, 0)
+        assert task.message and task.message.startswith("Забронировано")
+        [booking] = rows(db, Booking, Booking.task_id == task_id)
+        planned = market.preorder(seller.suppliers[0].id, preorder_id)
+        assert (booking.state, booking.supply_id, planned.status_id) == (BookingState.CONFIRMED, planned.supply_id, 2)
+        assert planned.supply_date == day
+        assert quota.usage(db, user_id, booking.month) == quota.Usage(used=1, reserved=0)
+        kinds = {n.kind for n in rows(db, NotificationOutbox, NotificationOutbox.user_id == user_id)}
+        assert "booked" in kinds
+    finally:
+        db.dispose()
+
+
+async def test_two_tasks_one_slot_the_higher_priority_wins(
+    sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
+) -> None:
+    market = sandbox.market
+    phone = "+79270000003"
+    user_id, account_id, seller = add_seller(db, market, phone)
+    later = add_task(db, user_id, account_id, new_preorder(market, seller))  # older, but no deadline
+    urgent_deadline = dt.datetime.now(dt.UTC) + dt.timedelta(days=2)
+    urgent = add_task(db, user_id, account_id, new_preorder(market, seller), deadline=urgent_deadline)
+    day = msk_day(market, 4)
+    async with running_bot(account_id, db, feed, host, bot_config(sandbox)):
+        await login_through_relay(db, market, account_id, phone)
+        await eventually(lambda: phase_of(db, later) is phase_of(db, urgent) is TaskPhase.WATCHING)
+        market.open_slot(WAREHOUSE_ID, day, BoxType.BOXES, capacity=1)
+        await feed.publish([opened(day)])
+        await eventually(lambda: phase_of(db, urgent) is TaskPhase.BOOKED, what="urgent booked")
+        # The other task tried the same (now full) date and was told so, without a charge.
+        await eventually(lambda: "заняли" in (row(db, TaskRow, later).message or ""), what="loser told")
+    assert phase_of(db, later) is TaskPhase.WATCHING
+    assert [b.task_id for b in rows(db, Booking, Booking.state == BookingState.CONFIRMED,
+                                    Booking.user_id == user_id)] == [urgent]
+    assert quota.usage(db, user_id, quota.month_key()) == quota.Usage(used=1, reserved=0)
+
+
+async def test_a_competitor_takes_the_slot_first(
+    sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
+) -> None:
+    market = sandbox.market
+    phone = "+79270000004"
+    user_id, account_id, seller = add_seller(db, market, phone)
+    task_id = add_task(db, user_id, account_id, new_preorder(market, seller))
+    competitor = market.create_seller(phone="+79270000099")
+    rival_preorder = new_preorder(market, competitor)
+    day = msk_day(market, 5)
+    async with running_bot(account_id, db, feed, host, bot_config(sandbox)):
+        await login_through_relay(db, market, account_id, phone)
+        await eventually(lambda: phase_of(db, task_id) is TaskPhase.WATCHING)
+        market.open_slot(WAREHOUSE_ID, day, BoxType.BOXES, capacity=1)
+        market.book(competitor.suppliers[0].id, rival_preorder, day)  # faster than our monitor
+        await feed.publish([opened(day)])
+        await eventually(lambda: "заняли" in (row(db, TaskRow, task_id).message or ""), what="lost slot")
+    assert phase_of(db, task_id) is TaskPhase.WATCHING
+    assert [b.state for b in rows(db, Booking, Booking.task_id == task_id)] == [BookingState.RELEASED]
+    assert quota.usage(db, user_id, quota.month_key()) == quota.Usage(used=0, reserved=0)
+    assert any("taken" in e.message for e in rows(db, EventLog, EventLog.task_id == task_id))
+    assert len([b for b in market.bookings() if b.preorder_id == rival_preorder]) == 1
+
+
+async def test_quota_at_the_limit_books_nothing(
+    sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
+) -> None:
+    market = sandbox.market
+    phone = "+79270000005"
+    user_id, account_id, seller = add_seller(db, market, phone, plan_limit=0)
+    preorder_id = new_preorder(market, seller)
+    task_id = add_task(db, user_id, account_id, preorder_id)
+    day = msk_day(market, 6)
+    async with running_bot(account_id, db, feed, host, bot_config(sandbox)):
+        await login_through_relay(db, market, account_id, phone)
+        await eventually(lambda: phase_of(db, task_id) is TaskPhase.WATCHING)
+        market.open_slot(WAREHOUSE_ID, day, BoxType.BOXES)
+        await feed.publish([opened(day)])
+        await eventually(lambda: phase_of(db, task_id) is TaskPhase.QUOTA_EXCEEDED, what="quota exceeded")
+    assert market.preorder(seller.suppliers[0].id, preorder_id).status_id == 1
+    assert rows(db, Booking, Booking.task_id == task_id) == []
+    notices = rows(db, NotificationOutbox, NotificationOutbox.user_id == user_id)
+    assert {n.kind for n in notices} == {"quota_exceeded"} and "Лимит" in notices[0].payload["text"]
+
+
+async def test_notify_only_task_tells_the_seller_and_books_nothing(
+    sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
+) -> None:
+    market = sandbox.market
+    phone = "+79270000006"
+    user_id, account_id, seller = add_seller(db, market, phone)
+    preorder_id = new_preorder(market, seller)
+    task_id = add_task(db, user_id, account_id, preorder_id, mode="notify")
+    day = msk_day(market, 7)
+    async with running_bot(account_id, db, feed, host, bot_config(sandbox)):
+        await login_through_relay(db, market, account_id, phone)
+        await eventually(lambda: phase_of(db, task_id) is TaskPhase.WATCHING)
+        market.open_slot(WAREHOUSE_ID, day, BoxType.BOXES)
+        await feed.publish([opened(day)])
+        await eventually(lambda: rows(db, NotificationOutbox, NotificationOutbox.kind == "slot_found",
+                                      NotificationOutbox.user_id == user_id), what="slot_found")
+    assert phase_of(db, task_id) is TaskPhase.WATCHING
+    assert market.preorder(seller.suppliers[0].id, preorder_id).status_id == 1
+    assert day.strftime("%d.%m.%Y") in rows(db, NotificationOutbox, NotificationOutbox.user_id == user_id)[0].payload[
+        "text"]

@@ -1,0 +1,48 @@
+"""First start of ``wbsupply up``: an admin and a demo seller with random passwords, printed once.
+
+"First" means the users table is empty; on later starts nothing is created and nothing is printed, so the
+passwords never reach a log again. In sandbox mode the demo seller's WB phone is registered in the sandbox
+market (which lives in memory) on every start, so that the demo seller can always connect WB.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine
+
+from wbsupply.api.logic import users
+from wbsupply.api.security import new_password
+from wbsupply.config import Settings
+from wbsupply.domain.statuses import Role
+from wbsupply.store import session_factory
+
+ADMIN_EMAIL = "admin@wbsupply.local"
+DEMO_EMAIL = "seller@wbsupply.local"
+DEMO_PHONE = "+79990000001"
+DEMO_PLAN = 25
+
+
+def ensure_first_users(engine: Engine, settings: Settings, market: Any | None = None) -> list[str]:
+    """Create the first users if there are none; returns the lines to print (empty on later starts).
+
+    ``market``: the running sandbox market (``runtime.extras["sandbox_market"]``), if any.
+    """
+    lines: list[str] = []
+    with session_factory(engine)() as session:
+        if users.count_users(session) == 0:
+            admin_password, demo_password = new_password(), new_password()
+            users.create_user(session, ADMIN_EMAIL, admin_password, role=Role.ADMIN, plan_limit=500)
+            users.create_user(session, DEMO_EMAIL, demo_password, role=Role.SELLER, plan_limit=DEMO_PLAN)
+            url = f"http://{settings.api_host}:{settings.api_port}"
+            lines = [
+                f"Кабинет: {url}/login — пароли показываются только сейчас, сохраните их:",
+                f"  администратор: {ADMIN_EMAIL} / {admin_password}",
+                f"  демо-продавец: {DEMO_EMAIL} / {demo_password}",
+            ]
+            if settings.sandbox_enabled:
+                sandbox = f"http://{settings.sandbox_host}:{settings.sandbox_port}"
+                lines.append(f"  песочница WB: телефон {DEMO_PHONE}, коды входа — {sandbox}/sandbox/inbox")
+    if settings.sandbox_enabled and market is not None and market.seller_by_phone(DEMO_PHONE) is None:
+        market.create_seller(name="Демо Продавец", phone=DEMO_PHONE)
+    return lines

@@ -1,0 +1,109 @@
+"""Request dependencies: database session, the signed-in user, admin role, CSRF check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from wbsupply.api.errors import Forbidden, Unauthorized
+from wbsupply.api.logic import users
+from wbsupply.api.security import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, SessionSigner, same_token
+from wbsupply.domain.statuses import Role
+from wbsupply.runtime import Runtime
+from wbsupply.store import User
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_FAILED = "Форма устарела или отправлена с другого сайта: обновите страницу и попробуйте снова"
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with request.app.state.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def optional_user(request: Request, session: SessionDep) -> User | None:
+    """The caller: by bearer token (API clients) or by the session cookie (browser)."""
+    token = _bearer(request)
+    if token is not None:
+        user = users.user_by_token(session, token)
+        if user is None:
+            raise Unauthorized("Неверный или отозванный токен")
+        return user
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    signer: SessionSigner = request.app.state.signer
+    loaded = signer.loads(cookie)
+    if loaded is None:
+        return None
+    user = session.get(User, loaded[0])
+    if user is None or not user.active or signer.fingerprint(user.password_hash) != loaded[1]:
+        return None
+    return user
+
+
+OptionalUser = Annotated[User | None, Depends(optional_user)]
+
+
+def current_user(user: OptionalUser) -> User:
+    if user is None:
+        raise Unauthorized("Войдите в кабинет")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def admin_user(user: CurrentUser) -> User:
+    if user.role is not Role.ADMIN:
+        raise Forbidden("Раздел доступен только администратору")
+    return user
+
+
+AdminUser = Annotated[User, Depends(admin_user)]
+
+
+async def check_csrf(request: Request) -> None:
+    """Double-submit CSRF check for state-changing requests made with the session cookie.
+
+    Requests with a bearer token are exempt: browsers never attach one on their own.
+    """
+    if request.method in SAFE_METHODS or _bearer(request) is not None:
+        return
+    expected = request.cookies.get(CSRF_COOKIE)
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if not same_token(expected, sent):
+        raise Forbidden(CSRF_FAILED)
+
+
+Csrf = Depends(check_csrf)
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

@@ -1,0 +1,47 @@
+"""The WB login relay as the cabinet sees it: hand a step to the bot, read where the login stands.
+
+A thin adapter over :mod:`wbsupply.control.local` (the bot's side lives in the worker) that turns its
+errors into the API's. Callers check ownership of the account first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from wbsupply.api.errors import Invalid, NotFound
+from wbsupply.control import local
+from wbsupply.store import WbAccount
+
+NOT_FOUND = "Аккаунт WB не найден"
+
+
+def normalize_phone(phone: str) -> str:
+    normalized = local.normalize_phone(phone)
+    if normalized is None:
+        raise Invalid("Введите номер телефона в формате +7 и 10 цифр")
+    return normalized
+
+
+def submit(session: Session, account: WbAccount, kind: str, value: str | None) -> None:
+    try:
+        local.submit_auth_step(session, account.id or 0, kind, value)
+    except local.AuthInputError as exc:
+        raise Invalid(str(exc)) from None
+    except local.NotFoundError:
+        raise NotFound(NOT_FOUND) from None
+
+
+def state(session: Session, account: WbAccount) -> dict[str, Any]:
+    try:
+        status = local.auth_status(session, account.id or 0)
+    except local.NotFoundError:
+        raise NotFound(NOT_FOUND) from None
+    last = status.last_request
+    return {
+        "auth_state": status.auth_state,
+        "prompt": status.prompt,
+        "message": last.message if last else None,
+        "pending": last is not None and last.status in ("pending", "taken"),
+    }

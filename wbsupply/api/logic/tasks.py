@@ -1,0 +1,169 @@
+"""Supply tasks of a seller: create, edit, pause, resume, cancel, list. Always scoped to the owner."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from sqlmodel import Session, col, select
+
+from wbsupply.api.errors import Conflict, Invalid, NotFound
+from wbsupply.api.logic import control, wb
+from wbsupply.api.logic.warehouses import warehouse_names
+from wbsupply.domain.machines import can_move
+from wbsupply.domain.schedule import MOSCOW
+from wbsupply.domain.statuses import BoxType, TaskMode, TaskPhase
+from wbsupply.domain.tasks import SupplyTaskSpec, check_against_today, russian_errors
+from wbsupply.store import SupplyTask, User
+from wbsupply.store.types import utcnow
+
+NOT_FOUND = "Задача не найдена"
+PAUSED_MESSAGE = "Приостановлено вами"
+EDITABLE = frozenset({TaskPhase.PENDING, TaskPhase.WATCHING, TaskPhase.QUOTA_EXCEEDED})
+ACTIVE = frozenset({TaskPhase.PENDING, TaskPhase.WATCHING, TaskPhase.BOOKING, TaskPhase.QUOTA_EXCEEDED})
+MAX_ACTIVE_TASKS = 200  # per seller; a runaway script must not flood the bots
+
+
+def parse_spec(data: dict[str, Any], account_id: int) -> SupplyTaskSpec:
+    """The domain spec from client data, or 422 with the domain's Russian messages."""
+    data = {key: value for key, value in data.items() if key != "account_id"}
+    try:
+        spec = SupplyTaskSpec.model_validate({**data, "account_id": str(account_id)})
+    except ValidationError as exc:
+        messages = russian_errors(exc)
+        raise Invalid(messages[0], errors=messages) from None
+    now = utcnow()
+    problems = check_against_today(spec, now.astimezone(MOSCOW).date(), now)
+    if problems:
+        raise Invalid(problems[0], errors=problems)
+    return spec
+
+
+def _account_id_of(data: dict[str, Any]) -> int:
+    value = data.get("account_id")
+    if isinstance(value, bool) or value in (None, ""):
+        raise Invalid("Выберите аккаунт WB, для которого создаётся задача")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise Invalid("Аккаунт WB: неверное значение") from None
+
+
+def create_task(session: Session, user: User, data: dict[str, Any]) -> SupplyTask:
+    account = wb.get_account(session, user, _account_id_of(data))
+    spec = parse_spec(data, account.id or 0)
+    active = session.exec(
+        select(SupplyTask.id).where(col(SupplyTask.owner_id) == user.id, col(SupplyTask.phase).in_(ACTIVE))
+    ).all()
+    if len(active) >= MAX_ACTIVE_TASKS:
+        raise Conflict(f"Слишком много активных задач (не больше {MAX_ACTIVE_TASKS})")
+    return control.submit_task(session, user, account, spec)
+
+
+def list_tasks(session: Session, user: User, *, active_only: bool = False, limit: int = 500) -> list[SupplyTask]:
+    query = select(SupplyTask).where(col(SupplyTask.owner_id) == user.id)
+    if active_only:
+        query = query.where(col(SupplyTask.phase).in_(ACTIVE))
+    return list(session.exec(query.order_by(col(SupplyTask.id).desc()).limit(limit)))
+
+
+def get_task(session: Session, user: User, task_id: int) -> SupplyTask:
+    task = session.get(SupplyTask, task_id)
+    if task is None or task.owner_id != user.id:
+        raise NotFound(NOT_FOUND)
+    return task
+
+
+def update_task(session: Session, user: User, task_id: int, data: dict[str, Any]) -> SupplyTask:
+    task = get_task(session, user, task_id)
+    if task.phase not in EDITABLE:
+        raise Conflict(f"Задачу в состоянии «{task.phase.label}» изменить нельзя")
+    merged = {**task.spec, **data}
+    account = wb.get_account(session, user, _account_id_of(merged))
+    spec = parse_spec(merged, account.id or 0)
+    task.account_id = account.id or 0
+    task.spec = spec.model_dump(mode="json")
+    task.deadline = spec.deadline
+    session.add(task)
+    session.commit()
+    return task
+
+
+def _move(session: Session, task: SupplyTask, target: TaskPhase, message: str | None, refusal: str) -> SupplyTask:
+    if not can_move(task.phase, target):
+        raise Conflict(refusal.format(phase=task.phase.label))
+    task.phase = target
+    task.message = message
+    session.add(task)
+    session.commit()
+    return task
+
+
+def pause_task(session: Session, user: User, task_id: int) -> SupplyTask:
+    task = get_task(session, user, task_id)
+    if task.phase is TaskPhase.PENDING:
+        return task
+    return _move(session, task, TaskPhase.PENDING, PAUSED_MESSAGE, "Задачу в состоянии «{phase}» нельзя приостановить")
+
+
+def resume_task(session: Session, user: User, task_id: int) -> SupplyTask:
+    task = get_task(session, user, task_id)
+    if task.phase is TaskPhase.WATCHING:
+        return task
+    return _move(session, task, TaskPhase.WATCHING, None, "Задачу в состоянии «{phase}» нельзя возобновить")
+
+
+def cancel_task(session: Session, user: User, task_id: int) -> SupplyTask:
+    task = get_task(session, user, task_id)
+    if task.phase is TaskPhase.CANCELLED:
+        return task
+    if task.phase is TaskPhase.BOOKING:
+        raise Conflict("Бот уже бронирует слот по этой задаче — отменить её сейчас нельзя")
+    return _move(session, task, TaskPhase.CANCELLED, "Отменено вами", "Задачу в состоянии «{phase}» отменить нельзя")
+
+
+def task_view(task: SupplyTask, names: dict[int, str] | None = None) -> dict[str, Any]:
+    names = names if names is not None else warehouse_names()
+    spec = task.spec or {}
+    box = spec.get("box_type")
+    return {
+        "id": task.id,
+        "account_id": task.account_id,
+        "phase": task.phase.value,
+        "phase_label": task.phase.label,
+        "is_final": task.phase.is_final,
+        "message": task.message,
+        "spec": spec,
+        "warehouses": [{"id": w, "name": names.get(w, f"Склад {w}")} for w in spec.get("warehouses", [])],
+        "box_type_label": BoxType(box).label if isinstance(box, str) and box in set(BoxType) else box,
+        "mode_label": "Только уведомить" if spec.get("mode") == TaskMode.NOTIFY else "Бронировать",
+        "booked": None
+        if task.booked_date is None
+        else {
+            "warehouse_id": task.booked_warehouse_id,
+            "warehouse_name": task.booked_warehouse_name,
+            "date": task.booked_date.isoformat(),
+            "coefficient": task.booked_coefficient,
+            "at": task.booked_at.isoformat() if task.booked_at else None,
+        },
+        "deadline": task.deadline.isoformat() if task.deadline else None,
+        "created_at": task.created_at.isoformat(),
+    }
+
+
+def form_to_data(form: dict[str, Any], warehouse_ids: list[int]) -> dict[str, Any]:
+    """The cabinet's task form as spec data: blank fields are omitted so the domain applies defaults."""
+    data: dict[str, Any] = {"warehouses": warehouse_ids}
+    for name in ("account_id", "box_type", "date_from", "date_to", "lead_time_days", "max_coefficient",
+                 "max_logistics_coefficient", "deadline", "mode", "draft_id", "preorder_id"):
+        value = form.get(name)
+        if isinstance(value, str) and value.strip():
+            data[name] = value.strip()
+    weekdays = form.get("weekdays")
+    if weekdays:
+        data["weekdays"] = weekdays
+    skip = form.get("skip_dates")
+    if isinstance(skip, str) and skip.strip():
+        data["skip_dates"] = [part.strip() for part in skip.replace(";", ",").split(",") if part.strip()]
+    return data
+

@@ -1,0 +1,220 @@
+"""Users: authentication, sellers created by the admin, invitations, API tokens, plans."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, select
+
+from wbsupply.api import security
+from wbsupply.api.errors import Conflict, Invalid, NotFound, Unauthorized
+from wbsupply.api.logic import ratelimit
+from wbsupply.domain.statuses import Role
+from wbsupply.domain.tariffs import Plan
+from wbsupply.store import User
+from wbsupply.store.accounts import ApiToken, Invitation
+from wbsupply.store.types import utcnow
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD = 8
+INVITATION_TTL = timedelta(days=7)
+PLAN_LIMITS = tuple(plan.monthly_bookings for plan in sorted(Plan, key=lambda p: p.rank))
+BAD_LOGIN = "Неверный e-mail или пароль"
+
+
+def normalize_email(email: str) -> str:
+    value = (email or "").strip().lower()
+    if not EMAIL_RE.match(value) or len(value) > 320:
+        raise Invalid("Введите корректный e-mail")
+    return value
+
+
+def check_password_rules(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD:
+        raise Invalid(f"Пароль должен быть не короче {MIN_PASSWORD} символов")
+    if len(password) > 256:
+        raise Invalid("Пароль слишком длинный")
+
+
+def check_plan_limit(plan_limit: int) -> int:
+    if plan_limit not in PLAN_LIMITS:
+        allowed = ", ".join(str(n) for n in PLAN_LIMITS)
+        raise Invalid(f"Тариф задаётся числом бронирований в месяц: {allowed}")
+    return plan_limit
+
+
+def plan_of(user: User) -> Plan | None:
+    try:
+        return Plan.for_bookings(user.plan_limit)
+    except ValueError:
+        return None
+
+
+def authenticate(session: Session, email: str, password: str, client_ip: str) -> User:
+    """The active user with these credentials; 401 otherwise, 429 after too many failures."""
+    key = ratelimit.login_key(client_ip, email or "")
+    ratelimit.check_allowed(session, key)
+    user = session.exec(select(User).where(col(User.email) == (email or "").strip().lower())).first()
+    ok = security.verify_password(user.password_hash if user else None, password or "")
+    if user is None or not ok or not user.active:
+        ratelimit.record_failure(session, key)
+        raise Unauthorized(BAD_LOGIN)
+    ratelimit.clear(session, key)
+    if security.needs_rehash(user.password_hash):
+        user.password_hash = security.hash_password(password)
+        session.add(user)
+        session.commit()
+    return user
+
+
+def create_user(
+    session: Session, email: str, password: str, *, role: Role = Role.SELLER, plan_limit: int = 5
+) -> User:
+    email = normalize_email(email)
+    check_password_rules(password)
+    check_plan_limit(plan_limit)
+    if session.exec(select(User.id).where(col(User.email) == email)).first() is not None:
+        raise Conflict("Пользователь с таким e-mail уже есть")
+    user = User(email=email, role=role, plan_limit=plan_limit, password_hash=security.hash_password(password))
+    session.add(user)
+    try:
+        session.commit()
+    except IntegrityError:  # a concurrent sign-up with the same e-mail won
+        session.rollback()
+        raise Conflict("Пользователь с таким e-mail уже есть") from None
+    return user
+
+
+def change_password(session: Session, user: User, old: str, new: str) -> None:
+    if not security.verify_password(user.password_hash, old):
+        raise Invalid("Текущий пароль указан неверно")
+    check_password_rules(new)
+    user.password_hash = security.hash_password(new)
+    session.add(user)
+    session.commit()
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.exec(select(User).order_by(col(User.id))))
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("Пользователь не найден")
+    return user
+
+
+def update_user(
+    session: Session, admin: User, user_id: int, *, plan_limit: int | None = None, active: bool | None = None
+) -> User:
+    user = get_user(session, user_id)
+    if plan_limit is not None:
+        user.plan_limit = check_plan_limit(plan_limit)
+    if active is not None:
+        if user.id == admin.id and not active:
+            raise Invalid("Нельзя заблокировать самого себя")
+        user.active = active
+    session.add(user)
+    session.commit()
+    return user
+
+
+def count_users(session: Session) -> int:
+    return int(session.exec(select(func.count()).select_from(User)).one())
+
+
+# --- invitations ----------------------------------------------------------------------------------------
+
+
+def create_invitation(
+    session: Session, admin: User, *, email: str | None = None, plan_limit: int = 5, role: Role = Role.SELLER
+) -> tuple[Invitation, str]:
+    """A one-time sign-up link; the token is returned once and stored hashed."""
+    token = secrets.token_urlsafe(24)
+    invitation = Invitation(
+        token_hash=security.sha256(token),
+        email=normalize_email(email) if email else None,
+        plan_limit=check_plan_limit(plan_limit),
+        role=role,
+        created_by_id=admin.id,
+        expires_at=utcnow() + INVITATION_TTL,
+    )
+    session.add(invitation)
+    session.commit()
+    return invitation, token
+
+
+def find_invitation(session: Session, token: str, now: datetime | None = None) -> Invitation:
+    now = now or utcnow()
+    invitation = session.exec(
+        select(Invitation).where(col(Invitation.token_hash) == security.sha256(token or ""))
+    ).first()
+    if invitation is None or invitation.used_at is not None or invitation.expires_at <= now:
+        raise NotFound("Приглашение не найдено, уже использовано или истекло")
+    return invitation
+
+
+def accept_invitation(session: Session, token: str, email: str, password: str) -> User:
+    invitation = find_invitation(session, token)
+    email = normalize_email(email)
+    if invitation.email and invitation.email != email:
+        raise Invalid("Это приглашение выписано на другой e-mail")
+    # Claim the link with a conditional update in the same transaction as the new user: two sign-ups
+    # racing on one link cannot both win, and a failed sign-up leaves the link usable.
+    claimed = session.exec(
+        update(Invitation)
+        .where(col(Invitation.id) == invitation.id, col(Invitation.used_at).is_(None))
+        .values(used_at=utcnow())
+    )
+    if claimed.rowcount != 1:
+        session.rollback()
+        raise NotFound("Приглашение не найдено, уже использовано или истекло")
+    try:
+        user = create_user(session, email, password, role=invitation.role, plan_limit=invitation.plan_limit)
+    except Exception:
+        session.rollback()
+        raise
+    session.exec(
+        update(Invitation).where(col(Invitation.id) == invitation.id).values(used_by_id=user.id)
+    )
+    session.commit()
+    return user
+
+
+def list_invitations(session: Session) -> list[Invitation]:
+    return list(session.exec(select(Invitation).order_by(col(Invitation.id).desc()).limit(100)))
+
+
+# --- API tokens -----------------------------------------------------------------------------------------
+
+
+def issue_token(session: Session, user: User, name: str = "") -> str:
+    token = security.new_api_token()
+    session.add(ApiToken(user_id=user.id or 0, name=name[:100], token_hash=security.sha256(token)))
+    session.commit()
+    return token
+
+
+def user_by_token(session: Session, token: str) -> User | None:
+    row = session.exec(
+        select(ApiToken, User)
+        .join(User, col(User.id) == col(ApiToken.user_id))
+        .where(col(ApiToken.token_hash) == security.sha256(token))
+    ).first()
+    if row is None:
+        return None
+    _, user = row
+    return user if user.active else None
+
+
+def revoke_tokens(session: Session, user: User) -> int:
+    tokens = list(session.exec(select(ApiToken).where(col(ApiToken.user_id) == user.id)))
+    for token in tokens:
+        session.delete(token)
+    session.commit()
+    return len(tokens)

@@ -1,0 +1,67 @@
+"""Admin API: sellers and invitations, plans, bots and their commands, statistics, errors, server load."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+
+from wbsupply.api.deps import AdminUser, Csrf, RuntimeDep, SessionDep
+from wbsupply.api.logic import admin, users
+from wbsupply.api.routes.auth import user_public
+from wbsupply.api.routes.schemas import InvitationIn, UserCreateIn, UserUpdateIn
+from wbsupply.api.security import new_password
+
+router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Csrf])
+
+
+@router.get("/users")
+def list_users(_: AdminUser, session: SessionDep) -> list[dict[str, Any]]:
+    return [user_public(user) for user in users.list_users(session)]
+
+
+@router.post("/users", status_code=201)
+def create_user(body: UserCreateIn, _: AdminUser, session: SessionDep) -> dict[str, Any]:
+    password = body.password or new_password()
+    user = users.create_user(session, body.email, password, role=body.role, plan_limit=body.plan_limit)
+    shown = {} if body.password else {"password": password}  # a generated password is shown this once
+    return {**user_public(user), **shown}
+
+
+@router.patch("/users/{user_id}")
+def update_user(user_id: int, body: UserUpdateIn, admin_: AdminUser, session: SessionDep) -> dict[str, Any]:
+    return user_public(users.update_user(session, admin_, user_id, plan_limit=body.plan_limit, active=body.active))
+
+
+@router.post("/invitations", status_code=201)
+def invite(body: InvitationIn, admin_: AdminUser, session: SessionDep) -> dict[str, Any]:
+    invitation, token = users.create_invitation(session, admin_, email=body.email, plan_limit=body.plan_limit,
+                                                role=body.role)
+    return {"id": invitation.id, "token": token, "path": f"/invite/{token}",
+            "expires_at": invitation.expires_at.isoformat()}
+
+
+@router.get("/bots")
+def bots(_: AdminUser, session: SessionDep) -> list[dict[str, Any]]:
+    return admin.bots(session)
+
+
+@router.post("/bots/{account_id}/{action}")
+def bot_action(account_id: int, action: str, admin_: AdminUser, session: SessionDep) -> dict[str, Any]:
+    account = admin.bot_action(session, admin_, account_id, action)
+    return {"id": account.id, "status": account.status.value, "status_label": account.status.label}
+
+
+@router.get("/stats/bookings")
+def booking_stats(_: AdminUser, session: SessionDep, days: int = Query(default=30, ge=1, le=365)) -> dict[str, Any]:
+    return admin.booking_stats(session, days)
+
+
+@router.get("/errors")
+def errors(_: AdminUser, session: SessionDep) -> list[dict[str, Any]]:
+    return admin.errors(session)
+
+
+@router.get("/load")
+def load(_: AdminUser, runtime: RuntimeDep) -> dict[str, Any]:
+    return admin.server_load(runtime.settings.data_dir)

@@ -1,0 +1,73 @@
+"""Sign-in (session cookie or bearer token), sign-out, sign-up by invitation, the caller's profile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from wbsupply.api.deps import Csrf, CurrentUser, SessionDep, client_ip
+from wbsupply.api.logic import users
+from wbsupply.api.routes.schemas import LoginIn, PasswordIn, SignupIn, TokenIn
+from wbsupply.api.session_cookie import clear_session_cookie, set_session_cookie
+from wbsupply.store import User
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+me_router = APIRouter(prefix="/me", tags=["auth"], dependencies=[Csrf])
+
+
+def user_public(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "role": user.role.value,
+        "active": user.active,
+        "plan_limit": user.plan_limit,
+        "telegram_linked": user.telegram_chat_id is not None,
+        "created_at": user.created_at.isoformat(),
+    }
+
+
+# Login and token endpoints take credentials, so a forged cross-site request gains nothing: no CSRF check.
+@router.post("/login")
+def login(body: LoginIn, request: Request, response: Response, session: SessionDep) -> dict[str, Any]:
+    user = users.authenticate(session, body.email, body.password, client_ip(request))
+    set_session_cookie(request, response, user)
+    return user_public(user)
+
+
+@router.post("/token")
+def token(body: TokenIn, request: Request, session: SessionDep) -> dict[str, Any]:
+    user = users.authenticate(session, body.email, body.password, client_ip(request))
+    return {"access_token": users.issue_token(session, user, body.name), "token_type": "bearer"}
+
+
+@router.post("/logout", dependencies=[Csrf])
+def logout(response: Response) -> dict[str, Any]:
+    clear_session_cookie(response)
+    return {"ok": True}
+
+
+@router.post("/signup", status_code=201)
+def signup(body: SignupIn, request: Request, response: Response, session: SessionDep) -> dict[str, Any]:
+    user = users.accept_invitation(session, body.token, body.email, body.password)
+    set_session_cookie(request, response, user)
+    return user_public(user)
+
+
+@me_router.get("")
+def me(user: CurrentUser) -> dict[str, Any]:
+    return user_public(user)
+
+
+@me_router.post("/password")
+def change_password(body: PasswordIn, request: Request, response: Response, user: CurrentUser,
+                    session: SessionDep) -> dict[str, Any]:
+    users.change_password(session, user, body.old_password, body.new_password)
+    set_session_cookie(request, response, user)  # other sessions end: the cookie carries the hash fingerprint
+    return {"ok": True}
+
+
+@me_router.delete("/tokens")
+def revoke_tokens(user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    return {"revoked": users.revoke_tokens(session, user)}

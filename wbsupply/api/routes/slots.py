@@ -1,0 +1,31 @@
+"""The 30-day slot calendar and slot history statistics (public to signed-in users: market data, not theirs)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from wbsupply.api.deps import CurrentUser, RuntimeDep, SessionDep
+from wbsupply.api.logic import slots
+from wbsupply.domain.statuses import BoxType
+
+router = APIRouter(prefix="/slots", tags=["slots"])
+
+
+@router.get("/calendar")
+async def calendar(_: CurrentUser, runtime: RuntimeDep, box_type: BoxType = BoxType.BOXES) -> dict[str, Any]:
+    return slots.calendar_grid(await runtime.feed.get_calendar(), box_type, slots.today_moscow())
+
+
+@router.get("/stats")
+def stats(
+    _: CurrentUser,
+    session: SessionDep,
+    days: int = Query(default=slots.STATS_DAYS, ge=1, le=90),
+    warehouse_id: Annotated[list[int] | None, Query()] = None,
+    box_type: BoxType | None = None,
+) -> dict[str, Any]:
+    items = slots.history_stats(session, days=days, warehouse_ids=warehouse_id,
+                                box_type=box_type.value if box_type else None)
+    return {"days": days, "stats": items, "chances": slots.chances_text(items, days)}

@@ -1,0 +1,57 @@
+"""Supply tasks of the caller. Bodies are validated by the domain so that messages are the cabinet's own."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body
+
+from wbsupply.api.deps import Csrf, CurrentUser, SessionDep
+from wbsupply.api.logic import tasks
+from wbsupply.api.logic.warehouses import warehouse_names
+
+router = APIRouter(prefix="/tasks", tags=["tasks"], dependencies=[Csrf])
+
+TaskBody = Annotated[
+    dict[str, Any],
+    Body(
+        examples=[{"account_id": 1, "draft_id": "d-1", "warehouses": [507, 117501], "box_type": "boxes",
+                   "lead_time_days": 7, "max_coefficient": 1, "mode": "book"}]
+    ),
+]
+
+
+@router.get("")
+def list_tasks(user: CurrentUser, session: SessionDep, active: bool = False) -> list[dict[str, Any]]:
+    names = warehouse_names()
+    return [tasks.task_view(task, names) for task in tasks.list_tasks(session, user, active_only=active)]
+
+
+@router.post("", status_code=201)
+def create_task(body: TaskBody, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    return tasks.task_view(tasks.create_task(session, user, body))
+
+
+@router.get("/{task_id}")
+def get_task(task_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    return tasks.task_view(tasks.get_task(session, user, task_id))
+
+
+@router.patch("/{task_id}")
+def update_task(task_id: int, body: TaskBody, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    return tasks.task_view(tasks.update_task(session, user, task_id, body))
+
+
+@router.post("/{task_id}/pause")
+def pause(task_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    return tasks.task_view(tasks.pause_task(session, user, task_id))
+
+
+@router.post("/{task_id}/resume")
+def resume(task_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    return tasks.task_view(tasks.resume_task(session, user, task_id))
+
+
+@router.post("/{task_id}/cancel")
+def cancel(task_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    return tasks.task_view(tasks.cancel_task(session, user, task_id))

@@ -1,0 +1,29 @@
+"""Tariff, usage this month, bookings history and live status of the caller."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from wbsupply.api.deps import CurrentUser, SessionDep
+from wbsupply.api.logic import bookings, live
+from wbsupply.api.logic.usage import usage_view
+
+router = APIRouter(tags=["usage"])
+
+
+@router.get("/usage")
+def usage(user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    return usage_view(session, user)
+
+
+@router.get("/bookings")
+def list_bookings(user: CurrentUser, session: SessionDep) -> list[dict[str, Any]]:
+    return bookings.list_bookings(session, user)
+
+
+@router.get("/live")
+def live_status(user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    """What the cabinet polls every few seconds: task phases, bot statuses, usage."""
+    return live.snapshot(session, user)

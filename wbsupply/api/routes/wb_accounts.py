@@ -1,0 +1,40 @@
+"""WB accounts of the caller: connect (phone → code relay to the bot), status, disconnect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from wbsupply.api.deps import Csrf, CurrentUser, SessionDep
+from wbsupply.api.logic import wb
+from wbsupply.api.routes.schemas import AuthStepIn, WbAccountIn
+
+router = APIRouter(prefix="/wb-accounts", tags=["wb accounts"], dependencies=[Csrf])
+
+
+@router.get("")
+def list_accounts(user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    accounts = [wb.view(session, account).as_dict() for account in wb.list_accounts(session, user)]
+    return {"accounts": accounts, "max_accounts": wb.max_accounts(user), "ban_risk_warning": wb.BAN_RISK_WARNING}
+
+
+@router.post("", status_code=201)
+def connect(body: WbAccountIn, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    account = wb.add_account(session, user, body.phone, body.label, body.accept_risk)
+    return wb.view(session, account).as_dict()
+
+
+@router.get("/{account_id}")
+def get_account(account_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    return wb.status(session, user, account_id)
+
+
+@router.post("/{account_id}/auth")
+def auth_step(account_id: int, body: AuthStepIn, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    return wb.submit_step(session, user, account_id, body.kind, body.value)
+
+
+@router.post("/{account_id}/disconnect")
+def disconnect(account_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    return wb.view(session, wb.disconnect(session, user, account_id)).as_dict()

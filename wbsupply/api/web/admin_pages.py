@@ -1,0 +1,86 @@
+"""The admin panel pages: overview (load, statistics), sellers and invitations, bots, errors."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from wbsupply.api.deps import AdminUser, Csrf, RuntimeDep, SessionDep
+from wbsupply.api.logic import admin, users
+from wbsupply.api.security import new_password
+from wbsupply.api.web.forms import attempt, read_form
+from wbsupply.api.web.render import page, redirect
+from wbsupply.domain.statuses import Role
+
+router = APIRouter(prefix="/admin", include_in_schema=False, dependencies=[Csrf])
+
+
+@router.get("", response_class=HTMLResponse)
+def overview(request: Request, user: AdminUser, session: SessionDep, runtime: RuntimeDep) -> Response:
+    return page(request, "admin/overview.html", user, load=admin.server_load(runtime.settings.data_dir),
+                stats=admin.booking_stats(session), components=runtime.status)
+
+
+def _sellers_page(request: Request, user: AdminUser, session: SessionDep, status_code: int = 200,
+                  **extra: object) -> Response:
+    return page(request, "admin/sellers.html", user, status_code=status_code, users=users.list_users(session),
+                plans=users.PLAN_LIMITS, invitations=users.list_invitations(session), **extra)
+
+
+@router.get("/sellers", response_class=HTMLResponse)
+def sellers(request: Request, user: AdminUser, session: SessionDep) -> Response:
+    return _sellers_page(request, user, session)
+
+
+@router.post("/sellers")
+async def seller_create(request: Request, user: AdminUser, session: SessionDep) -> Response:
+    form = await read_form(request)
+    password = form.get("password") or new_password()
+    plan = int(form["plan_limit"]) if str(form.get("plan_limit", "")).isdigit() else 5
+    created, error = await attempt(users.create_user, session, form.get("email", ""), password,
+                                   role=Role.SELLER, plan_limit=plan)
+    if error is not None or created is None:
+        return _sellers_page(request, user, session, status_code=error.status_code if error else 400,
+                             error=error.message if error else "")
+    shown = None if form.get("password") else password  # shown once, never stored in clear
+    return _sellers_page(request, user, session, created=created, created_password=shown)
+
+
+@router.post("/sellers/{user_id}")
+async def seller_update(request: Request, user_id: int, user: AdminUser, session: SessionDep) -> Response:
+    form = await read_form(request)
+    plan = int(form["plan_limit"]) if str(form.get("plan_limit", "")).isdigit() else None
+    active = {"on": True, "off": False}.get(str(form.get("active", "")))
+    _, error = await attempt(users.update_user, session, user, user_id, plan_limit=plan, active=active)
+    if error is not None:
+        return _sellers_page(request, user, session, status_code=error.status_code, error=error.message)
+    return redirect("/admin/sellers")
+
+
+@router.post("/invitations")
+async def invite(request: Request, user: AdminUser, session: SessionDep) -> Response:
+    form = await read_form(request)
+    plan = int(form["plan_limit"]) if str(form.get("plan_limit", "")).isdigit() else 5
+    result, error = await attempt(users.create_invitation, session, user, email=form.get("email") or None,
+                                  plan_limit=plan)
+    if error is not None or result is None:
+        return _sellers_page(request, user, session, status_code=error.status_code if error else 400,
+                             error=error.message if error else "")
+    link = str(request.base_url).rstrip("/") + f"/invite/{result[1]}"
+    return _sellers_page(request, user, session, invite_link=link)
+
+
+@router.get("/bots", response_class=HTMLResponse)
+def bots(request: Request, user: AdminUser, session: SessionDep) -> Response:
+    return page(request, "admin/bots.html", user, bots=admin.bots(session))
+
+
+@router.post("/bots/{account_id}/{action}")
+def bot_action(account_id: int, action: str, user: AdminUser, session: SessionDep) -> Response:
+    admin.bot_action(session, user, account_id, action)
+    return redirect("/admin/bots")
+
+
+@router.get("/errors", response_class=HTMLResponse)
+def errors(request: Request, user: AdminUser, session: SessionDep) -> Response:
+    return page(request, "admin/errors.html", user, errors=admin.errors(session))

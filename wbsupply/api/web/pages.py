@@ -1,0 +1,255 @@
+"""The seller's cabinet pages (Russian, server-rendered). Logic lives in ``wbsupply.api.logic``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from wbsupply.api.deps import Csrf, CurrentUser, OptionalUser, RuntimeDep, SessionDep, client_ip
+from wbsupply.api.logic import bookings, notifications, slots, tasks, users, wb
+from wbsupply.api.logic.usage import usage_view
+from wbsupply.api.logic.warehouses import picker, warehouse_names
+from wbsupply.api.session_cookie import clear_session_cookie, set_session_cookie
+from wbsupply.api.web.forms import attempt, picked_warehouses, read_form
+from wbsupply.api.web.render import page, redirect
+from wbsupply.domain.statuses import BoxType, Role, TaskPhase
+from wbsupply.store import User
+
+router = APIRouter(include_in_schema=False, dependencies=[Csrf])
+
+
+def _safe_next(target: str | None) -> str:
+    # Only local paths: an open redirect after login would be a phishing helper.
+    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, user: OptionalUser, next: str = "/") -> Response:
+    if user is not None:
+        return redirect(_safe_next(next))
+    return page(request, "login.html", None, next=_safe_next(next))
+
+
+@router.post("/login")
+async def login(request: Request, session: SessionDep) -> Response:
+    form = await read_form(request)
+    user, error = await attempt(users.authenticate, session, form.get("email", ""), form.get("password", ""),
+                                client_ip(request))
+    if error is not None or user is None:
+        status = error.status_code if error else 401
+        retry_after = getattr(error, "retry_after", None)
+        response: Response = page(request, "login.html", None, status_code=status, error=error.message if error else "",
+                        email=form.get("email", ""), next=_safe_next(form.get("next")))
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
+    response = redirect(_safe_next(form.get("next")))
+    set_session_cookie(request, response, user)
+    return response
+
+
+@router.post("/logout")
+def logout() -> Response:
+    response = redirect("/login")
+    clear_session_cookie(response)
+    return response
+
+
+@router.get("/invite/{token}", response_class=HTMLResponse)
+def invite_form(request: Request, token: str, session: SessionDep) -> Response:
+    invitation = users.find_invitation(session, token)
+    return page(request, "invite.html", None, token=token, email=invitation.email or "")
+
+
+@router.post("/invite/{token}")
+async def invite_accept(request: Request, token: str, session: SessionDep) -> Response:
+    form = await read_form(request)
+    user, error = await attempt(users.accept_invitation, session, token, form.get("email", ""),
+                                form.get("password", ""))
+    if error is not None or user is None:
+        return page(request, "invite.html", None, status_code=error.status_code if error else 400, token=token,
+                    email=form.get("email", ""), error=error.message if error else "")
+    response = redirect("/")
+    set_session_cookie(request, response, user)
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def dashboard(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+    names = warehouse_names()
+    accounts = [wb.view(session, account) for account in wb.list_accounts(session, user)]
+    active = [tasks.task_view(task, names) for task in tasks.list_tasks(session, user, active_only=True, limit=20)]
+    return page(request, "dashboard.html", user, accounts=accounts, tasks=active,
+                bookings=bookings.list_bookings(session, user, limit=5), usage=usage_view(session, user),
+                is_admin=user.role is Role.ADMIN)
+
+
+# --- WB accounts ----------------------------------------------------------------------------------------
+
+
+@router.get("/wb", response_class=HTMLResponse)
+def wb_accounts(request: Request, user: CurrentUser, session: SessionDep, error: str = "") -> Response:
+    accounts = [wb.view(session, account) for account in wb.list_accounts(session, user)]
+    return page(request, "wb.html", user, accounts=accounts, max_accounts=wb.max_accounts(user),
+                warning=wb.BAN_RISK_WARNING, error=error)
+
+
+@router.post("/wb/connect")
+async def wb_connect(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+    form = await read_form(request)
+    _, error = await attempt(wb.add_account, session, user, form.get("phone", ""), form.get("label", ""),
+                             form.get("accept_risk") == "on")
+    if error is not None:
+        accounts = [wb.view(session, account) for account in wb.list_accounts(session, user)]
+        return page(request, "wb.html", user, status_code=error.status_code, accounts=accounts,
+                    max_accounts=wb.max_accounts(user), warning=wb.BAN_RISK_WARNING, error=error.message,
+                    phone=form.get("phone", ""))
+    return redirect("/wb")
+
+
+@router.post("/wb/{account_id}/step")
+async def wb_step(request: Request, account_id: int, user: CurrentUser, session: SessionDep) -> Response:
+    form = await read_form(request)
+    _, error = await attempt(wb.submit_step, session, user, account_id, form.get("kind", ""), form.get("value"))
+    if error is not None and error.status_code == 404:
+        raise error
+    return redirect(f"/wb?error={error.message}" if error else "/wb")
+
+
+@router.post("/wb/{account_id}/disconnect")
+def wb_disconnect(account_id: int, user: CurrentUser, session: SessionDep) -> Response:
+    wb.disconnect(session, user, account_id)
+    return redirect("/wb")
+
+
+# --- tasks ----------------------------------------------------------------------------------------------
+
+
+@router.get("/tasks", response_class=HTMLResponse)
+def task_list(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+    names = warehouse_names()
+    return page(request, "tasks.html", user, tasks=[tasks.task_view(t, names) for t in tasks.list_tasks(session, user)])
+
+
+def _task_form(request: Request, user: User, session: Any, *, form: dict[str, Any], task_id: int | None = None,
+               errors: list[str] | None = None, status_code: int = 200) -> Response:
+    chosen = picked_warehouses(form) if "wh" in form else list(form.get("warehouses", []))
+    ids = [w for w in chosen if isinstance(w, int)]
+    stats = slots.history_stats(session, warehouse_ids=ids, box_type=form.get("box_type")) if ids else []
+    return page(request, "task_form.html", user, status_code=status_code, form=form, task_id=task_id,
+                errors=errors or [], accounts=wb.list_accounts(session, user), warehouses=picker(),
+                chosen={w: n + 1 for n, w in enumerate(ids)}, box_types=list(BoxType),
+                chances=slots.chances_text(stats))
+
+
+@router.get("/tasks/new", response_class=HTMLResponse)
+def task_new(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+    return _task_form(request, user, session, form={"box_type": "boxes", "max_coefficient": "0", "mode": "book"})
+
+
+@router.post("/tasks/new")
+async def task_create(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+    form = await read_form(request)
+    data = tasks.form_to_data(form, picked_warehouses(form))
+    task, error = await attempt(tasks.create_task, session, user, data)
+    if error is not None or task is None:
+        return _task_form(request, user, session, form=form, errors=error.errors if error else [],
+                          status_code=error.status_code if error else 400)
+    return redirect("/tasks")
+
+
+@router.get("/tasks/{task_id}", response_class=HTMLResponse)
+def task_edit(request: Request, task_id: int, user: CurrentUser, session: SessionDep) -> Response:
+    task = tasks.get_task(session, user, task_id)
+    form = {key: value for key, value in task.spec.items() if value is not None}
+    form["skip_dates"] = ", ".join(form.get("skip_dates", []))
+    form["weekdays"] = [str(day) for day in form.get("weekdays", [])]
+    form["deadline"] = (form.get("deadline") or "")[:16]
+    form["account_id"] = str(task.account_id)
+    return _task_form(request, user, session, form=form, task_id=task_id)
+
+
+@router.post("/tasks/{task_id}")
+async def task_update(request: Request, task_id: int, user: CurrentUser, session: SessionDep) -> Response:
+    form = await read_form(request)
+    data = tasks.form_to_data(form, picked_warehouses(form))
+    # The form sends the whole spec: fields left blank must be cleared, not kept from the old spec.
+    cleared = {name: None for name in ("date_from", "date_to", "lead_time_days", "max_logistics_coefficient",
+                                        "deadline", "draft_id", "preorder_id")}
+    blank: dict[str, list[str]] = {"weekdays": [], "skip_dates": []}
+    _, error = await attempt(tasks.update_task, session, user, task_id, {**cleared, **blank, **data})
+    if error is not None:
+        if error.status_code == 404:
+            raise error
+        return _task_form(request, user, session, form=form, task_id=task_id, errors=error.errors,
+                          status_code=error.status_code)
+    return redirect("/tasks")
+
+
+@router.post("/tasks/{task_id}/{action}")
+def task_action(task_id: int, action: str, user: CurrentUser, session: SessionDep) -> Response:
+    actions = {"pause": tasks.pause_task, "resume": tasks.resume_task, "cancel": tasks.cancel_task}
+    if action not in actions:
+        tasks.get_task(session, user, task_id)  # 404 for someone else's task, whatever the action
+        return redirect("/tasks")
+    actions[action](session, user, task_id)
+    return redirect("/tasks")
+
+
+# --- calendar, bookings, settings, honesty --------------------------------------------------------------
+
+
+@router.get("/calendar", response_class=HTMLResponse)
+async def calendar(request: Request, user: CurrentUser, session: SessionDep, runtime: RuntimeDep,
+                   box_type: BoxType = BoxType.BOXES) -> Response:
+    grid = slots.calendar_grid(await runtime.feed.get_calendar(), box_type, slots.today_moscow())
+    stats = await run_in_threadpool(slots.history_stats, session, box_type=box_type.value)
+    return page(request, "calendar.html", user, grid=grid, stats=stats[:40], box_types=list(BoxType),
+                box_type=box_type)
+
+
+@router.get("/bookings", response_class=HTMLResponse)
+def booking_list(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+    return page(request, "bookings.html", user, bookings=bookings.list_bookings(session, user))
+
+
+@router.get("/settings", response_class=HTMLResponse)
+def settings_page(request: Request, user: CurrentUser, code: str = "", saved: bool = False) -> Response:
+    return page(request, "settings.html", user, prefs=notifications.prefs_view(user), events=notifications.EVENTS,
+                code=code, saved=saved, usage=None)
+
+
+@router.post("/settings")
+async def settings_save(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+    form = await read_form(request)
+    channels = {name: form.get(f"ch_{name}") == "on" for name in notifications.CHANNELS}
+    events = {name: form.get(f"ev_{name}") == "on" for name in notifications.EVENTS}
+    await run_in_threadpool(notifications.update_prefs, session, user, channels, events)
+    return redirect("/settings?saved=1")
+
+
+@router.post("/settings/telegram")
+def telegram_code(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+    code = notifications.new_link_code(session, user)
+    return settings_page(request, user, code=code.code)
+
+
+@router.post("/settings/password")
+async def password_change(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+    form = await read_form(request)
+    _, error = await attempt(users.change_password, session, user, form.get("old_password", ""),
+                             form.get("new_password", ""))
+    if error is not None:
+        return page(request, "settings.html", user, status_code=error.status_code,
+                    prefs=notifications.prefs_view(user), events=notifications.EVENTS, password_error=error.message)
+    response = redirect("/settings?saved=1")
+    set_session_cookie(request, response, user)
+    return response
+
+
+@router.get("/honesty", response_class=HTMLResponse)
+def honesty(request: Request, user: OptionalUser) -> Response:
+    return page(request, "honesty.html", user, phases=list(TaskPhase))

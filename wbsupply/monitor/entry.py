@@ -1,0 +1,186 @@
+"""Entry points: :class:`MonitorComponent` for the embedded runtime and :func:`run_monitor` for
+``wbsupply monitor``; both assemble the monitor from :class:`~wbsupply.config.Settings` with :func:`build_monitor`.
+
+Without real WB credentials the monitor watches the built-in sandbox: it registers its own seller there
+(API token for the public API, phone for the cabinet bot), so ``wbsupply up`` works with no setup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import uvicorn
+
+from wbsupply.config import Settings
+from wbsupply.feed.base import SlotFeed
+from wbsupply.monitor.clock import Clock, RealClock
+from wbsupply.monitor.history import HistoryWriter
+from wbsupply.monitor.http import create_app
+from wbsupply.monitor.pool import TokenPool
+from wbsupply.monitor.service import Monitor, WarehouseFilter
+from wbsupply.monitor.sessions import SandboxSessionProvider, SessionProvider
+from wbsupply.monitor.sources import CabinetSource, PublicApiSource, SlotSource, SourceSwitch
+from wbsupply.wb.api_client import WbApiClient
+from wbsupply.wb.ratelimit import COEFFICIENTS_LIMIT
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from wbsupply.runtime import Runtime
+
+log = logging.getLogger("wbsupply.monitor")
+
+SANDBOX_BOT_NAME = "wbsupply monitor"
+
+
+@dataclass(frozen=True)
+class SandboxBot:
+    api_token: str
+    phone: str
+
+
+def sandbox_url(settings: Settings) -> str:
+    return f"http://{settings.sandbox_host}:{settings.sandbox_port}"
+
+
+async def provision_sandbox_bot(url: str, *, wait_s: float = 30.0) -> SandboxBot:
+    """The monitor's own seller in the sandbox (waits for the sandbox, which may be starting alongside)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_s
+    async with httpx.AsyncClient(base_url=url, timeout=5.0) as client:
+        while True:
+            try:
+                response = await client.post("/sandbox/sellers", json={"name": SANDBOX_BOT_NAME})
+                response.raise_for_status()
+                body = response.json()
+                return SandboxBot(body["api_token"], body["phone"])
+            except httpx.HTTPError:
+                if loop.time() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
+
+
+async def build_monitor(
+    settings: Settings,
+    feed: SlotFeed,
+    *,
+    engine: Engine | None = None,
+    clock: Clock | None = None,
+    warehouses: WarehouseFilter | Collection[int] | None = None,
+    session_provider: SessionProvider | None = None,
+) -> Monitor:
+    """A monitor as the settings describe it.
+
+    Real WB: ``wb_api_tokens`` feed the public-API source; the cabinet source needs ``session_provider``
+    (the worker's saved browser session of the monitor bot account) — without one there is no fallback.
+    """
+    clock = clock or RealClock()
+    interval = settings.poll_interval_seconds
+    tokens = [secret.get_secret_value() for secret in settings.wb_api_tokens]
+    api_url = settings.wb_api_url
+    cabinet_url = settings.wb_cabinet_url
+    if settings.sandbox_enabled and not tokens and api_url is None:
+        api_url = cabinet_url = sandbox_url(settings)
+        bot = await provision_sandbox_bot(api_url)
+        tokens = [bot.api_token]
+        if session_provider is None:
+            session_provider = SandboxSessionProvider(cabinet_url, bot.phone)
+    sources: dict[str, SlotSource] = {}
+    if tokens and api_url:
+        pool = TokenPool.of(tokens, interval)
+        sources["api"] = PublicApiSource(WbApiClient(api_url), pool, clock)
+    if session_provider is not None:
+        # The cabinet publishes no limit; polling it no faster than the API's bucket refill looks human.
+        sources["cabinet"] = CabinetSource(session_provider, max(interval, COEFFICIENTS_LIMIT[1]))
+    if not sources:
+        raise RuntimeError("the monitor has no slot source: set WBSUPPLY_WB_API_TOKENS (or enable the sandbox)")
+    primary_name = settings.monitor_primary_source if settings.monitor_primary_source in sources else next(
+        iter(sources))
+    primary = sources.pop(primary_name)
+    fallback = next(iter(sources.values()), None)
+    if fallback is None:
+        log.warning("monitor: only the %s source is configured; no fallback when it fails", primary.name)
+    history = HistoryWriter(engine) if engine is not None else None
+    return Monitor(SourceSwitch(primary, fallback), feed, interval_s=interval, clock=clock, history=history,
+                   warehouses=warehouses)
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn that leaves SIGINT/SIGTERM to :func:`run_monitor` (it stops the loop, then the server)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def close_sources(monitor: Monitor) -> None:
+    for source in (monitor.switch.primary, monitor.switch.fallback):
+        if source is not None:
+            with contextlib.suppress(Exception):
+                await source.aclose()
+
+
+class MonitorComponent:
+    """The monitor inside the embedded runtime: shares its feed; health is in ``runtime.extras["monitor"]``."""
+
+    name = "monitor"
+
+    def __init__(self, runtime: Runtime, *, warehouses: WarehouseFilter | None = None) -> None:
+        self.runtime = runtime
+        self.warehouses = warehouses
+
+    async def run(self, stop: asyncio.Event) -> None:
+        from wbsupply.store.engine import engine_from_settings
+
+        engine = engine_from_settings(self.runtime.settings)
+        monitor = await build_monitor(self.runtime.settings, self.runtime.feed, engine=engine,
+                                      warehouses=self.warehouses)
+        self.runtime.extras["monitor"] = monitor
+        try:
+            await monitor.run(stop)
+        finally:
+            await close_sources(monitor)
+            engine.dispose()
+
+
+async def serve_monitor(settings: Settings, stop: asyncio.Event, host: str, port: int) -> None:
+    from wbsupply.feed.memory import MemoryFeed
+    from wbsupply.feed.redis import RedisFeed
+    from wbsupply.store.engine import engine_from_settings
+
+    feed: Any = RedisFeed(settings.redis_url, maxlen=settings.events_stream_maxlen) if settings.redis_url \
+        else MemoryFeed(settings.events_stream_maxlen)
+    engine = engine_from_settings(settings)
+    monitor = await build_monitor(settings, feed, engine=engine)
+    server = _QuietServer(uvicorn.Config(create_app(monitor), host=host, port=port, log_level="warning"))
+    serving = asyncio.create_task(server.serve())
+    try:
+        await monitor.run(stop)
+    finally:
+        server.should_exit = True
+        await serving
+        await close_sources(monitor)
+        await feed.close()
+        engine.dispose()
+
+
+def run_monitor(settings: Settings, host: str = "0.0.0.0", port: int = 8200) -> None:
+    """``wbsupply monitor``: the monitor alone, with ``/healthz``, ``/healthz/live`` and ``/metrics``."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        log.info("monitor: polling every %.0f s; health and metrics on http://%s:%d", settings.poll_interval_seconds,
+                 host, port)
+        await serve_monitor(settings, stop, host, port)
+
+    asyncio.run(main())

@@ -1,0 +1,240 @@
+"""Where slots come from: WB's public coefficients API (token pool) or the cabinet's report (monitor bot).
+
+Both answer the same thing — WB coefficient records plus the part of the calendar they cover — behind
+:class:`SlotSource`, and fail with the same few errors, so the loop decides backoff, alerts and fallback
+without knowing which source it polled. :class:`SourceSwitch` does the fallback: when the public API says
+"temporarily disabled" the monitor reads the cabinet and probes the API now and then to switch back.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from wbsupply.domain.slots import HORIZON_DAYS
+from wbsupply.monitor.clock import Clock
+from wbsupply.monitor.normalize import Coverage
+from wbsupply.monitor.pool import TokenPool
+from wbsupply.monitor.sessions import CabinetSession, SessionProvider, SessionUnavailable
+from wbsupply.wb import cabinet_spec as spec
+from wbsupply.wb.api_client import (
+    WbApiClient,
+    WbApiError,
+    WbBadResponse,
+    WbMethodDisabled,
+    WbRateLimited,
+    WbUnauthorized,
+    WbUnavailable,
+)
+
+PUBLIC_API_DAYS = 14  # the coefficients method reports two weeks
+DEFAULT_PROBE_INTERVAL_S = 600.0
+
+
+class SourceError(Exception):
+    kind = "error"  # metric label
+
+    def __init__(self, message: str, kind: str | None = None) -> None:
+        super().__init__(message)
+        if kind is not None:
+            self.kind = kind
+
+
+class SourceUnavailable(SourceError):
+    """Timeouts, 5xx, garbage bodies, no session: back off and retry the same source."""
+
+    kind = "unavailable"
+
+
+class SourceThrottled(SourceError):
+    """WB answered 429 anyway (someone else spends the same account's limit); the bucket now waits."""
+
+    kind = "rate_limited"
+
+
+class TokenRejected(SourceError):
+    """401: the token was dropped from the pool; the admin must be told."""
+
+    kind = "unauthorized"
+
+    def __init__(self, token_name: str, left: int) -> None:
+        super().__init__(f"WB rejected {token_name} (401); {left} token(s) left", None)
+        self.token_name = token_name
+        self.left = left
+
+
+class SourceDisabled(SourceError):
+    """The source cannot serve at all ("temporarily disabled", no token left): fall back."""
+
+    kind = "disabled"
+
+
+@dataclass(frozen=True)
+class Fetched:
+    records: Sequence[Any]
+    coverage: Coverage
+
+
+class SlotSource(Protocol):
+    name: str
+
+    def next_poll_at(self, now: float) -> float:
+        """Earliest moment (clock.monotonic scale) this source may be polled again."""
+        ...
+
+    async def fetch(self, now: float, warehouses: frozenset[int] | None) -> Fetched: ...
+
+    async def aclose(self) -> None: ...
+
+
+class PublicApiSource:
+    """Coefficients from the public API; the token pool keeps every token inside WB's bucket."""
+
+    name = "api"
+
+    def __init__(self, client: WbApiClient, pool: TokenPool, clock: Clock) -> None:
+        self.client = client
+        self.pool = pool
+        self.clock = clock
+
+    def next_poll_at(self, now: float) -> float:
+        return self.pool.next_poll(now)[1] if self.pool.tokens else now
+
+    async def fetch(self, now: float, warehouses: frozenset[int] | None) -> Fetched:
+        if not self.pool.tokens:
+            raise SourceDisabled("no usable WB API token left", "no_tokens")
+        token, at = self.pool.next_poll(now)
+        self.pool.mark_used(token, max(now, at))
+        ids = sorted(warehouses) if warehouses is not None else None
+        try:
+            records = await self.client.acceptance_coefficients(token.secret, ids)
+        except WbRateLimited as limited:
+            token.bucket.penalise(self.clock.monotonic(), limited.retry_after_s)
+            raise SourceThrottled(f"429 for {token.name}, retry in {limited.retry_after_s:g} s") from None
+        except WbUnauthorized:
+            self.pool.drop(token)
+            raise TokenRejected(token.name, len(self.pool.tokens)) from None
+        except WbMethodDisabled as disabled:
+            raise SourceDisabled(f"coefficients method disabled: {disabled.detail}") from None
+        except WbUnavailable as down:
+            raise SourceUnavailable(str(down), "timeout" if down.status == 0 else "server_error") from None
+        except WbBadResponse as bad:
+            raise SourceUnavailable(str(bad), "bad_response") from None
+        except WbApiError as other:
+            raise SourceUnavailable(str(other), f"http_{other.status}") from None
+        return Fetched(records, Coverage(PUBLIC_API_DAYS, warehouses))
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+class CabinetSource:
+    """The cabinet's ``acceptanceCoefficientsReport`` (all warehouses, 30 days) through a bot's session."""
+
+    name = "cabinet"
+
+    def __init__(self, sessions: SessionProvider, interval_s: float, *, timeout_s: float = 15.0) -> None:
+        self.sessions = sessions
+        self.interval_s = interval_s
+        self._http = httpx.AsyncClient(timeout=timeout_s, follow_redirects=False)
+        self._ids = itertools.count(1)
+        self._last_poll: float | None = None
+
+    def next_poll_at(self, now: float) -> float:
+        return now if self._last_poll is None else max(now, self._last_poll + self.interval_s)
+
+    async def _call(self, session: CabinetSession, params: dict[str, Any]) -> httpx.Response:
+        cookies = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
+        headers = {"Cookie": cookies, spec.AUTH_HEADER: session.cookies.get(spec.COOKIE_ACCESS, "")}
+        body = {"params": params, "jsonrpc": "2.0", "id": next(self._ids)}
+        url = session.base_url + spec.rpc_path(spec.RPC_COEFFICIENTS_REPORT)
+        return await self._http.post(url, json=body, headers=headers)
+
+    async def fetch(self, now: float, warehouses: frozenset[int] | None) -> Fetched:
+        self._last_poll = now
+        params: dict[str, Any] = {"days": HORIZON_DAYS}
+        if warehouses is not None:
+            params["warehouseIDs"] = sorted(warehouses)
+        try:
+            session = await self.sessions.session()
+            response = await self._call(session, params)
+            if response.status_code == 401:  # the access token expired: refresh (or log in) once
+                session = await self.sessions.renew(session)
+                response = await self._call(session, params)
+        except SessionUnavailable as no_session:
+            raise SourceUnavailable(f"no cabinet session: {no_session}", "session") from None
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            raise SourceUnavailable(f"cabinet: {type(exc).__name__}", "timeout") from None
+        return Fetched(_report_records(response), Coverage(HORIZON_DAYS, warehouses))
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+def _report_records(response: httpx.Response) -> Sequence[Any]:
+    status = response.status_code
+    if status == 401:
+        raise SourceUnavailable("cabinet session refused after renewal", "session")
+    if status >= 500:
+        raise SourceUnavailable(f"cabinet HTTP {status}", "server_error")
+    try:
+        body = response.json()
+    except ValueError:
+        raise SourceUnavailable(f"cabinet HTTP {status}: body is not JSON", "bad_response") from None
+    if not isinstance(body, dict) or body.get("error") is not None or status >= 400:
+        error = body.get("error") if isinstance(body, dict) else None
+        raise SourceUnavailable(f"cabinet HTTP {status}: {str(error)[:200]}", "rpc_error")
+    report = (body.get("result") or {}).get("report") if isinstance(body.get("result"), dict) else None
+    if not isinstance(report, list):
+        raise SourceUnavailable("cabinet report is not a list", "bad_response")
+    return report
+
+
+class SourceSwitch:
+    """Which source to poll: the primary, or the fallback while the primary is disabled (with probes)."""
+
+    def __init__(self, primary: SlotSource, fallback: SlotSource | None = None,
+                 probe_interval_s: float = DEFAULT_PROBE_INTERVAL_S) -> None:
+        self.primary = primary
+        self.fallback = fallback
+        self.probe_interval_s = probe_interval_s
+        self.active: SlotSource = primary
+        self._probe_at: float | None = None
+
+    @property
+    def on_fallback(self) -> bool:
+        return self.active is not self.primary
+
+    def next_poll_at(self, now: float) -> float:
+        at = self.active.next_poll_at(now)
+        if self.on_fallback and self._probe_at is not None:
+            at = min(at, max(self._probe_at, self.primary.next_poll_at(now)))
+        return at
+
+    def pick(self, now: float) -> SlotSource:
+        """The source to poll now: a due probe of the primary goes first."""
+        if self.on_fallback and self._probe_at is not None and now >= self._probe_at:
+            return self.primary
+        return self.active
+
+    def disabled(self, source: SlotSource, now: float) -> bool:
+        """``source`` cannot serve; returns True when this switched to the fallback."""
+        if source is not self.primary or self.fallback is None:
+            return False
+        self._probe_at = now + self.probe_interval_s
+        if self.on_fallback:
+            return False  # a probe failed: stay, probe again later
+        self.active = self.fallback
+        return True
+
+    def succeeded(self, source: SlotSource) -> bool:
+        """``source`` answered; returns True when this switched back to the primary."""
+        if source is self.primary and self.on_fallback:
+            self.active = self.primary
+            self._probe_at = None
+            return True
+        return False

@@ -1,0 +1,341 @@
+"""One seller bot: keeps its WB cabinet session, watches slot events and books its tasks one at a time.
+
+Everything that touches the bot's page runs in one loop (``run``), so the page is never used by two
+coroutines at once; the feed reader only updates the open-slot map and wakes the loop, which keeps the
+path from a slot event to ``plan/add`` short.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from playwright.async_api import BrowserContext, Response
+
+from wbsupply.control.base import BotRecord, ControlPlane, Notice, TaskRecord
+from wbsupply.crypto import api_token_box, session_box
+from wbsupply.domain.machines import ReauthBudget, on_session_lost
+from wbsupply.domain.matching import TaskIndex
+from wbsupply.domain.schedule import MOSCOW
+from wbsupply.domain.slots import Slot, SlotEvent, SlotEventKind, SlotKey
+from wbsupply.domain.statuses import BotStatus, TaskMode, TaskPhase
+from wbsupply.feed.base import SlotFeed
+from wbsupply.store.auth import AuthState
+from wbsupply.wb import cabinet_spec as spec
+from wbsupply.wb.api_client import WbApiClient
+from wbsupply.worker.auth import perform_step
+from wbsupply.worker.booking import STRATEGIES, Booker, PlanStrategy, SlotTaken
+from wbsupply.worker.browser import BrowserHost, clear_cache, export_state, import_state
+from wbsupply.worker.cabinet import Cabinet, SessionLost
+from wbsupply.worker.confirm import ApiConfirmer, CabinetConfirmer, Confirmer
+from wbsupply.worker.health import HealthState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    cabinet_url: str
+    secret: str  # the service secret; keys for sessions and API tokens derive from it
+    supplies_api_url: str | None = None  # WB public API for confirmations (needs the account's token)
+    strategies: tuple[str, ...] = ("rpc", "ui")  # booking strategies in order of preference
+    idle_wake_s: float = 1.0  # how often the loop looks at auth requests and timers without events
+    tasks_refresh_s: float = 2.0
+    heartbeat_s: float = 10.0
+    session_check_s: float = 60.0
+    cache_clear_s: float = 1800.0
+    memory_check_s: float = 1800.0
+
+
+@dataclass
+class _Timers:
+    due: dict[str, float] = field(default_factory=dict)
+
+    def ready(self, name: str, every: float) -> bool:
+        now = time.monotonic()
+        if now >= self.due.get(name, 0.0):
+            self.due[name] = now + every
+            return True
+        return False
+
+
+class Bot:
+    def __init__(self, bot_id: int, control: ControlPlane, feed: SlotFeed, host: BrowserHost, config: BotConfig,
+                 health: HealthState | None = None, memory: Any = None) -> None:
+        self.id, self.control, self.feed, self.host, self.config = bot_id, control, feed, host, config
+        self.health = health or HealthState()
+        self.memory = memory  # callable -> bytes, shared by bots of one process
+        self.box = session_box(config.secret)
+        self.open_slots: dict[SlotKey, Slot] = {}
+        self.tasks: dict[int, TaskRecord] = {}
+        self.index = TaskIndex()
+        self.wake = asyncio.Event()
+        self.timers = _Timers()
+        self.context: BrowserContext | None = None
+        self.cabinet: Cabinet | None = None
+        self.record: BotRecord | None = None
+        self.authorized = False
+        self._save_session = False
+        self._api: WbApiClient | None = None
+        self.current_task: int | None = None
+        self._booker_cache: Booker | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        reader = asyncio.create_task(self._read_feed(stop), name=f"bot-{self.id}-feed")
+        try:
+            await self._start()
+            while not stop.is_set():
+                await self._turn()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(_first(self.wake, stop), self.config.idle_wake_s)
+                self.wake.clear()
+        finally:
+            reader.cancel()
+            await self._close()
+
+    async def _start(self) -> None:
+        self.record = await self.control.get_bot(self.id)
+        await self.control.set_bot_status(self.id, BotStatus.INITIALIZING)
+        await self._open_context(import_state(self.record.session_blob, self.box))
+        await self._load_calendar()
+        assert self.cabinet is not None
+        if self.record.session_blob and (await self.cabinet.open_supplies()).step == "done":
+            await self._authorized(self.record.supplier_id)
+        else:
+            await self._need_login("Подключите аккаунт WB: введите код из СМС")
+        if self.authorized:
+            settled = await self._booker().reconcile()
+            if settled:
+                log.info("bot %s: reconciled %d booking(s) left in flight", self.id, settled)
+
+    async def _open_context(self, state: dict[str, Any] | None) -> None:
+        if self.context is not None:
+            with contextlib.suppress(Exception):
+                await self.context.close()
+        self.context = await self.host.new_context(state)
+        page = await self.context.new_page()
+        page.on("response", self._on_response)
+        self.cabinet = Cabinet(page, self.config.cabinet_url)
+        self._booker_cache = None
+
+    def _on_response(self, response: Response) -> None:
+        # The page refreshed its tokens (rotating the refresh cookie): the saved state must follow.
+        if spec.REFRESH_PATH in response.url and response.ok:
+            self._save_session = True
+            self.wake.set()
+
+    async def _close(self) -> None:
+        if self.context is not None:
+            with contextlib.suppress(Exception):
+                if self.authorized:
+                    await self.control.save_session(self.id, await export_state(self.context, self.box))
+                await self.context.close()
+        if self._api is not None:
+            await self._api.aclose()
+
+    # --- one turn of the loop ------------------------------------------------------------------------
+    async def _turn(self) -> None:
+        try:
+            await self._auth_requests()
+            if self._save_session and self.authorized and self.context is not None:
+                self._save_session = False
+                await self.control.save_session(self.id, await export_state(self.context, self.box))
+            if self.timers.ready("tasks", self.config.tasks_refresh_s):
+                await self._refresh_tasks()
+            if self.authorized:
+                if self.timers.ready("session", self.config.session_check_s) and not await self._session_alive():
+                    raise SessionLost("periodic check: login form")
+                await self._book_what_fits()
+                if self.timers.ready("cache", self.config.cache_clear_s) and self.cabinet is not None:
+                    await clear_cache(self.cabinet.page)
+            if self.timers.ready("heartbeat", self.config.heartbeat_s):
+                await self._heartbeat()
+        except SessionLost as lost:
+            await self._session_lost(str(lost))
+
+    async def _session_alive(self) -> bool:
+        assert self.cabinet is not None
+        return not self.cabinet.on_login_page() and (await self.cabinet.open_supplies()).step == "done"
+
+    async def _heartbeat(self) -> None:
+        memory = None
+        if self.memory is not None and self.timers.ready("memory", self.config.memory_check_s):
+            memory = await asyncio.to_thread(self.memory)
+            self.health.memory_bytes = memory
+        await self.control.heartbeat(self.id, memory_bytes=memory)
+        self.health.last_heartbeat = time.monotonic()
+        self.health.bots[self.id] = {
+            "status": (BotStatus.ACTIVE if self.authorized else BotStatus.WAITING_AUTH).value,
+            "auth": "authorized" if self.authorized else "waiting", "current_task": self.current_task,
+        }
+
+    # --- authorization -------------------------------------------------------------------------------
+    async def _auth_requests(self) -> None:
+        step = await self.control.next_auth_step(self.id)
+        if step is None or self.cabinet is None:
+            return
+        self.record = await self.control.get_bot(self.id)
+        if self.authorized:  # the seller reconnects on purpose: start from a clean context
+            self.authorized = False
+            await self._open_context(None)
+        try:
+            result = await perform_step(self.cabinet, step, self.record)
+        except Exception as exc:
+            log.warning("bot %s: auth step failed (%s)", self.id, type(exc).__name__)
+            await self.control.finish_auth_step(step.id, False, "Кабинет WB не ответил, попробуйте ещё раз")
+            return
+        await self.control.finish_auth_step(step.id, result.ok, result.message)
+        if result.authorized:
+            await self._authorized(result.supplier_id)
+        else:
+            await self.control.set_auth(self.id, result.state.value, result.prompt)
+            await self.control.log_event(self.id, f"auth step {step.kind}: {result.state.value}",
+                                         level="INFO" if result.ok else "WARNING")
+
+    async def _authorized(self, supplier_id: str | None) -> None:
+        assert self.context is not None
+        self.authorized = True
+        await self.control.save_session(self.id, await export_state(self.context, self.box))
+        await self.control.set_auth(self.id, AuthState.AUTHORIZED.value, {}, attempts=0, supplier_id=supplier_id)
+        await self.control.set_bot_status(self.id, BotStatus.ACTIVE, error=None)
+        await self.control.log_event(self.id, "authorized in the WB cabinet")
+        self.record = await self.control.get_bot(self.id)
+        self._booker_cache = None
+        self.timers.due.pop("tasks", None)
+        await self._refresh_tasks()
+
+    async def _need_login(self, why: str) -> None:
+        self.authorized = False
+        await self.control.set_auth(self.id, AuthState.NEED_PHONE.value, {})
+        await self.control.set_bot_status(self.id, BotStatus.WAITING_AUTH, error=why)
+
+    async def _session_lost(self, why: str) -> None:
+        """Up to 3 automatic re-authorizations from the saved state, then wait for the seller."""
+        log.info("bot %s: WB session lost (%s)", self.id, why)
+        await self.control.log_event(self.id, f"WB session lost: {why}", level="WARNING")
+        self.record = await self.control.get_bot(self.id)
+        budget = ReauthBudget(self.record.auth_attempts)
+        while True:
+            decision = on_session_lost(budget)
+            if not decision.reauthorize:
+                break
+            budget = decision.budget
+            await self.control.set_auth(self.id, AuthState.AUTHORIZED.value, {}, attempts=budget.attempts)
+            await self._open_context(import_state(self.record.session_blob, self.box))
+            assert self.cabinet is not None
+            with contextlib.suppress(Exception):
+                if (await self.cabinet.open_supplies()).step == "done":
+                    await self._authorized(self.record.supplier_id)
+                    await self.control.log_event(self.id, f"re-authorized automatically (attempt {budget.attempts})")
+                    return
+            await self.control.log_event(self.id, f"automatic re-authorization {budget.attempts} failed",
+                                         level="WARNING")
+        await self._pause_for_seller()
+
+    async def _pause_for_seller(self) -> None:
+        assert self.record is not None
+        text = "Сессия WB завершилась, автоматически восстановить её не удалось. Подключите аккаунт WB заново"
+        await self._need_login(text)
+        for task in await self.control.active_tasks(self.id):
+            if task.phase is TaskPhase.WATCHING:
+                await self.control.move_task(task.id, TaskPhase.PENDING, "Бот ждёт повторного подключения WB")
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M")
+        await self.control.notify(Notice(self.record.owner_id, "auth_lost", f"{text} (аккаунт {self.record.phone})",
+                                         f"auth_lost:{self.id}:{stamp}", {"account_id": self.id}, admins=True))
+        await self.control.log_event(self.id, "bot paused: WB authorization needed", level="ERROR")
+
+    # --- tasks and slots -----------------------------------------------------------------------------
+    async def _refresh_tasks(self) -> None:
+        now = dt.datetime.now(dt.UTC)
+        fresh: dict[int, TaskRecord] = {}
+        for task in await self.control.active_tasks(self.id):
+            if task.phase is not TaskPhase.BOOKING and task.spec.is_expired(now):
+                await self.control.move_task(task.id, TaskPhase.EXPIRED, "Срок задачи истёк, слот не найден")
+                await self.control.notify(Notice(task.owner_id, "task_expired", "Срок задачи истёк, слот не найден",
+                                                 f"expired:{task.id}", {"task_id": task.id}))
+                continue
+            if task.phase is TaskPhase.PENDING and self.authorized:
+                task = await self.control.move_task(task.id, TaskPhase.WATCHING, "Ищем слот")
+            fresh[task.id] = task
+        if fresh != self.tasks:
+            self.tasks = fresh
+            self.index = TaskIndex(t.to_domain() for t in fresh.values())
+            self.wake.set()
+
+    async def _load_calendar(self) -> None:
+        with contextlib.suppress(Exception):
+            for value in (await self.feed.get_calendar()).values():
+                slot = Slot.from_dict(value.get("slot", value))
+                if slot.is_open:
+                    self.open_slots[slot.key] = slot
+
+    async def _read_feed(self, stop: asyncio.Event) -> None:
+        async for _, raw in self.feed.subscribe():
+            if stop.is_set():
+                return
+            try:
+                event = SlotEvent.from_dict(raw)
+            except (KeyError, ValueError):
+                continue
+            if event.kind is SlotEventKind.CLOSED or not event.slot.is_open:
+                self.open_slots.pop(event.slot.key, None)
+            else:
+                self.open_slots[event.slot.key] = event.slot
+                self.wake.set()
+
+    async def _book_what_fits(self) -> None:
+        """Book the most important fitting (task, slot), one at a time, until nothing fits."""
+        today = dt.datetime.now(MOSCOW).date()
+        notified: set[tuple[str, SlotKey]] = set()
+        while self.open_slots and self.tasks:
+            candidate = next((c for c in self.index.candidates(self.open_slots, today)
+                              if (c.task.id, c.slot.key) not in notified), None)
+            if candidate is None:
+                return
+            task = self.tasks[int(candidate.task.id)]
+            if task.spec.mode is TaskMode.NOTIFY:
+                notified.add((candidate.task.id, candidate.slot.key))
+            self.current_task = task.id
+            try:
+                outcome = await self._booker().handle(task, candidate.slot)
+            except SlotTaken:
+                outcome = None
+            finally:
+                self.current_task = None
+            if outcome is None or outcome.kind == "taken":
+                self.open_slots.pop(candidate.slot.key, None)  # until the monitor reports it open again
+            await self._refresh_tasks()
+
+    def _booker(self) -> Booker:
+        assert self.cabinet is not None and self.record is not None
+        if self._booker_cache is None:
+            strategies: list[PlanStrategy] = [STRATEGIES[name]() for name in self.config.strategies]
+            self._booker_cache = Booker(self.id, self.control, self.cabinet, self._confirmer(), strategies,
+                                        self.record.plan_limit)
+        self._booker_cache.plan_limit = self.record.plan_limit
+        return self._booker_cache
+
+    def _confirmer(self) -> Confirmer:
+        assert self.cabinet is not None and self.record is not None
+        if self.record.api_token_blob and self.config.supplies_api_url:
+            with contextlib.suppress(ValueError):
+                token = api_token_box(self.config.secret).decrypt(self.record.api_token_blob).decode()
+                if self._api is None:
+                    self._api = WbApiClient(self.config.supplies_api_url)
+                return ApiConfirmer(self._api, token)
+        return CabinetConfirmer(self.cabinet)
+
+
+async def _first(*events: asyncio.Event) -> None:
+    waiters = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

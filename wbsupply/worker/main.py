@@ -1,0 +1,181 @@
+"""Entry points of the worker: the embedded runtime's supervisor and ``wbsupply worker --bot ID``.
+
+- ``Supervisor(runtime)`` — a runtime component (``name = "supervisor"``, ``async run(stop)``): one shared
+  Chromium, one bot per WB account that is not STOPPED; accounts added or stopped later are picked up.
+- ``run_worker(bot, settings)`` — one bot in this process with its ``/healthz`` (cluster pod).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from typing import Any
+
+from sqlmodel import col, select
+
+from wbsupply.config import Settings
+from wbsupply.control.base import ControlPlane
+from wbsupply.control.local import LocalControlPlane
+from wbsupply.domain.statuses import BotStatus
+from wbsupply.feed.base import SlotFeed
+from wbsupply.store.engine import engine_from_settings, session_scope
+from wbsupply.store.models import WbAccount
+from wbsupply.worker.bot import Bot, BotConfig
+from wbsupply.worker.browser import BrowserHost, BrowserOptions
+from wbsupply.worker.health import HealthState, serve_health, tick, tree_pss
+
+log = logging.getLogger(__name__)
+
+SUPERVISE_EVERY_S = 5.0
+RESTART_BACKOFF_S = 10.0
+
+
+def bot_config(settings: Settings, secret: str) -> BotConfig:
+    sandbox = f"http://{settings.sandbox_host}:{settings.sandbox_port}"
+    return BotConfig(
+        cabinet_url=settings.wb_cabinet_url or sandbox,
+        supplies_api_url=settings.wb_supplies_api_url or (sandbox if settings.sandbox_enabled else None),
+        secret=secret,
+    )
+
+
+def browser_options(settings: Settings) -> BrowserOptions:
+    return BrowserOptions(executable=settings.resolved_browser_executable(), headless=settings.browser_headless)
+
+
+def runnable_bots(engine: Any) -> list[int]:
+    with session_scope(engine) as session:
+        ids = session.exec(select(WbAccount.id).where(col(WbAccount.status) != BotStatus.STOPPED)).all()
+    return [i for i in ids if i is not None]
+
+
+class Supervisor:
+    """Runs every bot of the database in this process, sharing one browser."""
+
+    name = "supervisor"
+
+    def __init__(self, runtime: Any, control: ControlPlane | None = None) -> None:
+        from wbsupply.runtime import ensure_secret_key
+
+        self.runtime = runtime
+        self.settings: Settings = runtime.settings
+        self.feed: SlotFeed = runtime.feed
+        self.engine = engine_from_settings(self.settings)
+        self.control = control or LocalControlPlane(self.engine)
+        self.config = bot_config(self.settings, ensure_secret_key(self.settings))
+        self.health = HealthState()
+        runtime.extras["worker_health"] = self.health
+        self._host: BrowserHost | None = None
+        self._bots: dict[int, tuple[asyncio.Task[None], asyncio.Event]] = {}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        ticker = asyncio.create_task(tick(self.health, stop))  # the API's health view reads it
+        try:
+            while not stop.is_set():
+                await self._supervise()
+                self.runtime.status[self.name] = f"{len(self._bots)} bot(s)"
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), SUPERVISE_EVERY_S)
+        finally:
+            for _, bot_stop in self._bots.values():
+                bot_stop.set()
+            await asyncio.gather(ticker, *(task for task, _ in self._bots.values()), return_exceptions=True)
+            if self._host is not None:
+                await self._host.stop()
+            self.engine.dispose()
+
+    async def _supervise(self) -> None:
+        wanted = set(await asyncio.to_thread(runnable_bots, self.engine))
+        for bot_id, (task, bot_stop) in list(self._bots.items()):
+            if bot_id not in wanted:
+                bot_stop.set()
+            if task.done():
+                del self._bots[bot_id]
+                self.health.bots.pop(bot_id, None)
+                if not task.cancelled() and task.exception() is not None:
+                    await self._failed(bot_id, task.exception())
+        for bot_id in wanted - set(self._bots):
+            host = await self._browser()
+            bot_stop = asyncio.Event()
+            bot = Bot(bot_id, self.control, self.feed, host, self.config, self.health, tree_pss)
+            self._bots[bot_id] = (asyncio.create_task(bot.run(bot_stop), name=f"bot-{bot_id}"), bot_stop)
+
+    async def _browser(self) -> BrowserHost:
+        # Started with the first bot: an installation without WB accounts runs no Chromium.
+        if self._host is None or not self._host.connected:
+            if self._host is not None:
+                await self._host.stop()
+            self._host = BrowserHost(browser_options(self.settings))
+            await self._host.start()
+            self.health.browser_connected = lambda: self._host is not None and self._host.connected
+        return self._host
+
+    async def _failed(self, bot_id: int, error: BaseException | None) -> None:
+        log.error("bot %s crashed: %s", bot_id, error)
+        with contextlib.suppress(Exception):
+            await self.control.set_bot_status(bot_id, BotStatus.ERROR, error=f"{type(error).__name__}: {error}")
+            await self.control.log_event(bot_id, f"bot crashed: {type(error).__name__}", level="ERROR")
+        await asyncio.sleep(RESTART_BACKOFF_S)
+
+
+def resolve_bot_id(bot: str) -> int:
+    """``--bot 12`` locally; in a pod ``--bot <SellerBot name>`` with the account id in the environment."""
+    if bot.isdigit():
+        return int(bot)
+    account = os.environ.get("WBSUPPLY_WB_ACCOUNT_ID", "")
+    if not account.isdigit():
+        raise SystemExit(f"bot {bot!r} is not an account id and WBSUPPLY_WB_ACCOUNT_ID is not set")
+    return int(account)
+
+
+async def serve_one_bot(bot_id: int, settings: Settings, feed: SlotFeed, stop: asyncio.Event,
+                        control: ControlPlane | None = None, health_port: int | None = None) -> None:
+    """One bot, its own browser and its ``/healthz``, until ``stop`` is set."""
+    from wbsupply.runtime import ensure_secret_key
+
+    engine = engine_from_settings(settings)
+    control = control or LocalControlPlane(engine)
+    host = BrowserHost(browser_options(settings))
+    await host.start()
+    health = HealthState(browser_connected=lambda: host.connected)
+    port = health_port if health_port is not None else int(os.environ.get("WBSUPPLY_HEALTH_PORT", "8080"))
+    server = asyncio.create_task(serve_health(health, "0.0.0.0", port, stop))  # pod probes come from outside
+    bot = Bot(bot_id, control, feed, host, bot_config(settings, ensure_secret_key(settings)), health, tree_pss)
+    try:
+        await bot.run(stop)
+    finally:
+        stop.set()
+        await asyncio.gather(server, return_exceptions=True)
+        await host.stop()
+        engine.dispose()
+
+
+def run_worker(bot: str, settings: Settings) -> None:
+    """``wbsupply worker --bot ID``: one bot per process (the cluster's worker pod)."""
+    bot_id = resolve_bot_id(bot)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        feed = _feed(settings)
+        try:
+            await serve_one_bot(bot_id, settings, feed, stop)
+        finally:
+            await feed.close()
+
+    asyncio.run(main())
+
+
+def _feed(settings: Settings) -> SlotFeed:
+    if settings.redis_url:
+        from wbsupply.feed.redis import RedisFeed
+
+        return RedisFeed(settings.redis_url, maxlen=settings.events_stream_maxlen)
+    from wbsupply.feed.memory import MemoryFeed
+
+    return MemoryFeed(settings.events_stream_maxlen)
