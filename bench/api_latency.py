@@ -77,6 +77,7 @@ async def _load(base: str, emails: list[str], duration_s: float) -> tuple[dict[s
             response.raise_for_status()
         latencies: dict[str, list[float]] = {"dashboard": [], "tasks": []}
         errors = 0
+        failures: dict[str, int] = {}
         loop = asyncio.get_running_loop()
         start = loop.time() + 0.2
         total = int(RATE * (duration_s + WARM_UP_S))
@@ -90,8 +91,9 @@ async def _load(base: str, emails: list[str], duration_s: float) -> tuple[dict[s
             try:
                 response = await client.get("/" if kind == "dashboard" else "/api/v1/tasks")
                 ok = response.status_code == 200
-            except httpx.HTTPError:
+            except httpx.HTTPError as exc:
                 ok = False
+                failures[type(exc).__name__] = failures.get(type(exc).__name__, 0) + 1
             if n >= RATE * WARM_UP_S:
                 if ok:
                     latencies[kind].append((loop.time() - scheduled) * 1000)
@@ -101,6 +103,7 @@ async def _load(base: str, emails: list[str], duration_s: float) -> tuple[dict[s
         began = time.monotonic()
         await asyncio.gather(*(one(n) for n in range(total)))
         achieved = total / (time.monotonic() - began)
+        print("failures", failures, {k: len(v) for k, v in latencies.items()}, errors)
         return latencies, errors, achieved
     finally:
         for client in clients:

@@ -6,10 +6,13 @@ the sandbox cabinet through the auth relay and idling on «Все поставк
 measure saves:
 
 - untuned: only the flags a root container needs;
-- lean browser flags: one renderer for all contexts, no site isolation, fewer features, small V8 heap, no
-  disk cache (``wbsupply.worker.browser.LEAN_ARGS``);
-- driver heap cap: ``NODE_OPTIONS=--max-old-space-size`` for Playwright's Node driver;
-- malloc arenas: ``MALLOC_ARENA_MAX=2`` for Python and the driver (thread pools otherwise reserve arenas).
+- lean browser flags: one renderer for all contexts, GPU and network service inside the browser process,
+  no site isolation, fewer features, small V8 heap, no disk cache (``wbsupply.worker.browser.LEAN_ARGS``);
+- driver heap: ``NODE_OPTIONS`` caps the old and young V8 generations of Playwright's Node driver;
+- malloc arenas: ``MALLOC_ARENA_MAX=2`` for Python and the driver (thread pools otherwise reserve arenas)
+  — the configuration the worker runs with (the target applies to it);
+- single process (measured, not adopted): ``--single-process --no-zygote`` saves more, but Chromium then
+  exits when a bot closes its context (every re-authorization does).
 
 Then ten bots sharing one browser (ten contexts), untuned and tuned: marginal PSS per extra bot.
 The sandbox and the parent process are outside the measured trees.
@@ -27,16 +30,22 @@ from pathlib import Path
 from typing import Any
 
 from wbsupply.benchkit import BenchResult, machine_setup
+from wbsupply.worker.browser import BrowserOptions
 
 MB = 1024 * 1024
 SECRET = "bench-secret"
 SETTLE_S = 4.0
-STEPS: list[tuple[str, bool, dict[str, str]]] = [  # name, lean browser flags, child environment
-    ("untuned", False, {}),
-    ("lean_browser_flags", True, {}),
-    ("driver_heap_cap", True, {"NODE_OPTIONS": "--max-old-space-size=48"}),
-    ("malloc_arenas", True, {"NODE_OPTIONS": "--max-old-space-size=48", "MALLOC_ARENA_MAX": "2"}),
+NODE = {"NODE_OPTIONS": BrowserOptions.driver_node_options or ""}
+ARENAS = {**NODE, "MALLOC_ARENA_MAX": "2"}
+# name, lean browser flags, single process, child environment
+STEPS: list[tuple[str, bool, bool, dict[str, str]]] = [
+    ("untuned", False, False, {}),
+    ("lean_browser_flags", True, False, {}),
+    ("driver_heap", True, False, NODE),
+    ("malloc_arenas", True, False, ARENAS),
+    ("single_process_not_adopted", True, True, ARENAS),
 ]
+ADOPTED = "malloc_arenas"
 
 
 def main(quick: bool = False) -> BenchResult:
@@ -53,21 +62,20 @@ def main(quick: bool = False) -> BenchResult:
             url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
             upgrade(url)
             figures: dict[str, dict[str, Any]] = {}
-            for name, lean, env in STEPS:
-                figures[name] = _measure(sandbox, url, [next(phones)], lean, env)
-            tuned_lean, tuned_env = STEPS[-1][1], STEPS[-1][2]
+            for name, lean, single, env in STEPS:
+                figures[name] = _measure(sandbox, url, [next(phones)], lean, single, env)
             ten = 3 if quick else 10
-            ten_untuned = _measure(sandbox, url, [next(phones) for _ in range(ten)], False, {})
-            ten_tuned = _measure(sandbox, url, [next(phones) for _ in range(ten)], tuned_lean, tuned_env)
+            ten_untuned = _measure(sandbox, url, [next(phones) for _ in range(ten)], False, False, {})
+            ten_tuned = _measure(sandbox, url, [next(phones) for _ in range(ten)], True, False, ARENAS)
     finally:
         sandbox.stop()
 
     for name, parts in figures.items():
         total = sum(parts.values()) / MB
-        target = 250.0 if name == STEPS[-1][0] else None
-        founding = 200.0 if name == STEPS[-1][0] else None
-        result.add(f"one_bot_pss_{name}", total, "MB", target=target, founding=founding)
-    final = figures[STEPS[-1][0]]
+        adopted = name == ADOPTED
+        result.add(f"one_bot_pss_{name}", total, "MB", target=250.0 if adopted else None,
+                   founding=200.0 if adopted else None)
+    final = figures[ADOPTED]
     for kind in ("python", "driver", "browser"):
         result.add(f"one_bot_pss_tuned_{kind}", final.get(kind, 0) / MB, "MB")
     for label, parts, single in (("untuned", ten_untuned, figures["untuned"]), ("tuned", ten_tuned, final)):
@@ -75,18 +83,19 @@ def main(quick: bool = False) -> BenchResult:
         result.add(f"{ten}_bots_pss_{label}", total, "MB")
         marginal = (total - sum(single.values()) / MB) / (ten - 1)
         result.add(f"marginal_pss_per_bot_{label}", marginal, "MB", target=30.0 if label == "tuned" else None)
-    result.setup = (f"{machine_setup()}; {Settings_browser()}; bots idle on the sandbox cabinet's supplies page "
+    result.setup = (f"{machine_setup()}; {browser_name()}; bots idle on the sandbox cabinet's supplies page "
                     f"after a relayed login; PSS after {SETTLE_S:g} s; steps cumulative")
     return result
 
 
-def Settings_browser() -> str:  # noqa: N802  (reads like a label in the setup line)
+def browser_name() -> str:
     from wbsupply.config import Settings
 
     return str(Settings().resolved_browser_executable() or "playwright chromium")
 
 
-def _measure(sandbox: Any, url: str, phones: list[str], lean: bool, env: dict[str, str]) -> dict[str, int]:
+def _measure(sandbox: Any, url: str, phones: list[str], lean: bool, single: bool,
+             env: dict[str, str]) -> dict[str, int]:
     from sqlmodel import Session
 
     from wbsupply.store import make_engine
@@ -109,7 +118,8 @@ def _measure(sandbox: Any, url: str, phones: list[str], lean: bool, env: dict[st
     engine.dispose()
     child_env = {k: v for k, v in os.environ.items() if k not in ("NODE_OPTIONS", "MALLOC_ARENA_MAX")}
     child_env.update(env)
-    spec = json.dumps({"db": url, "sandbox": sandbox.url, "accounts": ids, "phones": phones, "lean": lean})
+    spec = json.dumps({"db": url, "sandbox": sandbox.url, "accounts": ids, "phones": phones, "lean": lean,
+                       "single": single})
     done = subprocess.run([sys.executable, __file__, "--child", spec], env=child_env, capture_output=True,
                           text=True, timeout=300, check=False)
     if done.returncode != 0:
@@ -126,13 +136,13 @@ async def _child(spec: dict[str, Any]) -> dict[str, int]:
     from wbsupply.feed.memory import MemoryFeed
     from wbsupply.store import make_engine
     from wbsupply.worker.bot import Bot, BotConfig
-    from wbsupply.worker.browser import BrowserHost, BrowserOptions
+    from wbsupply.worker.browser import BrowserHost
     from wbsupply.worker.health import tree_pss_by_kind
 
     engine = make_engine(spec["db"])
     # NODE_OPTIONS comes from the step's environment only, so each step shows its own effect.
     options = BrowserOptions(executable=Settings().resolved_browser_executable(), lean=spec["lean"],
-                             driver_heap_mb=None)
+                             single_process=spec["single"], driver_node_options=None)
     host = BrowserHost(options)
     await host.start()
     config = BotConfig(cabinet_url=spec["sandbox"], secret=SECRET, idle_wake_s=0.3, tasks_refresh_s=1.0)

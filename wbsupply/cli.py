@@ -48,6 +48,15 @@ def sandbox(
 
 
 @app.command()
+def operator() -> None:
+    """Run the Kubernetes operator (SellerBot / SupplyTask custom resources -> worker pods)."""
+    from wbsupply.operator.main import run
+
+    _setup_logging()
+    run(get_settings())
+
+
+@app.command()
 def bench(
     name: Annotated[str | None, typer.Argument(help="Benchmark name (a file in bench/)")] = None,
     quick: Annotated[bool, typer.Option(help="Smaller run, for a smoke check")] = False,

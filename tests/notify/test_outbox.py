@@ -8,13 +8,17 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from conftest import CHAT, Running, add_seller, eventually
 from sqlalchemy import Engine
 from sqlmodel import select
 from telegram_double import TelegramDouble
 
+from wbsupply.config import Settings as ServiceSettings
 from wbsupply.domain.statuses import Role
+from wbsupply.notify.feed import feed_for
+from wbsupply.notify.main import NotifierComponent
 from wbsupply.notify.outbox import claim_due, enqueue, enqueue_admin_alert, give_up, mark_sent, release
 from wbsupply.notify.settings import NotifierSettings
 from wbsupply.store import session_scope
@@ -164,3 +168,29 @@ async def test_a_telegram_outage_loses_nothing(engine: Engine, double: TelegramD
         await running.until_polling()
         await double.wait_for(lambda: len(double.messages) == 3, within=20)
     assert {r.status for r in _rows(engine)} == {OutboxStatus.SENT}
+
+
+def test_feed_lists_the_cabinet_rows_newest_first(engine: Engine) -> None:
+    user_id = add_seller(engine)
+    other = add_seller(engine, email="other@example.ru", chat_id=None)
+    with session_scope(engine) as session:
+        enqueue(session, user_id, "task_expired", {"task_id": 1}, "expired:1")
+        enqueue(session, user_id, "booked", {"task_id": 2, "slot": {"warehouse_name": "Тула"}}, "booked:2")
+        enqueue(session, other, "booked", {"task_id": 3}, "booked:3")
+    with session_scope(engine) as session:
+        items = feed_for(session, user_id, 10)
+        assert [(i.kind, i.title) for i in items] == [("booked", "Поставка запланирована"),
+                                                      ("task_expired", "Срок задачи истёк")]
+        assert items[0].link == "/tasks/2" and "Тула" in items[0].text
+        assert len(feed_for(session, user_id, 1)) == 1
+
+
+async def test_the_runtime_component_runs_on_service_settings(sqlite_database_url: str, tmp_path: Path) -> None:
+    settings = ServiceSettings(database_url=sqlite_database_url, data_dir=tmp_path)
+    component = NotifierComponent(settings)
+    stop = asyncio.Event()
+    task = asyncio.create_task(component.run(stop))
+    await asyncio.sleep(0.2)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert component.name == "notifier" and component.notifier_settings.telegram_bot_token is None

@@ -98,11 +98,12 @@ async def operator(
         kubeconfig=str(kubeconfig),
         standalone=True,
         liveness_endpoint=None,
-        restart_check_interval=0.3,
-        status_interval=0.3,
-        memory_interval=0.3,
-        auth_interval=0.3,
-        task_check_interval=0.3,
+        # Short, but not so short that a dozen bots' timers swamp two shared cores.
+        restart_check_interval=0.5,
+        status_interval=0.5,
+        memory_interval=1.0,
+        auth_interval=1.0,
+        task_check_interval=0.5,
         worker_image="wbsupply/worker:test",
     )
 

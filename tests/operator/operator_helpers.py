@@ -43,7 +43,7 @@ def register_crds(emulator: kmock.KubernetesEmulator) -> None:
         )
 
 
-async def eventually(check: Callable[[], Any], within: float = 5.0) -> Any:
+async def eventually(check: Callable[[], Any], within: float = 15.0) -> Any:
     """Poll ``check`` until it returns a truthy value without raising (the operator works asynchronously)."""
     deadline = asyncio.get_running_loop().time() + within
     while True:

@@ -50,7 +50,7 @@ async def namespace(kube: KubeClient) -> AsyncIterator[str]:
     name = f"wbsupply-test-{uuid.uuid4().hex[:8]}"
     await kube.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
     yield name
-    await kube._request("DELETE", f"/api/v1/namespaces/{name}")
+    await kube.delete(f"/api/v1/namespaces/{name}")
 
 
 async def test_sellerbot_gets_a_worker_deployment_in_a_real_cluster(

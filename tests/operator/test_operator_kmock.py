@@ -120,7 +120,8 @@ async def test_sellerbot_gets_an_owned_worker(cluster: kmock.KubernetesEmulator,
         child = cluster.objects[kind, NAMESPACE, worker_name("owned")]
         assert child["metadata"]["ownerReferences"][0]["uid"] == bot["metadata"]["uid"]
     assert await eventually(lambda: bot_status(cluster, "owned")["phase"]) == "INITIALIZING"
-    assert bot_status(cluster, "owned")["conditions"][0]["type"] == "WorkerApplied"
+    conditions = await eventually(lambda: bot_status(cluster, "owned")["conditions"])
+    assert conditions[0]["type"] == "WorkerApplied" and conditions[0]["status"] == "True"
     # The empty session Secret exists for the worker to fill, and is not owned: it outlives the bot.
     secret = cluster.objects["v1/secrets", NAMESPACE, "wb-session-42"]
     assert "ownerReferences" not in secret["metadata"]
@@ -141,7 +142,7 @@ async def test_restart_window_rolls_the_worker(
 ) -> None:
     await create(cluster, "sellerbots", sellerbot("nightly"))
     await eventually(lambda: deployment(cluster, "nightly"))
-    await asyncio.sleep(1)  # several timer runs (0.3 s) at 12:00 Moscow: nothing is due
+    await asyncio.sleep(1.5)  # several timer runs (0.5 s) at 12:00 Moscow: nothing is due
     assert restarted_at(cluster, "nightly") is None
 
     try:
@@ -151,7 +152,7 @@ async def test_restart_window_rolls_the_worker(
         await eventually(lambda: bot_status(cluster, "nightly")["lastRestart"])
 
         clock.now += datetime.timedelta(minutes=5)  # same window: restarted once only
-        await asyncio.sleep(1)
+        await asyncio.sleep(1.5)
         assert restarted_at(cluster, "nightly") == stamp
     finally:
         clock.now = START

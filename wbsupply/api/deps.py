@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -19,9 +19,15 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FAILED = "Форма устарела или отправлена с другого сайта: обновите страницу и попробуйте снова"
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with request.app.state.sessions() as session:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    # Opened and closed on the event loop, not in the thread pool: a sync generator would need a free thread
+    # to give its connection back, and under load every thread may be waiting for a connection (deadlock).
+    # Closing only returns the connection to the pool (a rollback), which takes microseconds.
+    session: Session = request.app.state.sessions()
+    try:
         yield session
+    finally:
+        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -43,6 +49,15 @@ def _bearer(request: Request) -> str | None:
 
 def optional_user(request: Request, session: SessionDep) -> User | None:
     """The caller: by bearer token (API clients) or by the session cookie (browser)."""
+    try:
+        return _lookup_user(request, session)
+    finally:
+        # End the read transaction here: a connection held from this thread-pool hop to the handler's next
+        # hop can deadlock under load (all threads waiting for connections that wait for a thread).
+        session.commit()
+
+
+def _lookup_user(request: Request, session: Session) -> User | None:
     token = _bearer(request)
     if token is not None:
         user = users.user_by_token(session, token)
@@ -65,7 +80,7 @@ def optional_user(request: Request, session: SessionDep) -> User | None:
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 
 
-def current_user(user: OptionalUser) -> User:
+async def current_user(user: OptionalUser) -> User:  # async: no thread-pool hop for a check
     if user is None:
         raise Unauthorized("Войдите в кабинет")
     return user
@@ -74,7 +89,7 @@ def current_user(user: OptionalUser) -> User:
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def admin_user(user: CurrentUser) -> User:
+async def admin_user(user: CurrentUser) -> User:
     if user.role is not Role.ADMIN:
         raise Forbidden("Раздел доступен только администратору")
     return user

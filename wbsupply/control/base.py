@@ -151,6 +151,9 @@ class ControlPlane(Protocol):
     async def release_booking(self, booking: BookingRecord) -> None:
         """The booking did not happen: give the quota unit back (idempotent)."""
 
+    async def quota_left(self, user_id: int, limit: int) -> int:
+        """Bookings the seller may still make this month (reserved ones count as used)."""
+
     async def open_bookings(self, bot_id: int) -> list[BookingRecord]:
         """RESERVED bookings of the bot's tasks: in flight, or cut short by a crash."""
 

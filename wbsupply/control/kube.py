@@ -163,6 +163,9 @@ class KubeClient:
         result: dict[str, Any] = await self._request("PATCH", path, data=json.dumps(body), headers=headers)
         return result
 
+    async def delete(self, path: str) -> None:
+        await self._request("DELETE", path)
+
     async def create_if_missing(self, obj: Mapping[str, Any]) -> bool:
         """Create the object unless it exists (whatever its content); True if it was created."""
         try:

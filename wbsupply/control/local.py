@@ -257,6 +257,10 @@ class LocalControlPlane:
     async def release_booking(self, booking: BookingRecord) -> None:
         await self._run(quota.release, _reservation(self.engine, booking))
 
+    async def quota_left(self, user_id: int, limit: int) -> int:
+        used = await self._run(quota.usage, self.engine, user_id, quota.month_key())
+        return max(0, limit - used.total)
+
     async def open_bookings(self, bot_id: int) -> list[BookingRecord]:
         def run() -> list[BookingRecord]:
             with session_scope(self.engine) as session:

@@ -1,5 +1,8 @@
 """What the Telegram bot's commands do in the store (synchronous; the bot runs them in a thread).
 
+Transactions begin immediate: they read before they write, which on SQLite fails instead of waiting when
+the notifier writes at the same time (see ``wbsupply.store.begin_immediate``).
+
 Every function takes the chat id and answers with a Russian reply; a chat that is not linked to a seller
 gets :data:`replies.NOT_LINKED` and can do nothing but link itself.
 """
@@ -18,7 +21,7 @@ from wbsupply.domain.machines import can_move
 from wbsupply.domain.statuses import TaskPhase
 from wbsupply.notify import replies, urgent
 from wbsupply.notify.messages import URGENT_KINDS
-from wbsupply.store import EventLog, SupplyTask, User, WbAccount, session_scope
+from wbsupply.store import EventLog, SupplyTask, User, WbAccount, begin_immediate, session_scope
 from wbsupply.store.accounts import TelegramLinkCode
 from wbsupply.store.auth import AuthState
 from wbsupply.store.quota import month_key, usage
@@ -34,7 +37,7 @@ def _user(session: Session, chat_id: int) -> User | None:
 
 def link_chat(engine: Engine, code: str, chat_id: int, now: dt.datetime) -> str:
     """``/start CODE``: bind this chat to the seller who got the code; the code works once, until it expires."""
-    with session_scope(engine) as session:
+    with session_scope(begin_immediate(engine)) as session:
         link = session.exec(select(TelegramLinkCode).where(
             TelegramLinkCode.code == code.strip().upper(), col(TelegramLinkCode.used_at).is_(None))).first()
         if link is None or link.expires_at <= now:
@@ -72,7 +75,7 @@ def _tasks(session: Session, user: User, phases: tuple[TaskPhase, ...]) -> list[
 
 
 def status(engine: Engine, chat_id: int) -> str:
-    with session_scope(engine) as session:
+    with session_scope(engine) as session:  # read-only
         user = _user(session, chat_id)
         if user is None:
             return replies.NOT_LINKED
@@ -82,7 +85,7 @@ def status(engine: Engine, chat_id: int) -> str:
 
 
 def tasks(engine: Engine, chat_id: int) -> str:
-    with session_scope(engine) as session:
+    with session_scope(engine) as session:  # read-only
         user = _user(session, chat_id)
         if user is None:
             return replies.NOT_LINKED
@@ -95,7 +98,7 @@ def tasks(engine: Engine, chat_id: int) -> str:
 
 def _move_tasks(engine: Engine, chat_id: int, task_id: int | None, source: TaskPhase, target: TaskPhase,
                 message: str | None) -> list[int] | None:
-    with session_scope(engine) as session:
+    with session_scope(begin_immediate(engine)) as session:
         user = _user(session, chat_id)
         if user is None:
             return None
@@ -127,7 +130,7 @@ def resume(engine: Engine, chat_id: int, task_id: int | None = None) -> str:
 
 def relay_code(engine: Engine, chat_id: int, code: str, account_id: int | None, now: dt.datetime) -> str:
     """A code the seller got from WB, sent to us in Telegram: hand it to the account's login relay."""
-    with session_scope(engine) as session:
+    with session_scope(begin_immediate(engine)) as session:
         user = _user(session, chat_id)
         if user is None:
             return replies.NOT_LINKED
@@ -149,7 +152,7 @@ def relay_code(engine: Engine, chat_id: int, code: str, account_id: int | None, 
 
 def reconnect(engine: Engine, chat_id: int, account_id: int) -> str:
     """The «Подключить заново» button: start a fresh WB login with the account's phone."""
-    with session_scope(engine) as session:
+    with session_scope(begin_immediate(engine)) as session:
         user = _user(session, chat_id)
         account = session.get(WbAccount, account_id)
         if user is None or account is None or account.owner_id != user.id:
@@ -162,7 +165,7 @@ def reconnect(engine: Engine, chat_id: int, account_id: int) -> str:
 
 
 def acknowledge(engine: Engine, chat_id: int, root_id: int, now: dt.datetime) -> str:
-    with session_scope(engine) as session:
+    with session_scope(begin_immediate(engine)) as session:
         user = _user(session, chat_id)
         if user is None or not urgent.acknowledge(session, root_id, user.id or 0, now):
             return replies.ACK_UNKNOWN

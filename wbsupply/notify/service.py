@@ -25,7 +25,7 @@ from wbsupply.notify.outbox import Claimed, SendResult
 from wbsupply.notify.schedule import QuietHours, backoff, quiet_hours_of, quiet_until
 from wbsupply.notify.settings import NotifierSettings
 from wbsupply.notify.telegram import TelegramBot
-from wbsupply.store import User, session_scope
+from wbsupply.store import User, begin_immediate, session_scope
 from wbsupply.store.journal import NotificationChannel
 from wbsupply.store.types import utcnow
 
@@ -65,7 +65,7 @@ class Notifier:
 
     async def _db(self, fn: Callable[[Session], Any]) -> Any:
         def run() -> Any:
-            with session_scope(self.engine) as session:
+            with session_scope(begin_immediate(self.engine)) as session:  # reads then writes: take the lock first
                 return fn(session)
 
         return await asyncio.to_thread(run)

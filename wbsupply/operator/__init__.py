@@ -1,1 +1,1 @@
-
+"""Kubernetes operator (kopf): SellerBot -> worker Deployment, SupplyTask admission. Entry: ``main.run``."""

@@ -10,10 +10,12 @@ their bot is gone. With no ``on.delete`` handlers kopf adds no finalizer either.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import kopf
 
+from wbsupply.domain.statuses import TaskPhase
 from wbsupply.operator import bots, checks, tasks
 from wbsupply.operator.builders import memory_limit
 from wbsupply.operator.names import ANNOTATION_RESTART_REQUEST, GROUP, SELLERBOTS, SUPPLYTASKS, VERSION, worker_name
@@ -83,7 +85,19 @@ async def bot_restart_window(
         kopf.info(body, reason="DailyRestart", message="worker restarted in its daily window")
 
 
-async def bot_status_check(
+def status_findings(memo: Context, spec: kopf.Spec, status: kopf.Status) -> list[checks.Finding]:
+    return checks.check_status(spec, status, memo.clock(), memo.config.heartbeat_timeout)
+
+
+def memory_findings(memo: Context, spec: kopf.Spec, status: kopf.Status) -> list[checks.Finding]:
+    return checks.check_memory(memory_limit(spec, memo.config), status, memo.config.memory_warning_ratio)
+
+
+def auth_findings(memo: Context, spec: kopf.Spec, status: kopf.Status) -> list[checks.Finding]:
+    return checks.check_auth(status)
+
+
+async def bot_check(
     body: kopf.Body,
     name: str,
     namespace: str,
@@ -91,38 +105,11 @@ async def bot_status_check(
     status: kopf.Status,
     patch: kopf.Patch,
     memo: Context,
+    param: Callable[[Context, kopf.Spec, kopf.Status], list[checks.Finding]],
     **_: Any,
 ) -> None:
-    findings = checks.check_status(spec, status, memo.clock(), memo.config.heartbeat_timeout)
-    await bots.report(memo, findings, body=body, patch=patch, name=name, namespace=namespace, spec=spec)
-
-
-async def bot_memory_check(
-    body: kopf.Body,
-    name: str,
-    namespace: str,
-    spec: kopf.Spec,
-    status: kopf.Status,
-    patch: kopf.Patch,
-    memo: Context,
-    **_: Any,
-) -> None:
-    limit = memory_limit(spec, memo.config)
-    findings = checks.check_memory(limit, status, memo.config.memory_warning_ratio)
-    await bots.report(memo, findings, body=body, patch=patch, name=name, namespace=namespace, spec=spec)
-
-
-async def bot_auth_check(
-    body: kopf.Body,
-    name: str,
-    namespace: str,
-    spec: kopf.Spec,
-    status: kopf.Status,
-    patch: kopf.Patch,
-    memo: Context,
-    **_: Any,
-) -> None:
-    findings = checks.check_auth(status)
+    """One of the periodic checks (``param``): status every 5 min, memory every 30, auth every hour."""
+    findings = param(memo, spec, status)
     await bots.report(memo, findings, body=body, patch=patch, name=name, namespace=namespace, spec=spec)
 
 
@@ -159,6 +146,12 @@ def task_admit(
     post(body, reason=f"Task{admission.phase.value}", message=admission.message)
 
 
+def task_open(status: kopf.Status, **_: Any) -> bool:
+    """Booked, failed, expired and cancelled tasks need no more periodic checks."""
+    phase = status.get("phase")
+    return not phase or not TaskPhase(phase).is_final
+
+
 # --- registration ------------------------------------------------------------------------------------------
 
 
@@ -183,14 +176,16 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> kopf.Op
         hook(_fn(bot_apply))
     restart_field = ("metadata", "annotations", ANNOTATION_RESTART_REQUEST)
     on.field(*bot, field=restart_field, registry=registry)(_fn(bot_restart_requested))
-    timers = {
-        bot_restart_window: config.restart_check_interval,
-        bot_status_check: config.status_interval,
-        bot_memory_check: config.memory_interval,
-        bot_auth_check: config.auth_interval,
+    restart = kopf.timer(*bot, interval=config.restart_check_interval, registry=registry)
+    restart(_fn(bot_restart_window))
+    check_intervals = {
+        status_findings: config.status_interval,
+        memory_findings: config.memory_interval,
+        auth_findings: config.auth_interval,
     }
-    for handler, interval in timers.items():
-        kopf.timer(*bot, interval=interval, initial_delay=min(interval, 5.0), registry=registry)(_fn(handler))
+    for findings, interval in check_intervals.items():
+        timer = kopf.timer(*bot, id=findings.__name__, param=findings, interval=interval, registry=registry)
+        timer(_fn(bot_check))
 
     for hook in (
         on.create(*task, registry=registry),
@@ -199,5 +194,8 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> kopf.Op
     ):
         hook(_fn(task_admit))
     # Deadlines and quota change with time, not with the object: re-check periodically.
-    kopf.timer(*task, interval=config.task_check_interval, registry=registry, id="task_recheck")(_fn(task_admit))
+    recheck = kopf.timer(
+        *task, id="task_recheck", interval=config.task_check_interval, when=task_open, registry=registry
+    )
+    recheck(_fn(task_admit))
     return registry

@@ -25,7 +25,7 @@ from wbsupply.domain.slots import Slot
 from wbsupply.domain.statuses import TaskMode, TaskPhase
 from wbsupply.store.quota import month_key as booking_month
 from wbsupply.wb import cabinet_spec as spec
-from wbsupply.worker.cabinet import Cabinet, RpcFailure
+from wbsupply.worker.cabinet import Cabinet, RpcFailure, SessionLost
 from wbsupply.worker.confirm import Confirmer, WbUnreachable
 
 log = logging.getLogger(__name__)
@@ -129,13 +129,19 @@ class Booker:
         except SlotTaken as taken:
             return await self._lost(task, booking, slot, str(taken))
         except Exception as exc:
-            # Unknown outcome (timeouts, a closed page): WB decides, not our guess.
+            # Unknown outcome (a timeout, a closed page, a dead session): WB decides, not our guess.
             log.warning("bot %s task %s: booking interrupted (%s)", self.bot_id, task.id, type(exc).__name__)
-            if booking.preorder_id is None:
+            await self.control.log_event(self.bot_id, f"booking interrupted: {type(exc).__name__}", level="WARNING",
+                                         task_id=task.id)
+            if booking.preorder_id is None:  # WB was never asked to plan anything
                 await self.control.release_booking(booking)
                 await self.control.move_task(task.id, TaskPhase.WATCHING, "Не удалось забронировать, ищем дальше")
+                outcome = Outcome("failed", "Не удалось забронировать, ищем дальше")
+            else:
+                outcome = await self.settle(booking, task, slot, None)
+            if isinstance(exc, SessionLost):
                 raise
-            return await self.settle(booking, task, slot, None)
+            return outcome
         _crash_point("after_plan")
         return await self.settle(booking, task, slot, supply_id)
 
@@ -224,21 +230,19 @@ class Booker:
         becomes a confirmed booking, not planned a released one — so nothing is booked or counted twice.
         """
         settled = 0
-        for booking in await self.control.open_bookings(self.bot_id):
+        open_bookings = await self.control.open_bookings(self.bot_id)
+        for booking in open_bookings:
             slot = booking.slot()
             if booking.preorder_id is None or slot is None:
                 await self.control.release_booking(booking)
                 await self._back_to_watching(booking.task_id)
-            else:
-                outcome = await self.settle(booking, None, slot, booking.supply_id)
-                if outcome.kind == "unconfirmed":
-                    continue
-            await self.control.log_event(self.bot_id, "booking in flight reconciled after restart",
-                                         task_id=booking.task_id)
+            elif (await self.settle(booking, None, slot, booking.supply_id)).kind == "unconfirmed":
+                continue
+            await self.control.log_event(self.bot_id, "interrupted booking reconciled with WB", task_id=booking.task_id)
             settled += 1
+        in_flight = {booking.task_id for booking in open_bookings}
         for task in await self.control.active_tasks(self.bot_id):
-            if task.phase is TaskPhase.BOOKING and not any(b.task_id == task.id for b in
-                                                           await self.control.open_bookings(self.bot_id)):
+            if task.phase is TaskPhase.BOOKING and task.id not in in_flight:
                 await self._back_to_watching(task.id)
         return settled
 

@@ -25,11 +25,11 @@ from wbsupply.domain.schedule import MOSCOW
 from wbsupply.domain.slots import Slot, SlotEvent, SlotEventKind, SlotKey
 from wbsupply.domain.statuses import BotStatus, TaskMode, TaskPhase
 from wbsupply.feed.base import SlotFeed
-from wbsupply.store.auth import AuthState
+from wbsupply.store.auth import AuthRequestKind, AuthState
 from wbsupply.wb import cabinet_spec as spec
 from wbsupply.wb.api_client import WbApiClient
-from wbsupply.worker.auth import perform_step
-from wbsupply.worker.booking import STRATEGIES, Booker, PlanStrategy, SlotTaken
+from wbsupply.worker.auth import masked, perform_step
+from wbsupply.worker.booking import STRATEGIES, Booker, PlanStrategy
 from wbsupply.worker.browser import BrowserHost, clear_cache, export_state, import_state
 from wbsupply.worker.cabinet import Cabinet, SessionLost
 from wbsupply.worker.confirm import ApiConfirmer, CabinetConfirmer, Confirmer
@@ -47,9 +47,11 @@ class BotConfig:
     idle_wake_s: float = 1.0  # how often the loop looks at auth requests and timers without events
     tasks_refresh_s: float = 2.0
     heartbeat_s: float = 10.0
-    session_check_s: float = 60.0
+    session_check_s: float = 3600.0  # full reload of the cabinet; a login redirect is noticed every turn
     cache_clear_s: float = 1800.0
     memory_check_s: float = 1800.0
+    reconcile_s: float = 60.0  # bookings WB did not confirm at once are asked about again
+    quota_check_s: float = 60.0  # tasks stopped at the limit resume when the quota frees
 
 
 @dataclass
@@ -84,6 +86,7 @@ class Bot:
         self._api: WbApiClient | None = None
         self.current_task: int | None = None
         self._booker_cache: Booker | None = None
+        self._notified: set[tuple[str, Slot]] = set()  # notify-only tasks: one message per task and slot
 
     # --- lifecycle -----------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -149,8 +152,13 @@ class Bot:
             if self.timers.ready("tasks", self.config.tasks_refresh_s):
                 await self._refresh_tasks()
             if self.authorized:
-                if self.timers.ready("session", self.config.session_check_s) and not await self._session_alive():
-                    raise SessionLost("periodic check: login form")
+                assert self.cabinet is not None
+                if self.cabinet.on_login_page() or (
+                    self.timers.ready("session", self.config.session_check_s) and not await self._session_alive()
+                ):
+                    raise SessionLost("the cabinet shows the login form")
+                if self.timers.ready("reconcile", self.config.reconcile_s):
+                    await self._booker().reconcile()
                 await self._book_what_fits()
                 if self.timers.ready("cache", self.config.cache_clear_s) and self.cabinet is not None:
                     await clear_cache(self.cabinet.page)
@@ -161,7 +169,7 @@ class Bot:
 
     async def _session_alive(self) -> bool:
         assert self.cabinet is not None
-        return not self.cabinet.on_login_page() and (await self.cabinet.open_supplies()).step == "done"
+        return (await self.cabinet.open_supplies()).step == "done"
 
     async def _heartbeat(self) -> None:
         memory = None
@@ -181,8 +189,11 @@ class Bot:
         if step is None or self.cabinet is None:
             return
         self.record = await self.control.get_bot(self.id)
-        if self.authorized:  # the seller reconnects on purpose: start from a clean context
-            self.authorized = False
+        if self.authorized:
+            if step.kind not in (AuthRequestKind.PHONE, AuthRequestKind.RECONNECT):
+                await self.control.finish_auth_step(step.id, False, "Аккаунт WB уже подключён")
+                return
+            self.authorized = False  # the seller reconnects on purpose: start from a clean context
             await self._open_context(None)
         try:
             result = await perform_step(self.cabinet, step, self.record)
@@ -246,8 +257,9 @@ class Bot:
             if task.phase is TaskPhase.WATCHING:
                 await self.control.move_task(task.id, TaskPhase.PENDING, "Бот ждёт повторного подключения WB")
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M")
-        await self.control.notify(Notice(self.record.owner_id, "auth_lost", f"{text} (аккаунт {self.record.phone})",
-                                         f"auth_lost:{self.id}:{stamp}", {"account_id": self.id}, admins=True))
+        notice = Notice(self.record.owner_id, "auth_lost", f"{text} (аккаунт {masked(self.record.phone)})",
+                        f"auth_lost:{self.id}:{stamp}", {"account_id": self.id}, admins=True)
+        await self.control.notify(notice)
         await self.control.log_event(self.id, "bot paused: WB authorization needed", level="ERROR")
 
     # --- tasks and slots -----------------------------------------------------------------------------
@@ -262,11 +274,20 @@ class Bot:
                 continue
             if task.phase is TaskPhase.PENDING and self.authorized:
                 task = await self.control.move_task(task.id, TaskPhase.WATCHING, "Ищем слот")
+            elif task.phase is TaskPhase.QUOTA_EXCEEDED and await self._quota_freed(task):
+                task = await self.control.move_task(task.id, TaskPhase.WATCHING, "Лимит тарифа пополнен, ищем слот")
             fresh[task.id] = task
         if fresh != self.tasks:
             self.tasks = fresh
             self.index = TaskIndex(t.to_domain() for t in fresh.values())
             self.wake.set()
+
+    async def _quota_freed(self, task: TaskRecord) -> bool:
+        """A new month or a bigger plan: checked once a minute, not on every refresh."""
+        if self.record is None or not self.timers.ready(f"quota:{task.id}", self.config.quota_check_s):
+            return False
+        self.record = await self.control.get_bot(self.id)
+        return await self.control.quota_left(task.owner_id, self.record.plan_limit) > 0
 
     async def _load_calendar(self) -> None:
         with contextlib.suppress(Exception):
@@ -292,23 +313,22 @@ class Bot:
     async def _book_what_fits(self) -> None:
         """Book the most important fitting (task, slot), one at a time, until nothing fits."""
         today = dt.datetime.now(MOSCOW).date()
-        notified: set[tuple[str, SlotKey]] = set()
         while self.open_slots and self.tasks:
             candidate = next((c for c in self.index.candidates(self.open_slots, today)
-                              if (c.task.id, c.slot.key) not in notified), None)
+                              if (c.task.id, c.slot) not in self._notified), None)
             if candidate is None:
                 return
             task = self.tasks[int(candidate.task.id)]
             if task.spec.mode is TaskMode.NOTIFY:
-                notified.add((candidate.task.id, candidate.slot.key))
+                if len(self._notified) > 10_000:
+                    self._notified.clear()
+                self._notified.add((candidate.task.id, candidate.slot))
             self.current_task = task.id
             try:
                 outcome = await self._booker().handle(task, candidate.slot)
-            except SlotTaken:
-                outcome = None
             finally:
                 self.current_task = None
-            if outcome is None or outcome.kind == "taken":
+            if outcome.kind in ("taken", "failed"):
                 self.open_slots.pop(candidate.slot.key, None)  # until the monitor reports it open again
             await self._refresh_tasks()
 

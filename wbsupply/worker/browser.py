@@ -26,11 +26,14 @@ BASE_ARGS = (
     "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--no-first-run", "--disable-gpu",
 )
-# Measured in bench/bot_memory.py: every bot context talks to one site, so one renderer suffices; V8 heaps
-# of a light cabinet page stay far below these caps.
+# Measured in bench/bot_memory.py. All contexts talk to one site, so one renderer suffices; the GPU and
+# network services run inside the browser process instead of their own; V8 heaps of the light cabinet page
+# stay far below the cap; no disk cache (the bot's pages are few and small).
 LEAN_ARGS = (
     "--renderer-process-limit=1",
     "--disable-site-isolation-trials",
+    "--in-process-gpu",
+    "--enable-features=NetworkServiceInProcess2",
     "--disable-features=site-per-process,IsolateOrigins,Translate,OptimizationHints,MediaRouter,"
     "BackForwardCache,AutofillServerCommunication,CalculateNativeWinOcclusion",
     "--js-flags=--max-old-space-size=64",
@@ -40,6 +43,8 @@ LEAN_ARGS = (
     "--mute-audio",
     "--blink-settings=imagesEnabled=false",
 )
+# Everything in one process: no zygotes, no per-process copies of Chromium's binary and heaps.
+SINGLE_PROCESS_ARGS = ("--single-process", "--no-zygote")
 BLOCKED_RESOURCES = frozenset({"image", "font", "media"})
 
 
@@ -48,11 +53,13 @@ class BrowserOptions:
     executable: Path | None
     headless: bool = True
     lean: bool = True
+    single_process: bool = False  # saves memory, but Chromium then dies when a context closes (re-auth)
     extra_args: Sequence[str] = ()
-    driver_heap_mb: int | None = 48  # V8 heap cap of Playwright's Node driver (None: Node's default)
+    driver_node_options: str | None = "--max-old-space-size=32 --max-semi-space-size=1"  # Playwright's Node
 
     def args(self) -> list[str]:
-        return [*BASE_ARGS, *(LEAN_ARGS if self.lean else ()), *self.extra_args]
+        return [*BASE_ARGS, *(LEAN_ARGS if self.lean else ()),
+                *(SINGLE_PROCESS_ARGS if self.single_process else ()), *self.extra_args]
 
 
 async def _block_heavy(route: Route) -> None:
@@ -71,9 +78,9 @@ class BrowserHost:
         self._browser: Browser | None = None
 
     async def start(self) -> None:
-        if self.options.driver_heap_mb:
+        if self.options.driver_node_options:
             # Playwright spawns its Node driver with our environment; there is no other way to pass options.
-            os.environ.setdefault("NODE_OPTIONS", f"--max-old-space-size={self.options.driver_heap_mb}")
+            os.environ.setdefault("NODE_OPTIONS", self.options.driver_node_options)
         self._playwright = await async_playwright().start()
         executable = self.options.executable
         self._browser = await self._playwright.chromium.launch(

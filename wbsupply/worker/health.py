@@ -74,11 +74,11 @@ def tree_pss(root: int | None = None) -> int:
 
 def tree_pss_by_kind(root: int | None = None) -> dict[str, int]:
     """PSS grouped as python / driver (node) / browser (everything Chromium spawns)."""
+    root = root or os.getpid()
     groups: dict[str, int] = {}
-    for pid in descendants(root or os.getpid()):
+    for pid in descendants(root):
         name = process_name(pid)
-        kind = "python" if name.startswith("python") or pid == (root or os.getpid()) else (
-            "driver" if name == "node" else "browser")
+        kind = "python" if pid == root else "driver" if name.startswith("node") else "browser"
         groups[kind] = groups.get(kind, 0) + pss_bytes(pid)
     return groups
 

@@ -119,8 +119,12 @@ class AccountView:
         return dict(self.__dict__)
 
 
-def view(session: Session, account: WbAccount) -> AccountView:
-    state = relay.state(session, account)
+def view(session: Session, account: WbAccount, *, with_message: bool = True) -> AccountView:
+    """The account as the cabinet shows it; ``with_message`` adds the bot's last answer (one more query)."""
+    if with_message:
+        state = relay.state(session, account)
+    else:
+        state = {"auth_state": account.auth_state, "prompt": dict(account.auth_prompt or {}), "message": None}
     return AccountView(
         id=account.id or 0,
         phone=account.phone,

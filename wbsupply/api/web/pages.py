@@ -80,7 +80,7 @@ async def invite_accept(request: Request, token: str, session: SessionDep) -> Re
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, user: CurrentUser, session: SessionDep) -> Response:
     names = warehouse_names()
-    accounts = [wb.view(session, account) for account in wb.list_accounts(session, user)]
+    accounts = [wb.view(session, account, with_message=False) for account in wb.list_accounts(session, user)]
     active = [tasks.task_view(task, names) for task in tasks.list_tasks(session, user, active_only=True, limit=20)]
     return page(request, "dashboard.html", user, accounts=accounts, tasks=active,
                 bookings=bookings.list_bookings(session, user, limit=5), usage=usage_view(session, user),

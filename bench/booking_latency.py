@@ -1,0 +1,148 @@
+"""Slot event → booking confirmed, with a real bot in a real browser against the sandbox cabinet.
+
+For each round a fresh preorder and task wait in Watching; a slot opens in the sandbox and its event is
+published to the bot's feed. Latency is from publishing the event to the moment the bot committed the
+confirmed booking (``bookings.confirmed_at``: after ``plan/add`` and WB's supplies API said «Запланировано»).
+Both booking strategies: the page's JSON-RPC ``plan/add`` and the click-through dialog. The captcha has the
+sandbox's default difficulty, so the page's proof of work is part of the figure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from wbsupply.benchkit import BenchResult, machine_setup, percentile
+
+SECRET = "bench-secret"
+WAREHOUSE_ID = 507
+
+
+def main(quick: bool = False) -> BenchResult:
+    from wbsupply.sandbox.app import SandboxConfig, run_sandbox_in_thread
+    from wbsupply.sandbox.simulation import SimulationConfig
+
+    rounds = 4 if quick else 20
+    sandbox = run_sandbox_in_thread(SandboxConfig(seed=5, simulation=SimulationConfig.frozen(),
+                                                  background_steps=False))
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            latencies = asyncio.run(_run(sandbox, Path(folder), rounds))
+    finally:
+        sandbox.stop()
+    result = BenchResult("booking_latency", "")
+    for strategy, values in latencies.items():
+        result.add(f"{strategy}_p50", percentile(values, 50), "s", target=2.0, founding=20.0)
+        result.add(f"{strategy}_p95", percentile(values, 95), "s", target=2.0, founding=30.0)
+        result.add(f"{strategy}_max", max(values), "s")
+    result.setup = (f"{machine_setup()}; {rounds} bookings per strategy, one bot, sandbox on loopback, captcha "
+                    f"difficulty {sandbox.market.pow_difficulty} bits, SQLite, confirmation via the public API")
+    return result
+
+
+async def _run(sandbox: Any, folder: Path, rounds: int) -> dict[str, list[float]]:
+    from sqlmodel import Session
+
+    from wbsupply.config import Settings
+    from wbsupply.control.local import LocalControlPlane, auth_status, submit_auth_step
+    from wbsupply.crypto import api_token_box
+    from wbsupply.feed.memory import MemoryFeed
+    from wbsupply.store import make_engine, upgrade
+    from wbsupply.store.models import User, WbAccount
+    from wbsupply.worker.bot import Bot, BotConfig
+    from wbsupply.worker.browser import BrowserHost, BrowserOptions
+
+    url = f"sqlite:///{folder / 'bench.sqlite3'}"
+    upgrade(url)
+    engine = make_engine(url)
+    market = sandbox.market
+    host = BrowserHost(BrowserOptions(executable=Settings().resolved_browser_executable()))
+    await host.start()
+    results: dict[str, list[float]] = {}
+    try:
+        for number, strategy in enumerate(("rpc", "ui"), start=1):
+            phone = f"+7932000000{number}"
+            seller = market.create_seller(phone=phone)
+            with Session(engine) as session:
+                user = User(email=f"{strategy}@bench.test", password_hash="x", plan_limit=1000)
+                session.add(user)
+                session.flush()
+                assert user.id is not None
+                account = WbAccount(owner_id=user.id, phone=phone,
+                                    api_token_blob=api_token_box(SECRET).encrypt(seller.api_token.encode()))
+                session.add(account)
+                session.commit()
+                account_id, user_id = account.id, user.id
+            assert account_id is not None
+            config = BotConfig(cabinet_url=sandbox.url, supplies_api_url=sandbox.url, secret=SECRET,
+                               strategies=(strategy,), tasks_refresh_s=0.2, idle_wake_s=0.5)
+            feed, stop = MemoryFeed(), asyncio.Event()
+            bot = asyncio.create_task(Bot(account_id, LocalControlPlane(engine), feed, host, config).run(stop))
+            await _until(lambda a=account_id: auth_status(engine, a).auth_state == "need_phone")
+            submit_auth_step(engine, account_id, "phone", phone)
+            await _until(lambda a=account_id: auth_status(engine, a).auth_state == "code_sent")
+            submit_auth_step(engine, account_id, "code", market.inbox(phone)[0].code)
+            await _until(lambda a=account_id: auth_status(engine, a).auth_state == "authorized")
+            results[strategy] = [await _one_booking(engine, market, feed, seller, user_id, account_id, i)
+                                 for i in range(rounds)]
+            stop.set()
+            await bot
+    finally:
+        await host.stop()
+        engine.dispose()
+    return results
+
+
+async def _one_booking(engine: Any, market: Any, feed: Any, seller: Any, user_id: int, account_id: int,
+                       index: int) -> float:
+    from sqlmodel import Session, select
+
+    from wbsupply.domain.slots import Slot, SlotEvent, SlotEventKind, SlotKey
+    from wbsupply.domain.statuses import BoxType, TaskPhase
+    from wbsupply.store.models import Booking, SupplyTask
+
+    supplier_id = seller.suppliers[0].id
+    draft = market.create_draft(supplier_id, [("2040000000017", 5)])
+    preorder = market.create_preorder(supplier_id, draft.id, WAREHOUSE_ID, BoxType.BOXES)
+    with Session(engine) as session:
+        task = SupplyTask(owner_id=user_id, account_id=account_id, spec={
+            "account_id": str(account_id), "preorder_id": preorder.id, "warehouses": [WAREHOUSE_ID],
+            "box_type": "boxes"})
+        session.add(task)
+        session.commit()
+        task_id = task.id
+
+    def phase() -> TaskPhase:
+        with Session(engine) as session:
+            found = session.get(SupplyTask, task_id)
+            assert found is not None
+            return found.phase
+
+    await _until(lambda: phase() is TaskPhase.WATCHING)
+    day = market.clock.today_msk() + dt.timedelta(days=1 + index % 28)
+    market.open_slot(WAREHOUSE_ID, day, BoxType.BOXES, capacity=1)
+    slot = Slot(SlotKey(WAREHOUSE_ID, day, BoxType.BOXES), 0, True, None, "Коледино")
+    published = dt.datetime.now(dt.UTC)
+    await feed.publish([SlotEvent(SlotEventKind.OPENED, slot, None, published).to_dict()])
+    await _until(lambda: phase() is TaskPhase.BOOKED, within=60)
+    with Session(engine) as session:
+        booking = session.exec(select(Booking).where(Booking.task_id == task_id)).one()
+        assert booking.confirmed_at is not None
+        return (booking.confirmed_at - published).total_seconds()
+
+
+async def _until(check: Any, within: float = 30.0) -> None:
+    for _ in range(int(within / 0.02)):
+        if check():
+            return
+        await asyncio.sleep(0.02)
+    raise TimeoutError("the bot did not get there")
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(quick="--quick" in sys.argv).print()
