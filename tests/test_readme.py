@@ -22,3 +22,10 @@ def test_ci_runs_exactly_the_readme_test_command():
 def test_every_setting_is_documented():
     missing = [name for name in Settings.model_fields if f"WBSUPPLY_{name.upper()}" not in README]
     assert missing == []
+
+
+def test_every_operator_setting_is_documented():
+    from wbsupply.operator.settings import OperatorConfig
+
+    missing = [n for n in OperatorConfig.model_fields if f"WBSUPPLY_OPERATOR_{n.upper()}" not in README]
+    assert missing == []

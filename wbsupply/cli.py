@@ -48,6 +48,15 @@ def sandbox(
 
 
 @app.command()
+def notifier() -> None:
+    """Deliver notifications from the outbox: Telegram bot, e-mail."""
+    from wbsupply.notify.main import run_notifier
+
+    _setup_logging()
+    run_notifier(get_settings())
+
+
+@app.command()
 def operator() -> None:
     """Run the Kubernetes operator (SellerBot / SupplyTask custom resources -> worker pods)."""
     from wbsupply.operator.main import run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from functools import lru_cache
 from pathlib import Path
@@ -51,6 +52,27 @@ class Settings(BaseSettings):
         default=None, description="Chromium binary; default: chromium-headless-shell, then chromium"
     )
     browser_headless: bool = Field(default=True, description="Run the bots' browser headless")
+
+    # Notifications (Telegram, e-mail); without a bot token only e-mail and the cabinet feed are used.
+    telegram_bot_token: SecretStr | None = Field(default=None, description="Token of the service's Telegram bot")
+    telegram_api_base_url: str = Field(
+        default="https://api.telegram.org/bot", description="Bot API base (the token follows)"
+    )
+    telegram_file_base_url: str | None = Field(default=None, description="Bot API file base; derived if unset")
+    telegram_admin_chat_id: int | None = Field(default=None, description="Chat that gets operational alerts")
+    smtp_host: str | None = Field(default=None, description="SMTP server; e-mail is off when unset")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP port")
+    smtp_from: str = Field(default="wbsupply@localhost", description="Sender address of e-mails")
+    smtp_username: str | None = Field(default=None, description="SMTP login")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password")
+    smtp_starttls: bool = Field(default=False, description="Use STARTTLS")
+    cabinet_public_url: str | None = Field(
+        default=None, description="Cabinet address used in links; default http://API_HOST:API_PORT"
+    )
+    quiet_hours_start: dt.time | None = Field(default=None, description="Moscow time, e.g. 23:00")
+    quiet_hours_end: dt.time | None = Field(default=None, description="Moscow time, e.g. 08:00")
+    urgent_repeat_seconds: float = Field(default=120.0, gt=0, description="Repeat urgent alerts this often")
+    urgent_max_repeats: int = Field(default=10, ge=0, description="…at most this many times")
 
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
 

@@ -125,6 +125,10 @@ def build_embedded_components(runtime: Runtime) -> list[Component]:
         runtime.extras["sandbox_market"] = sandbox_app.state.market
         components.append(HttpComponent("sandbox", sandbox_app, settings.sandbox_host, settings.sandbox_port))
     components.append(HttpComponent("api", create_api(runtime), settings.api_host, settings.api_port))
+
+    from wbsupply.notify.main import NotifierComponent
+
+    components.append(NotifierComponent(settings))
     return components
 
 

@@ -26,9 +26,9 @@ from wbsupply.domain.statuses import BoxType, TaskPhase
 from wbsupply.feed.memory import MemoryFeed
 from wbsupply.sandbox.app import RunningSandbox
 from wbsupply.store import quota
+from wbsupply.store.engine import session_scope
 from wbsupply.store.journal import EventLog, NotificationOutbox
-from wbsupply.store.models import Booking, BookingState, SupplyTask
-from wbsupply.store.models import SupplyTask as TaskRow
+from wbsupply.store.models import Booking, BookingState, SupplyTask, User
 from wbsupply.worker.browser import BrowserHost
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
@@ -87,7 +87,7 @@ async def test_two_tasks_one_slot_the_higher_priority_wins(
         await feed.publish([opened(day)])
         await eventually(lambda: phase_of(db, urgent) is TaskPhase.BOOKED, what="urgent booked")
         # The other task tried the same (now full) date and was told so, without a charge.
-        await eventually(lambda: "заняли" in (row(db, TaskRow, later).message or ""), what="loser told")
+        await eventually(lambda: "заняли" in (row(db, SupplyTask, later).message or ""), what="loser told")
     assert phase_of(db, later) is TaskPhase.WATCHING
     assert [b.task_id for b in rows(db, Booking, Booking.state == BookingState.CONFIRMED,
                                     Booking.user_id == user_id)] == [urgent]
@@ -110,7 +110,7 @@ async def test_a_competitor_takes_the_slot_first(
         market.open_slot(WAREHOUSE_ID, day, BoxType.BOXES, capacity=1)
         market.book(competitor.suppliers[0].id, rival_preorder, day)  # faster than our monitor
         await feed.publish([opened(day)])
-        await eventually(lambda: "заняли" in (row(db, TaskRow, task_id).message or ""), what="lost slot")
+        await eventually(lambda: "заняли" in (row(db, SupplyTask, task_id).message or ""), what="lost slot")
     assert phase_of(db, task_id) is TaskPhase.WATCHING
     assert [b.state for b in rows(db, Booking, Booking.task_id == task_id)] == [BookingState.RELEASED]
     assert quota.usage(db, user_id, quota.month_key()) == quota.Usage(used=0, reserved=0)
@@ -118,7 +118,7 @@ async def test_a_competitor_takes_the_slot_first(
     assert len([b for b in market.bookings() if b.preorder_id == rival_preorder]) == 1
 
 
-async def test_quota_at_the_limit_books_nothing(
+async def test_quota_at_the_limit_books_nothing_until_the_plan_grows(
     sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
 ) -> None:
     market = sandbox.market
@@ -127,16 +127,23 @@ async def test_quota_at_the_limit_books_nothing(
     preorder_id = new_preorder(market, seller)
     task_id = add_task(db, user_id, account_id, preorder_id)
     day = msk_day(market, 6)
-    async with running_bot(account_id, db, feed, host, bot_config(sandbox)):
+    async with running_bot(account_id, db, feed, host, bot_config(sandbox, quota_check_s=0.3)):
         await login_through_relay(db, market, account_id, phone)
         await eventually(lambda: phase_of(db, task_id) is TaskPhase.WATCHING)
         market.open_slot(WAREHOUSE_ID, day, BoxType.BOXES)
         await feed.publish([opened(day)])
         await eventually(lambda: phase_of(db, task_id) is TaskPhase.QUOTA_EXCEEDED, what="quota exceeded")
-    assert market.preorder(seller.suppliers[0].id, preorder_id).status_id == 1
-    assert rows(db, Booking, Booking.task_id == task_id) == []
-    notices = rows(db, NotificationOutbox, NotificationOutbox.user_id == user_id)
-    assert {n.kind for n in notices} == {"quota_exceeded"} and "Лимит" in notices[0].payload["text"]
+        assert market.preorder(seller.suppliers[0].id, preorder_id).status_id == 1
+        assert rows(db, Booking, Booking.task_id == task_id) == []
+        notices = rows(db, NotificationOutbox, NotificationOutbox.user_id == user_id)
+        assert {n.kind for n in notices} == {"quota_exceeded"} and "Лимит" in notices[0].payload["text"]
+
+        with session_scope(db) as session:  # the seller moves to a bigger plan
+            user = session.get(User, user_id)
+            assert user is not None
+            user.plan_limit = 1
+        await eventually(lambda: phase_of(db, task_id) is TaskPhase.BOOKED, what="booked after upgrade")
+    assert quota.usage(db, user_id, quota.month_key()) == quota.Usage(used=1, reserved=0)
 
 
 async def test_notify_only_task_tells_the_seller_and_books_nothing(
@@ -159,3 +166,18 @@ async def test_notify_only_task_tells_the_seller_and_books_nothing(
     assert market.preorder(seller.suppliers[0].id, preorder_id).status_id == 1
     assert day.strftime("%d.%m.%Y") in rows(db, NotificationOutbox, NotificationOutbox.user_id == user_id)[0].payload[
         "text"]
+
+
+async def test_a_slot_open_before_the_bot_started_is_booked_from_the_calendar(
+    sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
+) -> None:
+    market = sandbox.market
+    phone = "+79270000007"
+    user_id, account_id, seller = add_seller(db, market, phone)
+    task_id = add_task(db, user_id, account_id, new_preorder(market, seller))
+    day = msk_day(market, 8)
+    market.open_slot(WAREHOUSE_ID, day, BoxType.BOXES)
+    await feed.set_calendar({"507/boxes/day": opened(day)["slot"]})  # the monitor's snapshot, no event
+    async with running_bot(account_id, db, feed, host, bot_config(sandbox)):
+        await login_through_relay(db, market, account_id, phone)
+        await eventually(lambda: phase_of(db, task_id) is TaskPhase.BOOKED, what="booked from the calendar")

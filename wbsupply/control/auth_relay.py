@@ -1,7 +1,9 @@
 """The web cabinet's side of the WB login relay (see :mod:`wbsupply.store.auth` for the tables).
 
 ``submit_auth_step(bind, account_id, kind, value)`` queues a step for the account's bot,
-``auth_status(bind, account_id)`` tells the cabinet which form to show and how the last step went.
+``auth_status(bind, account_id)`` tells the cabinet which form to show and how the last step went,
+``set_api_token(bind, account_id, token, secret)`` stores the seller's WB API token (encrypted) with which
+the bot confirms bookings through WB's public supplies API.
 Both are synchronous, short transactions; ``bind`` is an Engine or a Session. Values are never logged.
 """
 
@@ -142,3 +144,17 @@ def auth_status(bind: Engine | Session, account_id: int) -> AuthStatusView:
             last.id, last.kind.value, last.status.value, last.message)
         return AuthStatusView(account_id, account.status.value, AuthState(account.auth_state).value,
                               dict(account.auth_prompt or {}), account.last_error, view)
+
+
+def set_api_token(bind: Engine | Session, account_id: int, token: str | None, secret: str) -> None:
+    """Store (or with None/blank, forget) the account's WB API token, encrypted with the service secret."""
+    from wbsupply.crypto import api_token_box
+
+    cleaned = (token or "").strip()
+    if cleaned and (len(cleaned) < 20 or any(ch.isspace() for ch in cleaned)):
+        raise AuthInputError("Токен WB API выглядит неполным: скопируйте его из кабинета WB целиком")
+    with session_scope(begin_immediate(_engine_of(bind))) as session:
+        account = session.get(WbAccount, account_id)
+        if account is None:
+            raise NotFoundError(f"WB account {account_id} does not exist")
+        account.api_token_blob = api_token_box(secret).encrypt(cleaned.encode()) if cleaned else None

@@ -10,6 +10,7 @@ The web cabinet's side of the WB login relay is two plain functions, importable 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -25,6 +26,7 @@ from wbsupply.control.auth_relay import (  # the cabinet's side of the relay, im
     NotFoundError,
     auth_status,
     normalize_phone,
+    set_api_token,
     submit_auth_step,
 )
 from wbsupply.control.base import AuthStep, BookingRecord, BotRecord, Notice, TaskRecord
@@ -105,6 +107,19 @@ class LocalControlPlane:
                 if account.status is not status:
                     account.status = move(account.status, status)
                 account.last_error = error
+
+        await self._run(run)
+
+    async def note_restart(self, bot_id: int, reason: str, next_at: dt.datetime | None) -> None:
+        """Embedded supervisor only (the operator keeps these on the SellerBot in the cluster)."""
+
+        def run() -> None:
+            with session_scope(self.writer) as session:
+                account = self._account(session, bot_id)
+                account.restart_count += 1
+                account.last_restart_at = utcnow()
+                account.last_restart_reason = reason[:200]
+                account.next_restart_at = next_at
 
         await self._run(run)
 
@@ -321,5 +336,6 @@ __all__ = [
     "NotFoundError",
     "auth_status",
     "normalize_phone",
+    "set_api_token",
     "submit_auth_step",
 ]

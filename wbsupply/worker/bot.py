@@ -290,25 +290,46 @@ class Bot:
         return await self.control.quota_left(task.owner_id, self.record.plan_limit) > 0
 
     async def _load_calendar(self) -> None:
-        with contextlib.suppress(Exception):
-            for value in (await self.feed.get_calendar()).values():
-                slot = Slot.from_dict(value.get("slot", value))
+        """Slots open before this bot subscribed (the monitor's snapshot)."""
+        try:
+            snapshot = await self.feed.get_calendar()
+        except Exception as exc:
+            log.warning("bot %s: slot calendar unavailable (%s)", self.id, type(exc).__name__)
+            return
+        for value in snapshot.values():
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                slot = Slot.from_dict(value)
                 if slot.is_open:
                     self.open_slots[slot.key] = slot
+        if self.open_slots:
+            self.wake.set()
 
     async def _read_feed(self, stop: asyncio.Event) -> None:
-        async for _, raw in self.feed.subscribe():
-            if stop.is_set():
-                return
+        last: str | None = None
+        while not stop.is_set():
             try:
-                event = SlotEvent.from_dict(raw)
-            except (KeyError, ValueError):
-                continue
-            if event.kind is SlotEventKind.CLOSED or not event.slot.is_open:
-                self.open_slots.pop(event.slot.key, None)
-            else:
-                self.open_slots[event.slot.key] = event.slot
-                self.wake.set()
+                async for event_id, raw in self.feed.subscribe(last):
+                    last = event_id
+                    self._apply_event(raw)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis restarting, a trimmed stream: resubscribe, re-read the calendar
+                log.warning("bot %s: slot feed failed (%s); resubscribing", self.id, type(exc).__name__)
+                await asyncio.sleep(1.0)
+                if type(exc).__name__ == "TrimmedError":
+                    last = None
+                await self._load_calendar()
+
+    def _apply_event(self, raw: Any) -> None:
+        try:
+            event = SlotEvent.from_dict(raw)
+        except (KeyError, TypeError, ValueError):
+            return
+        if event.kind is SlotEventKind.CLOSED or not event.slot.is_open:
+            self.open_slots.pop(event.slot.key, None)
+        else:
+            self.open_slots[event.slot.key] = event.slot
+            self.wake.set()
 
     async def _book_what_fits(self) -> None:
         """Book the most important fitting (task, slot), one at a time, until nothing fits."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import os
 import signal
@@ -19,6 +20,7 @@ from sqlmodel import col, select
 from wbsupply.config import Settings
 from wbsupply.control.base import ControlPlane
 from wbsupply.control.local import LocalControlPlane
+from wbsupply.domain.schedule import is_restart_due, next_restart
 from wbsupply.domain.statuses import BotStatus
 from wbsupply.feed.base import SlotFeed
 from wbsupply.store.engine import engine_from_settings, session_scope
@@ -70,6 +72,8 @@ class Supervisor:
         runtime.extras["worker_health"] = self.health
         self._host: BrowserHost | None = None
         self._bots: dict[int, tuple[asyncio.Task[None], asyncio.Event]] = {}
+        self._started: dict[int, dt.datetime] = {}
+        self._hold_until: dict[int, dt.datetime] = {}  # a crashed bot waits before its restart
 
     async def run(self, stop: asyncio.Event) -> None:
         ticker = asyncio.create_task(tick(self.health, stop))  # the API's health view reads it
@@ -89,19 +93,28 @@ class Supervisor:
 
     async def _supervise(self) -> None:
         wanted = set(await asyncio.to_thread(runnable_bots, self.engine))
+        now = dt.datetime.now(dt.UTC)
         for bot_id, (task, bot_stop) in list(self._bots.items()):
             if bot_id not in wanted:
                 bot_stop.set()
+            elif not bot_stop.is_set() and is_restart_due(now, str(bot_id), self._started[bot_id]):
+                # The nightly restart (03:00–04:00 Moscow, spread per bot): a fresh context, a fresh page.
+                bot_stop.set()
+                await self._note_restart(bot_id, "daily restart window")
             if task.done():
                 del self._bots[bot_id]
                 self.health.bots.pop(bot_id, None)
                 if not task.cancelled() and task.exception() is not None:
+                    self._hold_until[bot_id] = now + dt.timedelta(seconds=RESTART_BACKOFF_S)
                     await self._failed(bot_id, task.exception())
         for bot_id in wanted - set(self._bots):
+            if self._hold_until.get(bot_id, now) > now:
+                continue
             host = await self._browser()
             bot_stop = asyncio.Event()
             bot = Bot(bot_id, self.control, self.feed, host, self.config, self.health, tree_pss)
             self._bots[bot_id] = (asyncio.create_task(bot.run(bot_stop), name=f"bot-{bot_id}"), bot_stop)
+            self._started[bot_id] = now
 
     async def _browser(self) -> BrowserHost:
         # Started with the first bot: an installation without WB accounts runs no Chromium.
@@ -113,12 +126,17 @@ class Supervisor:
             self.health.browser_connected = lambda: self._host is not None and self._host.connected
         return self._host
 
+    async def _note_restart(self, bot_id: int, reason: str) -> None:
+        if isinstance(self.control, LocalControlPlane):
+            later = next_restart(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1), str(bot_id))
+            await self.control.note_restart(bot_id, reason, later)
+        await self.control.log_event(bot_id, f"bot restarted: {reason}")
+
     async def _failed(self, bot_id: int, error: BaseException | None) -> None:
         log.error("bot %s crashed: %s", bot_id, error)
         with contextlib.suppress(Exception):
             await self.control.set_bot_status(bot_id, BotStatus.ERROR, error=f"{type(error).__name__}: {error}")
             await self.control.log_event(bot_id, f"bot crashed: {type(error).__name__}", level="ERROR")
-        await asyncio.sleep(RESTART_BACKOFF_S)
 
 
 def resolve_bot_id(bot: str) -> int:

@@ -25,6 +25,7 @@ def normalize_phone(phone: str) -> str:
 
 
 def submit(session: Session, account: WbAccount, kind: str, value: str | None) -> None:
+    session.commit()  # the relay uses its own connection: give ours back first (one connection per request)
     try:
         local.submit_auth_step(session, account.id or 0, kind, value)
     except local.AuthInputError as exc:
@@ -34,6 +35,7 @@ def submit(session: Session, account: WbAccount, kind: str, value: str | None) -
 
 
 def state(session: Session, account: WbAccount) -> dict[str, Any]:
+    session.commit()  # as in submit()
     try:
         status = local.auth_status(session, account.id or 0)
     except local.NotFoundError:

@@ -55,6 +55,7 @@ def history_stats(
     session: Session, *, days: int = STATS_DAYS, warehouse_ids: list[int] | None = None, box_type: str | None = None
 ) -> list[dict[str, Any]]:
     """Per warehouse × box type: how often slots opened and how long they stayed open (the monitor's figures)."""
+    session.commit()  # the monitor's query takes its own connection: give ours back first
     engine = session.get_bind()
     assert isinstance(engine, Engine)
     wanted = set(warehouse_ids or ())
