@@ -1,7 +1,7 @@
 """API latency under a fixed arrival rate: the seller's dashboard page and task list at 200 requests/s.
 
-uvicorn serves the app in a subprocess (one worker) on a SQLite database seeded with sellers, WB accounts,
-tasks and bookings; an asyncio httpx client sends requests at a fixed rate (open loop: a slow answer does not
+uvicorn serves the app in a subprocess (two workers, one per core) on a SQLite database seeded with sellers,
+WB accounts, tasks and bookings; an asyncio httpx client sends requests at a fixed rate (open loop: a slow answer does not
 delay the next request), alternating the dashboard (HTML, ``/``) and the task list (``/api/v1/tasks``) of
 signed-in sellers. Latency is measured from each request's scheduled send time, so a client or server that
 falls behind shows up in the figures (no coordinated omission). The first second is a warm-up and not counted.
@@ -31,6 +31,7 @@ SELLERS = 20
 TASKS_PER_SELLER = 30
 PASSWORD = "bench-password-1"
 WARM_UP_S = 1.0
+WORKERS = 2  # one uvicorn process per core: the event loop, not the database, is the limit
 
 
 def _free_port() -> int:
@@ -53,15 +54,29 @@ def seed(url: str) -> list[str]:
             session.add(account)
             session.flush()
             for t in range(TASKS_PER_SELLER):
-                spec = {"account_id": str(account.id), "draft_id": f"d{t}", "warehouses": [507, 117501, 120762],
-                        "box_type": BoxType.BOXES.value, "lead_time_days": 14, "max_coefficient": t % 4,
-                        "mode": "book"}
+                spec = {
+                    "account_id": str(account.id),
+                    "draft_id": f"d{t}",
+                    "warehouses": [507, 117501, 120762],
+                    "box_type": BoxType.BOXES.value,
+                    "lead_time_days": 14,
+                    "max_coefficient": t % 4,
+                    "mode": "book",
+                }
                 task = SupplyTask(owner_id=user.id or 0, account_id=account.id or 0, spec=spec)
                 session.add(task)
                 session.flush()
                 if t % 5 == 0:
-                    session.add(Booking(task_id=task.id or 0, user_id=user.id or 0, month=month_key(),
-                                        state=BookingState.CONFIRMED, warehouse_id=507, warehouse_name="Коледино"))
+                    session.add(
+                        Booking(
+                            task_id=task.id or 0,
+                            user_id=user.id or 0,
+                            month=month_key(),
+                            state=BookingState.CONFIRMED,
+                            warehouse_id=507,
+                            warehouse_name="Коледино",
+                        )
+                    )
             emails.append(user.email)
         session.commit()
     engine.dispose()
@@ -77,7 +92,6 @@ async def _load(base: str, emails: list[str], duration_s: float) -> tuple[dict[s
             response.raise_for_status()
         latencies: dict[str, list[float]] = {"dashboard": [], "tasks": []}
         errors = 0
-        failures: dict[str, int] = {}
         loop = asyncio.get_running_loop()
         start = loop.time() + 0.2
         total = int(RATE * (duration_s + WARM_UP_S))
@@ -91,9 +105,8 @@ async def _load(base: str, emails: list[str], duration_s: float) -> tuple[dict[s
             try:
                 response = await client.get("/" if kind == "dashboard" else "/api/v1/tasks")
                 ok = response.status_code == 200
-            except httpx.HTTPError as exc:
+            except httpx.HTTPError:
                 ok = False
-                failures[type(exc).__name__] = failures.get(type(exc).__name__, 0) + 1
             if n >= RATE * WARM_UP_S:
                 if ok:
                     latencies[kind].append((loop.time() - scheduled) * 1000)
@@ -103,7 +116,6 @@ async def _load(base: str, emails: list[str], duration_s: float) -> tuple[dict[s
         began = time.monotonic()
         await asyncio.gather(*(one(n) for n in range(total)))
         achieved = total / (time.monotonic() - began)
-        print("failures", failures, {k: len(v) for k, v in latencies.items()}, errors)
         return latencies, errors, achieved
     finally:
         for client in clients:
@@ -116,12 +128,33 @@ def main(quick: bool = False) -> BenchResult:
         url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
         emails = seed(url)
         port = _free_port()
-        env = {**os.environ, "WBSUPPLY_DATABASE_URL": url, "WBSUPPLY_DATA_DIR": tmp,
-               "WBSUPPLY_SECRET_KEY": "bench-secret", "WBSUPPLY_SANDBOX_ENABLED": "false"}
+        env = {
+            **os.environ,
+            "WBSUPPLY_DATABASE_URL": url,
+            "WBSUPPLY_DATA_DIR": tmp,
+            "WBSUPPLY_SECRET_KEY": "bench-secret",
+            "WBSUPPLY_SANDBOX_ENABLED": "false",
+        }
         server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "wbsupply.api.main:create_app_from_env", "--host",
-             "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "wbsupply.api.main:create_app_from_env",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+                "--workers",
+                str(WORKERS),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         try:
             base = f"http://127.0.0.1:{port}"
@@ -137,7 +170,7 @@ def main(quick: bool = False) -> BenchResult:
     result = BenchResult(
         "api_latency",
         f"open loop at {RATE:.0f} req/s for {duration:.0f} s (+{WARM_UP_S:.0f} s warm-up), half dashboard page, "
-        f"half task list, {SELLERS} signed-in sellers with {TASKS_PER_SELLER} tasks each; uvicorn (1 worker) in a "
+        f"half task list, {SELLERS} signed-in sellers with {TASKS_PER_SELLER} tasks each; uvicorn ({WORKERS} workers) in a "
         f"subprocess on SQLite, httpx asyncio client on the same machine; {machine_setup()}",
     )
     for kind in ("dashboard", "tasks"):

@@ -39,7 +39,8 @@ def main(quick: bool = False) -> BenchResult:
         result.add(f"{strategy}_p95", percentile(values, 95), "s", target=2.0, founding=30.0)
         result.add(f"{strategy}_max", max(values), "s")
     result.setup = (f"{machine_setup()}; {rounds} bookings per strategy, one bot, sandbox on loopback, captcha "
-                    f"difficulty {sandbox.market.pow_difficulty} bits, SQLite, confirmation via the public API")
+                    f"difficulty {sandbox.market.pow_difficulty} bits, SQLite, confirmation via the public API "
+                    "(the cabinet while the API rate-limits)")
     return result
 
 

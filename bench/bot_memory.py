@@ -9,8 +9,10 @@ measure saves:
 - lean browser flags: one renderer for all contexts, GPU and network service inside the browser process,
   no site isolation, fewer features, small V8 heap, no disk cache (``wbsupply.worker.browser.LEAN_ARGS``);
 - driver heap: ``NODE_OPTIONS`` caps the old and young V8 generations of Playwright's Node driver;
-- malloc arenas: ``MALLOC_ARENA_MAX=2`` for Python and the driver (thread pools otherwise reserve arenas)
-  — the configuration the worker runs with (the target applies to it);
+- malloc arenas: ``MALLOC_ARENA_MAX=2`` for Python and the driver (thread pools otherwise reserve arenas);
+- memory trim: a 1024×720 viewport and, after login and every 30 min, CDP garbage collection plus a
+  simulated critical memory-pressure signal (Blink and V8 drop their caches) — the configuration the
+  worker runs with (the targets apply to it);
 - single process (measured, not adopted): ``--single-process --no-zygote`` saves more, but Chromium then
   exits when a bot closes its context (every re-authorization does).
 
@@ -37,15 +39,16 @@ SECRET = "bench-secret"
 SETTLE_S = 4.0
 NODE = {"NODE_OPTIONS": BrowserOptions.driver_node_options or ""}
 ARENAS = {**NODE, "MALLOC_ARENA_MAX": "2"}
-# name, lean browser flags, single process, child environment
-STEPS: list[tuple[str, bool, bool, dict[str, str]]] = [
-    ("untuned", False, False, {}),
-    ("lean_browser_flags", True, False, {}),
-    ("driver_heap", True, False, NODE),
-    ("malloc_arenas", True, False, ARENAS),
-    ("single_process_not_adopted", True, True, ARENAS),
+# name, lean browser flags, single process, memory trim, child environment
+STEPS: list[tuple[str, bool, bool, bool, dict[str, str]]] = [
+    ("untuned", False, False, False, {}),
+    ("lean_browser_flags", True, False, False, {}),
+    ("driver_heap", True, False, False, NODE),
+    ("malloc_arenas", True, False, False, ARENAS),
+    ("memory_trim", True, False, True, ARENAS),
+    ("single_process_not_adopted", True, True, True, ARENAS),
 ]
-ADOPTED = "malloc_arenas"
+ADOPTED = "memory_trim"
 
 
 def main(quick: bool = False) -> BenchResult:
@@ -62,11 +65,11 @@ def main(quick: bool = False) -> BenchResult:
             url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
             upgrade(url)
             figures: dict[str, dict[str, Any]] = {}
-            for name, lean, single, env in STEPS:
-                figures[name] = _measure(sandbox, url, [next(phones)], lean, single, env)
+            for name, lean, single, trim, env in STEPS:
+                figures[name] = _measure(sandbox, url, [next(phones)], lean, single, trim, env)
             ten = 3 if quick else 10
-            ten_untuned = _measure(sandbox, url, [next(phones) for _ in range(ten)], False, False, {})
-            ten_tuned = _measure(sandbox, url, [next(phones) for _ in range(ten)], True, False, ARENAS)
+            ten_untuned = _measure(sandbox, url, [next(phones) for _ in range(ten)], False, False, False, {})
+            ten_tuned = _measure(sandbox, url, [next(phones) for _ in range(ten)], True, False, True, ARENAS)
     finally:
         sandbox.stop()
 
@@ -94,7 +97,7 @@ def browser_name() -> str:
     return str(Settings().resolved_browser_executable() or "playwright chromium")
 
 
-def _measure(sandbox: Any, url: str, phones: list[str], lean: bool, single: bool,
+def _measure(sandbox: Any, url: str, phones: list[str], lean: bool, single: bool, trim: bool,
              env: dict[str, str]) -> dict[str, int]:
     from sqlmodel import Session
 
@@ -119,7 +122,7 @@ def _measure(sandbox: Any, url: str, phones: list[str], lean: bool, single: bool
     child_env = {k: v for k, v in os.environ.items() if k not in ("NODE_OPTIONS", "MALLOC_ARENA_MAX")}
     child_env.update(env)
     spec = json.dumps({"db": url, "sandbox": sandbox.url, "accounts": ids, "phones": phones, "lean": lean,
-                       "single": single})
+                       "single": single, "trim": trim})
     done = subprocess.run([sys.executable, __file__, "--child", spec], env=child_env, capture_output=True,
                           text=True, timeout=300, check=False)
     if done.returncode != 0:
@@ -142,10 +145,12 @@ async def _child(spec: dict[str, Any]) -> dict[str, int]:
     engine = make_engine(spec["db"])
     # NODE_OPTIONS comes from the step's environment only, so each step shows its own effect.
     options = BrowserOptions(executable=Settings().resolved_browser_executable(), lean=spec["lean"],
-                             single_process=spec["single"], driver_node_options=None)
+                             single_process=spec["single"], driver_node_options=None,
+                             viewport=(1024, 720) if spec["trim"] else (1280, 800))
     host = BrowserHost(options)
     await host.start()
-    config = BotConfig(cabinet_url=spec["sandbox"], secret=SECRET, idle_wake_s=0.3, tasks_refresh_s=1.0)
+    config = BotConfig(cabinet_url=spec["sandbox"], secret=SECRET, idle_wake_s=0.3, tasks_refresh_s=1.0,
+                       trim_memory=spec["trim"])
     stop, feed, control = asyncio.Event(), MemoryFeed(), LocalControlPlane(engine)
     bots = [asyncio.create_task(Bot(i, control, feed, host, config).run(stop)) for i in spec["accounts"]]
     async with httpx.AsyncClient(base_url=spec["sandbox"]) as sandbox:

@@ -48,6 +48,15 @@ def sandbox(
 
 
 @app.command()
+def worker(bot: Annotated[str, typer.Option(help="WB account id, or the SellerBot name in a pod")]) -> None:
+    """Run one worker bot (its own browser and /healthz), as the cluster's worker pod does."""
+    from wbsupply.worker.main import run_worker
+
+    _setup_logging()
+    run_worker(bot, get_settings())
+
+
+@app.command()
 def notifier() -> None:
     """Deliver notifications from the outbox: Telegram bot, e-mail."""
     from wbsupply.notify.main import run_notifier

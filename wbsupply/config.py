@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     browser_executable: Path | None = Field(
         default=None, description="Chromium binary; default: chromium-headless-shell, then chromium"
     )
+    health_port: int = Field(
+        default=8080, ge=1, le=65535, description="Port of a standalone worker's / monitor's /healthz"
+    )
+    wb_account_id: int | None = Field(default=None, description="Account of `wbsupply worker --bot NAME` (pods)")
     browser_headless: bool = Field(default=True, description="Run the bots' browser headless")
 
     # Notifications (Telegram, e-mail); without a bot token only e-mail and the cabinet feed are used.

@@ -127,7 +127,9 @@ def build_embedded_components(runtime: Runtime) -> list[Component]:
     components.append(HttpComponent("api", create_api(runtime), settings.api_host, settings.api_port))
 
     from wbsupply.notify.main import NotifierComponent
+    from wbsupply.worker.main import Supervisor
 
+    components.append(Supervisor(runtime))
     components.append(NotifierComponent(settings))
     return components
 

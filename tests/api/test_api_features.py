@@ -51,9 +51,11 @@ def test_task_lifecycle(make_person, engine: Engine) -> None:
     _set_phase(engine, task["id"], TaskPhase.WATCHING)
     paused = seller.post(f"/api/v1/tasks/{task['id']}/pause").json()
     assert paused["phase"] == "Pending" and paused["message"] == "Приостановлено вами"
-    assert seller.post(f"/api/v1/tasks/{task['id']}/resume").json()["phase"] == "Watching"
+    resumed = seller.post(f"/api/v1/tasks/{task['id']}/resume").json()
+    assert (resumed["phase"], resumed["message"], resumed["paused"]) == ("Pending", None, False)
 
     _set_phase(engine, task["id"], TaskPhase.BOOKING)
+    assert seller.post(f"/api/v1/tasks/{task['id']}/pause").status_code == 409
     refused = seller.post(f"/api/v1/tasks/{task['id']}/cancel")
     assert refused.status_code == 409 and "бронирует" in refused.json()["detail"]
     assert seller.patch(f"/api/v1/tasks/{task['id']}", json={"max_coefficient": 1}).status_code == 409
@@ -198,3 +200,18 @@ def test_admin_figures(make_person, engine: Engine) -> None:
         assert session.get(WbAccount, account).next_restart_at is not None
     assert admin.post(f"/api/v1/admin/bots/{account}/explode").status_code == 422
     assert admin.post("/api/v1/admin/bots/99999/stop").status_code == 404
+
+
+def test_wb_api_token_is_stored_encrypted(make_person, engine: Engine) -> None:
+    seller = make_person()
+    account = seller.add_account(engine)
+    url = f"/api/v1/wb-accounts/{account}/api-token"
+    short = seller.client.put(url, json={"token": "abc"}, headers=seller.csrf())
+    assert short.status_code == 422 and "неполным" in short.json()["detail"]
+    token = "eyJhbGciOiJFUzI1NiJ9.sandbox-token-value"
+    saved = seller.client.put(url, json={"token": token}, headers=seller.csrf())
+    assert saved.status_code == 200 and saved.json()["has_api_token"] is True
+    with session_scope(engine) as session:
+        blob = session.get(WbAccount, account).api_token_blob
+    assert blob and token.encode() not in blob
+    assert seller.client.put(url, json={"token": ""}, headers=seller.csrf()).json()["has_api_token"] is False

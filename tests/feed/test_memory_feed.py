@@ -66,3 +66,10 @@ async def test_calendar_snapshot_is_a_copy():
     await feed.set_calendar(snapshot)
     snapshot.clear()
     assert await feed.get_calendar() == {"507:2026-12-01:boxes": {"coefficient": 0}}
+
+
+async def test_calendar_updated_in_part_in_memory():
+    feed = MemoryFeed()
+    await feed.set_calendar({"a": {"c": 1}, "b": {"c": 2}})
+    await feed.update_calendar({"b": {"c": 20}, "d": {"c": 4}}, ["a", "missing"])
+    assert await feed.get_calendar() == {"b": {"c": 20}, "d": {"c": 4}}

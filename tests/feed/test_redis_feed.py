@@ -91,3 +91,12 @@ async def test_buffer_is_bounded_and_counts_drops():
         await publisher.publish([{"n": i}])
     assert publisher.buffered == 3
     assert publisher.dropped == 2
+
+
+async def test_calendar_updated_in_part(redis_server):
+    feed = RedisFeed(url_of(redis_server))
+    await feed.set_calendar({"a": {"c": 1}, "b": {"c": 2}, "c": {"c": 3}})
+    await feed.update_calendar({"b": {"c": 20}, "d": {"c": 4}}, ["a", "missing"])
+    assert await feed.get_calendar() == {"b": {"c": 20}, "c": {"c": 3}, "d": {"c": 4}}
+    await feed.update_calendar({}, [])  # nothing to do is fine
+    await feed.close()

@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 
 import httpx
-from monitor_helpers import eventually, running
+from monitor_helpers import SPEED, eventually, running
 
 from wbsupply.config import Settings
 from wbsupply.domain.statuses import BoxType
@@ -77,3 +77,24 @@ async def test_cabinet_session_is_refreshed_then_renewed_by_login(harness, make_
         polls = monitor.polls
         await eventually(lambda: monitor.polls >= polls + 1)
     assert monitor.last_error is None and monitor.health()["ready"]
+
+
+async def test_cabinet_primary_without_a_session_falls_back_to_the_api(harness, make_bot):
+    bot = make_bot()
+    clock = harness.clock
+    market = harness.sandbox.market
+    seller = market.seller_by_phone(bot.phone)
+    cabinet, api = harness.cabinet_source(bot.phone), harness.api_source([bot.api_token], clock)
+    monitor = harness.monitor(MemoryFeed(), cabinet, api, clock=clock, probe_interval_s=60.0)
+    async with running(monitor):
+        await eventually(lambda: monitor.health()["ready"])
+        market.block_login(bot.phone, hours=3)  # WB: "too many attempts, try in 3 h"
+        market.expire_sessions(seller.id, include_refresh=True)
+        await eventually(lambda: monitor.switch.on_fallback)
+        polls = monitor.polls
+        await eventually(lambda: monitor.polls >= polls + 2)
+        assert monitor.last_source == "api" and monitor.health()["ready"]
+        market.block_login(bot.phone, hours=0)
+        await eventually(lambda: not monitor.switch.on_fallback, within=120 / SPEED + 3)
+    assert [a["kind"] for a in monitor.health()["alerts"]] == ["source_fallback", "source_restored"]
+    assert "no cabinet session" in monitor.health()["alerts"][0]["message"]

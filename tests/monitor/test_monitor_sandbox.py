@@ -58,8 +58,8 @@ async def test_opened_slot_is_published_within_one_effective_interval(harness, m
     monitor = harness.monitor(feed, harness.api_source([bot.api_token], clock), clock=clock)
     async with running(monitor):
         lags = await detection_lags(harness, monitor, feed, samples=4)
-    # 12 s effective interval; 1.5 sandbox s (50 ms real) for HTTP, diff and publishing.
-    assert max(lags) <= 12.0 + 1.5, lags
+    # 12 s effective interval; 2.5 sandbox s (83 ms real on a busy machine) for HTTP, diff and publishing.
+    assert max(lags) <= 12.0 + 2.5, lags
     assert min(lags) < max(lags)  # the openings did fall at different phases of the cycle
     assert monitor.metrics.rate_limited._value.get() == 0
 
@@ -78,7 +78,7 @@ async def test_three_tokens_poll_three_times_as_often(harness, make_bot):
         lags = await detection_lags(harness, monitor, feed, samples=4)
     assert source.pool.effective_interval_s == 4.0
     assert abs(count - elapsed / 4.0) <= 1.5, (count, elapsed)
-    assert max(lags) <= 4.0 + 1.5, lags
+    assert max(lags) <= 4.0 + 2.5, lags
     assert monitor.metrics.rate_limited._value.get() == 0  # steady state never 429
 
 
@@ -105,7 +105,7 @@ async def test_429_storm_from_another_consumer_never_makes_a_tight_loop(harness,
     async with running(monitor):
         storm_over = asyncio.Event()
         greedy = asyncio.create_task(greedy_consumer(storm_over))
-        await asyncio.sleep(180 / SPEED)  # three sandbox minutes of storm
+        await asyncio.sleep(120 / SPEED)  # two sandbox minutes of storm
         storm_over.set()
         await greedy
         throttled = monitor.metrics.rate_limited._value.get()
@@ -114,7 +114,7 @@ async def test_429_storm_from_another_consumer_never_makes_a_tight_loop(harness,
     assert throttled >= 3
     gaps = [b - a for a, b in itertools.pairwise(requests)]
     assert min(gaps) >= 9.0, gaps  # never faster than the bucket's refill, 429 or not
-    assert storm_requests <= 180 / 10 + 2
+    assert storm_requests <= 120 / 10 + 2
 
 
 async def test_401_drops_the_token_alerts_and_keeps_polling(harness, make_bot, sqlite_database_url):
@@ -140,7 +140,7 @@ async def test_401_drops_the_token_alerts_and_keeps_polling(harness, make_bot, s
         rows = session.exec(select(EventLog)).scalars().all()
     assert [(r.source, r.level, r.payload["alert"]) for r in rows] == [("monitor", "ERROR", "token_rejected")]
     assert "token#1" in rows[0].message and "revoked-token" not in rows[0].message
-    assert lags[0] <= 12.0 + 1.5
+    assert lags[0] <= 12.0 + 2.5
     engine.dispose()
 
 

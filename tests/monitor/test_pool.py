@@ -76,3 +76,19 @@ def test_bucket_burst_then_refill():
     assert not bucket.take(0.0)
     assert bucket.wait_time(0.0) == pytest.approx(10.0)
     assert bucket.take(10.0)
+
+
+def test_small_lateness_does_not_drift_the_schedule_but_a_stall_restarts_it():
+    pool = TokenPool.of(["a"], 12.0)
+    sent = []
+    now = 0.0
+    for _ in range(10):  # every poll goes out 0.5 s late (a busy loop)
+        token, at = pool.next_poll(now)
+        now = at + 0.5
+        pool.mark_used(token, at, now)
+        sent.append(at)
+    assert sent == [12.0 * i for i in range(10)]
+    token, at = pool.next_poll(now)
+    pool.mark_used(token, at, at + 3)  # a 3 s stall: no burst of catch-up polls afterwards
+    _, following = pool.next_poll(at + 3)
+    assert following == at + 3 + 12

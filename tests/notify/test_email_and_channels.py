@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 
 import pytest
-from conftest import CHAT, Inbox, Running, add_seller, eventually
+from notify_helpers import CHAT, Inbox, Running, add_seller, eventually
 from sqlalchemy import Engine
 from sqlmodel import select
 from telegram_double import TelegramDouble

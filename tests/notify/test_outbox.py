@@ -10,7 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from conftest import CHAT, Running, add_seller, eventually
+from notify_helpers import CHAT, Running, add_seller, eventually
 from sqlalchemy import Engine
 from sqlmodel import select
 from telegram_double import TelegramDouble

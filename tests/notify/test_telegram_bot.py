@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 
 import pytest
-from conftest import CHAT, TOKEN, Running, add_account, add_seller, add_task, chat_of, eventually
+from notify_helpers import CHAT, TOKEN, Running, add_account, add_seller, add_task, chat_of, eventually
 from sqlalchemy import Engine
 from sqlmodel import select
 from telegram_double import TelegramDouble

@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Callable
 
-from conftest import CHAT, Running, add_account, add_seller, eventually
+from notify_helpers import CHAT, Running, add_account, add_seller, eventually
 from sqlalchemy import Engine
 from sqlmodel import col, select
 from telegram_double import TelegramDouble

@@ -71,8 +71,9 @@ def new_preorder(market: Any, seller: Any, warehouse_id: int = WAREHOUSE_ID) -> 
 
 
 def add_task(engine: Engine, user_id: int, account_id: int, preorder_id: int, *,
-             deadline: dt.datetime | None = None, mode: str = "book", plan_rank: int = 1) -> int:
-    spec = {"account_id": str(account_id), "preorder_id": preorder_id, "warehouses": [WAREHOUSE_ID],
+             deadline: dt.datetime | None = None, mode: str = "book", plan_rank: int = 1,
+             warehouses: tuple[int, ...] = (WAREHOUSE_ID,)) -> int:
+    spec = {"account_id": str(account_id), "preorder_id": preorder_id, "warehouses": list(warehouses),
             "box_type": "boxes", "max_coefficient": 0, "mode": mode,
             "deadline": deadline.isoformat() if deadline else None}
     with session_scope(engine) as session:
@@ -88,7 +89,7 @@ def msk_day(market: Any, days_ahead: int) -> dt.date:
 
 
 def opened(day: dt.date, coefficient: int = 0, warehouse_id: int = WAREHOUSE_ID) -> dict[str, Any]:
-    slot = Slot(SlotKey(warehouse_id, day, BoxType.BOXES), coefficient, True, None, "Коледино")
+    slot = Slot(SlotKey(warehouse_id, day, BoxType.BOXES), coefficient, True, None, f"Склад {warehouse_id}")
     return SlotEvent(SlotEventKind.OPENED, slot, None, dt.datetime.now(dt.UTC)).to_dict()
 
 

@@ -42,7 +42,7 @@ async def test_a_task_books_the_first_matching_slot(
 
     db = make_engine(database_url)
     market = sandbox.market
-    phone = f"+7927000000{1 if strategy == 'rpc' else 2}"
+    phone = f"+792700001{int(strategy == 'ui')}{int(database_url.startswith('sqlite'))}"
     user_id, account_id, seller = add_seller(db, market, phone)
     preorder_id = new_preorder(market, seller)
     task_id = add_task(db, user_id, account_id, preorder_id)
@@ -181,3 +181,56 @@ async def test_a_slot_open_before_the_bot_started_is_booked_from_the_calendar(
     async with running_bot(account_id, db, feed, host, bot_config(sandbox)):
         await login_through_relay(db, market, account_id, phone)
         await eventually(lambda: phase_of(db, task_id) is TaskPhase.BOOKED, what="booked from the calendar")
+
+
+async def test_a_preorder_books_only_at_its_own_warehouse_and_a_planned_one_fails_the_task(
+    sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
+) -> None:
+    market = sandbox.market
+    phone = "+79270000008"
+    podolsk = 117501
+    user_id, account_id, seller = add_seller(db, market, phone)
+    preorder_id = new_preorder(market, seller)  # a preorder for Коледино
+    task_id = add_task(db, user_id, account_id, preorder_id, warehouses=(podolsk, WAREHOUSE_ID))
+    planned_elsewhere = new_preorder(market, seller)
+    market.open_slot(WAREHOUSE_ID, msk_day(market, 20), BoxType.BOXES)
+    market.book(seller.suppliers[0].id, planned_elsewhere, msk_day(market, 20))  # the seller planned it by hand
+    doomed = add_task(db, user_id, account_id, planned_elsewhere)
+    day = msk_day(market, 9)
+    async with running_bot(account_id, db, feed, host, bot_config(sandbox)):
+        await login_through_relay(db, market, account_id, phone)
+        await eventually(lambda: phase_of(db, doomed) is TaskPhase.FAILED, what="planned preorder fails the task")
+        assert "уже запланирована" in (row(db, SupplyTask, doomed).message or "")
+        market.open_slot(podolsk, msk_day(market, 2), BoxType.BOXES)  # earlier, and the seller's first choice
+        market.open_slot(WAREHOUSE_ID, day, BoxType.BOXES)
+        await feed.publish([opened(msk_day(market, 2), warehouse_id=podolsk), opened(day)])
+        await eventually(lambda: phase_of(db, task_id) is TaskPhase.BOOKED, what="booked")
+    task = row(db, SupplyTask, task_id)
+    assert (task.booked_warehouse_id, task.booked_date) == (WAREHOUSE_ID, day)
+    assert market.preorder(seller.suppliers[0].id, preorder_id).supply_date == day
+
+
+async def test_a_task_the_seller_paused_stays_paused_and_books_nothing(
+    sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
+) -> None:
+    from wbsupply.domain.machines import SELLER_PAUSED_MESSAGE
+
+    market = sandbox.market
+    phone = "+79270000777"
+    user_id, account_id, seller = add_seller(db, market, phone)
+    paused_id = add_task(db, user_id, account_id, new_preorder(market, seller), plan_rank=5)
+    active_id = add_task(db, user_id, account_id, new_preorder(market, seller), plan_rank=1)
+    with session_scope(db) as session:
+        task = session.get(SupplyTask, paused_id)
+        assert task is not None
+        task.message = SELLER_PAUSED_MESSAGE  # what the cabinet's and Telegram's «Пауза» write
+    day = msk_day(market, 4)
+    async with running_bot(account_id, db, feed, host, bot_config(sandbox)):
+        await login_through_relay(db, market, account_id, phone)
+        await eventually(lambda: phase_of(db, active_id) is TaskPhase.WATCHING, what="watching")
+        market.open_slot(WAREHOUSE_ID, day, BoxType.BOXES, coefficient=0, capacity=2)
+        await feed.publish([opened(day)])
+        await eventually(lambda: phase_of(db, active_id) is TaskPhase.BOOKED, what="booked")
+
+    assert phase_of(db, paused_id) is TaskPhase.PENDING  # the higher plan rank did not make it jump the pause
+    assert rows(db, Booking, Booking.task_id == paused_id) == []

@@ -19,6 +19,7 @@ from wbsupply.control.local import (
     NotFoundError,
     auth_status,
     normalize_phone,
+    set_api_token,
     submit_auth_step,
 )
 from wbsupply.crypto import DecryptionError, SecretBox, api_token_box, session_box
@@ -79,6 +80,26 @@ def test_auth_relay_queues_steps_and_reports_them(session: Session, engine: Engi
     asyncio.run(control.finish_auth_step(step.id, False, "Неверный код"))
     assert auth_status(engine, account_id).last_request.message == "Неверный код"  # type: ignore[union-attr]
     assert first.status == "pending" and asyncio.run(control.next_auth_step(account_id)) is None
+
+
+def test_api_token_is_stored_encrypted(session: Session, engine: Engine) -> None:
+    _, account_id = _account(session)
+    with pytest.raises(AuthInputError, match="неполным"):
+        set_api_token(engine, account_id, "short", "secret")
+    token = "eyJhbGciOiJFUzI1NiIsImtpZCI6IjIwMjUwOTA0djEifQ.payload.signature"
+    set_api_token(engine, account_id, token, "secret")
+    blob = _stored_token(engine, account_id)
+    assert blob and token.encode() not in blob
+    assert api_token_box("secret").decrypt(blob).decode() == token
+    set_api_token(engine, account_id, "", "secret")
+    assert _stored_token(engine, account_id) is None
+
+
+def _stored_token(engine: Engine, account_id: int) -> bytes | None:
+    with Session(engine) as fresh:
+        account = fresh.get(WbAccount, account_id)
+        assert account is not None
+        return account.api_token_blob
 
 
 def test_control_plane_applies_the_state_machines(session: Session, engine: Engine) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from fastapi import FastAPI
@@ -19,4 +20,8 @@ def create_app_from_env() -> FastAPI:
         from wbsupply.feed.redis import RedisFeed
 
         feed = RedisFeed(settings.redis_url, maxlen=settings.events_stream_maxlen)
-    return create_app(Runtime(settings=settings, feed=feed))
+    app = create_app(Runtime(settings=settings, feed=feed))
+    # Everything built so far lives as long as the process: keep it out of the collector's way (p99 latency).
+    gc.collect()
+    gc.freeze()
+    return app

@@ -57,6 +57,15 @@ BOT_TRANSITIONS: Mapping[BotStatus, frozenset[BotStatus]] = {
 _TABLES: dict[type, Mapping] = {TaskPhase: TASK_TRANSITIONS, BotStatus: BOT_TRANSITIONS}
 
 
+# A seller's pause parks the task in Pending with this note. Pending also means "waiting for the bot to log
+# in", which the bot resumes by itself; a paused task only the seller resumes.
+SELLER_PAUSED_MESSAGE = "Приостановлено вами"
+
+
+def is_paused_by_seller(phase: TaskPhase, message: str | None) -> bool:
+    return phase is TaskPhase.PENDING and message == SELLER_PAUSED_MESSAGE
+
+
 def can_move(source: State, target: State) -> bool:
     return target in _TABLES[type(source)][source]
 

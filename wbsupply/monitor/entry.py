@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("wbsupply.monitor")
 
 SANDBOX_BOT_NAME = "wbsupply monitor"
+WB_API_URL = "https://common-api.wildberries.ru"  # where the coefficients method lives
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ async def build_monitor(
     clock = clock or RealClock()
     interval = settings.poll_interval_seconds
     tokens = [secret.get_secret_value() for secret in settings.wb_api_tokens]
-    api_url = settings.wb_api_url
+    api_url = settings.wb_api_url or (WB_API_URL if tokens else None)
     cabinet_url = settings.wb_cabinet_url
     if settings.sandbox_enabled and not tokens and api_url is None:
         api_url = cabinet_url = sandbox_url(settings)
@@ -140,12 +141,22 @@ class MonitorComponent:
         from wbsupply.store.engine import engine_from_settings
 
         engine = engine_from_settings(self.runtime.settings)
-        monitor = await build_monitor(self.runtime.settings, self.runtime.feed, engine=engine,
-                                      warehouses=self.warehouses)
+        try:
+            monitor = await build_monitor(self.runtime.settings, self.runtime.feed, engine=engine,
+                                          warehouses=self.warehouses)
+        except (RuntimeError, httpx.HTTPError) as exc:
+            # The cabinet and API stay useful without slot monitoring: say why and idle instead of failing.
+            log.error("monitor not started: %s", exc)
+            self.runtime.status[self.name] = f"not started: {exc}"
+            engine.dispose()
+            await stop.wait()
+            return
         self.runtime.extras["monitor"] = monitor
+        self.runtime.status[self.name] = "running"
         try:
             await monitor.run(stop)
         finally:
+            self.runtime.status[self.name] = "stopped"
             await close_sources(monitor)
             engine.dispose()
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from wbsupply.wb.ratelimit import COEFFICIENTS_LIMIT, TokenBucket
 
+MAX_FORGIVEN_LATENESS_S = 2.0  # a poll this late still counts as on schedule (see mark_used)
+
 
 @dataclass
 class PooledToken:
@@ -55,7 +57,14 @@ class TokenPool:
         at = max(at, now + token.bucket.wait_time(now))
         return token, at
 
-    def mark_used(self, token: PooledToken, at: float) -> None:
+    def mark_used(self, token: PooledToken, at: float, now: float | None = None) -> None:
+        """The poll planned for ``at`` went out at ``now`` (default: on time).
+
+        A little lateness (a busy event loop) is forgiven, so polls stay on their grid instead of drifting
+        later every cycle; after a long stall the grid restarts from ``now`` rather than catching up in a burst.
+        """
+        if now is not None and now - at > min(self.effective_interval_s / 2, MAX_FORGIVEN_LATENESS_S):
+            at = now
         token.bucket.take(at)
         token.last_used_at = at
         self._last_poll_at = at

@@ -121,6 +121,7 @@ class Monitor:
                     sleeper = asyncio.create_task(self.clock.sleep(at - now))
                     await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
                     sleeper.cancel()
+                    await asyncio.gather(sleeper, return_exceptions=True)
                     continue
                 try:
                     await self.poll_once()

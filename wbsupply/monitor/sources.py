@@ -45,7 +45,7 @@ class SourceError(Exception):
 
 
 class SourceUnavailable(SourceError):
-    """Timeouts, 5xx, garbage bodies, no session: back off and retry the same source."""
+    """Timeouts, 5xx, garbage bodies: back off and retry the same source."""
 
     kind = "unavailable"
 
@@ -68,7 +68,7 @@ class TokenRejected(SourceError):
 
 
 class SourceDisabled(SourceError):
-    """The source cannot serve at all ("temporarily disabled", no token left): fall back."""
+    """The source cannot serve at all ("temporarily disabled", no token left, no cabinet session): fall back."""
 
     kind = "disabled"
 
@@ -108,7 +108,7 @@ class PublicApiSource:
         if not self.pool.tokens:
             raise SourceDisabled("no usable WB API token left", "no_tokens")
         token, at = self.pool.next_poll(now)
-        self.pool.mark_used(token, max(now, at))
+        self.pool.mark_used(token, at, now)
         ids = sorted(warehouses) if warehouses is not None else None
         try:
             records = await self.client.acceptance_coefficients(token.secret, ids)
@@ -166,7 +166,8 @@ class CabinetSource:
                 session = await self.sessions.renew(session)
                 response = await self._call(session, params)
         except SessionUnavailable as no_session:
-            raise SourceUnavailable(f"no cabinet session: {no_session}", "session") from None
+            # Login blocked, captcha, no code: that lasts hours, so it is a reason to switch source.
+            raise SourceDisabled(f"no cabinet session: {no_session}", "no_session") from None
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             raise SourceUnavailable(f"cabinet: {type(exc).__name__}", "timeout") from None
         return Fetched(_report_records(response), Coverage(HORIZON_DAYS, warehouses))

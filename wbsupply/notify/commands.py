@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from wbsupply.control.local import AuthInputError, NotFoundError, submit_auth_step
-from wbsupply.domain.machines import can_move
+from wbsupply.domain.machines import SELLER_PAUSED_MESSAGE, can_move
 from wbsupply.domain.statuses import TaskPhase
 from wbsupply.notify import replies, urgent
 from wbsupply.notify.messages import URGENT_KINDS
@@ -26,7 +26,7 @@ from wbsupply.store.accounts import TelegramLinkCode
 from wbsupply.store.auth import AuthState
 from wbsupply.store.quota import month_key, usage
 
-PAUSED_MESSAGE = "Приостановлено вами"  # the same words as the cabinet's pause
+PAUSED_MESSAGE = SELLER_PAUSED_MESSAGE
 ACTIVE_PHASES = (TaskPhase.PENDING, TaskPhase.WATCHING, TaskPhase.BOOKING, TaskPhase.QUOTA_EXCEEDED)
 CODE_PATTERN = re.compile(r"^\s*(\d{4,6})\s*$")
 

@@ -16,6 +16,7 @@ import contextlib
 import datetime as dt
 import logging
 import os
+import signal
 import sys
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -23,10 +24,11 @@ from typing import Protocol
 from wbsupply.control.base import BookingRecord, ControlPlane, Notice, TaskRecord
 from wbsupply.domain.slots import Slot
 from wbsupply.domain.statuses import TaskMode, TaskPhase
+from wbsupply.domain.tasks import SupplyTask
 from wbsupply.store.quota import month_key as booking_month
 from wbsupply.wb import cabinet_spec as spec
 from wbsupply.worker.cabinet import Cabinet, RpcFailure, SessionLost
-from wbsupply.worker.confirm import Confirmer, WbUnreachable
+from wbsupply.worker.confirm import STATUS_NOT_PLANNED, Confirmer, WbUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +73,11 @@ class UiPlan:
 
     async def plan(self, cabinet: Cabinet, preorder_id: int, day: dt.date) -> int | None:
         try:
-            await cabinet.plan_via_dialog(preorder_id, day)
+            return await cabinet.plan_via_dialog(preorder_id, day)
         except RpcFailure as failure:
             if failure.code == spec.RPC_ERR_SLOT_UNAVAILABLE:
                 raise SlotTaken(failure.message) from failure
             raise
-        return None
 
 
 STRATEGIES: dict[str, type[RpcPlan] | type[UiPlan]] = {"rpc": RpcPlan, "ui": UiPlan}
@@ -97,7 +98,7 @@ def slot_words(slot: Slot) -> str:
 def _crash_point(name: str) -> None:
     if os.environ.get(CRASH_POINT_ENV) == name:
         print(f"CRASH POINT {name} reached", file=sys.stderr, flush=True)
-        os.kill(os.getpid(), 19)  # SIGSTOP: frozen until the test kills us
+        os.kill(os.getpid(), signal.SIGSTOP)  # frozen until the test kills us
 
 
 class Booker:
@@ -106,6 +107,34 @@ class Booker:
         self.bot_id, self.control, self.cabinet, self.confirmer = bot_id, control, cabinet, confirmer
         self.strategies, self.plan_limit = strategies, plan_limit
         self._draft_preorders: dict[tuple[str, int, str], int] = {}
+        self._preorder_warehouse: dict[int, int] = {}
+
+    async def position(self, task: TaskRecord) -> SupplyTask | None:
+        """The task as matching should see it, its preorder checked in the cabinet once.
+
+        A preorder is tied to one warehouse in WB's cabinet, so a preorder task can only take slots there
+        (its warehouse list narrows to that one). A preorder that is gone or already planned outside the
+        bot fails the task instead of booking something else; None means the task is no longer workable.
+        """
+        preorder_id = task.spec.preorder_id
+        if preorder_id is None or task.phase is not TaskPhase.WATCHING:
+            return task.to_domain()
+        if preorder_id not in self._preorder_warehouse:
+            try:
+                preorder = await self.cabinet.preorder(preorder_id)
+            except RpcFailure as failure:
+                if failure.code != spec.RPC_ERR_NOT_FOUND:
+                    raise
+                await self.control.move_task(task.id, TaskPhase.FAILED, f"Заказ {preorder_id} не найден в кабинете WB")
+                return None
+            if int(preorder.get("statusID") or 0) != STATUS_NOT_PLANNED:
+                text = f"Поставка по заказу {preorder_id} уже запланирована в кабинете WB"
+                await self.control.move_task(task.id, TaskPhase.FAILED, text)
+                return None
+            self._preorder_warehouse[preorder_id] = int(preorder["warehouseID"])
+        domain = task.to_domain()
+        narrowed = domain.spec.model_copy(update={"warehouses": [self._preorder_warehouse[preorder_id]]})
+        return replace(domain, spec=narrowed)
 
     async def handle(self, task: TaskRecord, slot: Slot) -> Outcome:
         if task.spec.mode is TaskMode.NOTIFY:

@@ -1,8 +1,8 @@
 """One seller bot: keeps its WB cabinet session, watches slot events and books its tasks one at a time.
 
 Everything that touches the bot's page runs in one loop (``run``), so the page is never used by two
-coroutines at once; the feed reader only updates the open-slot map and wakes the loop, which keeps the
-path from a slot event to ``plan/add`` short.
+coroutines at once; the feed reader (:class:`~wbsupply.worker.slots.OpenSlots`) only updates the map of
+open slots and wakes the loop, which keeps the path from a slot event to ``plan/add`` short.
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ from playwright.async_api import BrowserContext, Response
 
 from wbsupply.control.base import BotRecord, ControlPlane, Notice, TaskRecord
 from wbsupply.crypto import api_token_box, session_box
-from wbsupply.domain.machines import ReauthBudget, on_session_lost
+from wbsupply.domain.machines import ReauthBudget, is_paused_by_seller, on_session_lost
 from wbsupply.domain.matching import TaskIndex
 from wbsupply.domain.schedule import MOSCOW
-from wbsupply.domain.slots import Slot, SlotEvent, SlotEventKind, SlotKey
+from wbsupply.domain.slots import Slot
 from wbsupply.domain.statuses import BotStatus, TaskMode, TaskPhase
+from wbsupply.domain.tasks import SupplyTask
 from wbsupply.feed.base import SlotFeed
 from wbsupply.store.auth import AuthRequestKind, AuthState
 from wbsupply.wb import cabinet_spec as spec
@@ -32,8 +33,9 @@ from wbsupply.worker.auth import masked, perform_step
 from wbsupply.worker.booking import STRATEGIES, Booker, PlanStrategy
 from wbsupply.worker.browser import BrowserHost, clear_cache, export_state, import_state
 from wbsupply.worker.cabinet import Cabinet, SessionLost
-from wbsupply.worker.confirm import ApiConfirmer, CabinetConfirmer, Confirmer
+from wbsupply.worker.confirm import ApiConfirmer, CabinetConfirmer, Confirmer, FirstAnswer
 from wbsupply.worker.health import HealthState
+from wbsupply.worker.slots import OpenSlots
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,8 @@ class BotConfig:
     tasks_refresh_s: float = 2.0
     heartbeat_s: float = 10.0
     session_check_s: float = 3600.0  # full reload of the cabinet; a login redirect is noticed every turn
-    cache_clear_s: float = 1800.0
+    cache_clear_s: float = 1800.0  # HTTP cache cleared and Chromium's memory trimmed (also right after login)
+    trim_memory: bool = True
     memory_check_s: float = 1800.0
     reconcile_s: float = 60.0  # bookings WB did not confirm at once are asked about again
     quota_check_s: float = 60.0  # tasks stopped at the limit resume when the quota frees
@@ -73,10 +76,10 @@ class Bot:
         self.health = health or HealthState()
         self.memory = memory  # callable -> bytes, shared by bots of one process
         self.box = session_box(config.secret)
-        self.open_slots: dict[SlotKey, Slot] = {}
         self.tasks: dict[int, TaskRecord] = {}
         self.index = TaskIndex()
         self.wake = asyncio.Event()
+        self.open = OpenSlots(feed, self.wake, f"bot {bot_id}")
         self.timers = _Timers()
         self.context: BrowserContext | None = None
         self.cabinet: Cabinet | None = None
@@ -87,10 +90,11 @@ class Bot:
         self.current_task: int | None = None
         self._booker_cache: Booker | None = None
         self._notified: set[tuple[str, Slot]] = set()  # notify-only tasks: one message per task and slot
+        self._reposition = False  # a task's preorder could not be checked: rebuild the index next refresh
 
     # --- lifecycle -----------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
-        reader = asyncio.create_task(self._read_feed(stop), name=f"bot-{self.id}-feed")
+        reader = asyncio.create_task(self.open.follow(stop), name=f"bot-{self.id}-feed")
         try:
             await self._start()
             while not stop.is_set():
@@ -106,7 +110,7 @@ class Bot:
         self.record = await self.control.get_bot(self.id)
         await self.control.set_bot_status(self.id, BotStatus.INITIALIZING)
         await self._open_context(import_state(self.record.session_blob, self.box))
-        await self._load_calendar()
+        await self.open.load_calendar()
         assert self.cabinet is not None
         if self.record.session_blob and (await self.cabinet.open_supplies()).step == "done":
             await self._authorized(self.record.supplier_id)
@@ -160,8 +164,8 @@ class Bot:
                 if self.timers.ready("reconcile", self.config.reconcile_s):
                     await self._booker().reconcile()
                 await self._book_what_fits()
-                if self.timers.ready("cache", self.config.cache_clear_s) and self.cabinet is not None:
-                    await clear_cache(self.cabinet.page)
+                if self.timers.ready("cache", self.config.cache_clear_s):
+                    await clear_cache(self.cabinet.page, trim=self.config.trim_memory)
             if self.timers.ready("heartbeat", self.config.heartbeat_s):
                 await self._heartbeat()
         except SessionLost as lost:
@@ -218,7 +222,9 @@ class Bot:
         await self.control.log_event(self.id, "authorized in the WB cabinet")
         self.record = await self.control.get_bot(self.id)
         self._booker_cache = None
+        self.tasks = {}  # rebuild the index with preorders checked in this session
         self.timers.due.pop("tasks", None)
+        self.timers.due.pop("cache", None)  # trim right after the login pages are gone
         await self._refresh_tasks()
 
     async def _need_login(self, why: str) -> None:
@@ -272,15 +278,37 @@ class Bot:
                 await self.control.notify(Notice(task.owner_id, "task_expired", "Срок задачи истёк, слот не найден",
                                                  f"expired:{task.id}", {"task_id": task.id}))
                 continue
+            if is_paused_by_seller(task.phase, task.message):
+                continue
             if task.phase is TaskPhase.PENDING and self.authorized:
                 task = await self.control.move_task(task.id, TaskPhase.WATCHING, "Ищем слот")
             elif task.phase is TaskPhase.QUOTA_EXCEEDED and await self._quota_freed(task):
                 task = await self.control.move_task(task.id, TaskPhase.WATCHING, "Лимит тарифа пополнен, ищем слот")
             fresh[task.id] = task
-        if fresh != self.tasks:
+        if fresh != self.tasks or self._reposition:
+            self._reposition = False
             self.tasks = fresh
-            self.index = TaskIndex(t.to_domain() for t in fresh.values())
+            self.index = TaskIndex(await self._positioned(fresh))
             self.wake.set()
+
+    async def _positioned(self, tasks: dict[int, TaskRecord]) -> list[SupplyTask]:
+        if not self.authorized:
+            return [task.to_domain() for task in tasks.values()]
+        positioned = []
+        for task in list(tasks.values()):
+            try:
+                domain = await self._booker().position(task)
+            except SessionLost:
+                raise
+            except Exception as exc:  # the cabinet did not answer: leave the task out until the next refresh
+                log.warning("bot %s: preorder of task %s not checked (%s)", self.id, task.id, type(exc).__name__)
+                self._reposition = True
+                continue
+            if domain is None:
+                del tasks[task.id]
+            else:
+                positioned.append(domain)
+        return positioned
 
     async def _quota_freed(self, task: TaskRecord) -> bool:
         """A new month or a bigger plan: checked once a minute, not on every refresh."""
@@ -289,53 +317,11 @@ class Bot:
         self.record = await self.control.get_bot(self.id)
         return await self.control.quota_left(task.owner_id, self.record.plan_limit) > 0
 
-    async def _load_calendar(self) -> None:
-        """Slots open before this bot subscribed (the monitor's snapshot)."""
-        try:
-            snapshot = await self.feed.get_calendar()
-        except Exception as exc:
-            log.warning("bot %s: slot calendar unavailable (%s)", self.id, type(exc).__name__)
-            return
-        for value in snapshot.values():
-            with contextlib.suppress(KeyError, TypeError, ValueError):
-                slot = Slot.from_dict(value)
-                if slot.is_open:
-                    self.open_slots[slot.key] = slot
-        if self.open_slots:
-            self.wake.set()
-
-    async def _read_feed(self, stop: asyncio.Event) -> None:
-        last: str | None = None
-        while not stop.is_set():
-            try:
-                async for event_id, raw in self.feed.subscribe(last):
-                    last = event_id
-                    self._apply_event(raw)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # Redis restarting, a trimmed stream: resubscribe, re-read the calendar
-                log.warning("bot %s: slot feed failed (%s); resubscribing", self.id, type(exc).__name__)
-                await asyncio.sleep(1.0)
-                if type(exc).__name__ == "TrimmedError":
-                    last = None
-                await self._load_calendar()
-
-    def _apply_event(self, raw: Any) -> None:
-        try:
-            event = SlotEvent.from_dict(raw)
-        except (KeyError, TypeError, ValueError):
-            return
-        if event.kind is SlotEventKind.CLOSED or not event.slot.is_open:
-            self.open_slots.pop(event.slot.key, None)
-        else:
-            self.open_slots[event.slot.key] = event.slot
-            self.wake.set()
-
     async def _book_what_fits(self) -> None:
         """Book the most important fitting (task, slot), one at a time, until nothing fits."""
         today = dt.datetime.now(MOSCOW).date()
-        while self.open_slots and self.tasks:
-            candidate = next((c for c in self.index.candidates(self.open_slots, today)
+        while self.open.slots and self.tasks:
+            candidate = next((c for c in self.index.candidates(self.open.slots, today)
                               if (c.task.id, c.slot) not in self._notified), None)
             if candidate is None:
                 return
@@ -350,7 +336,7 @@ class Bot:
             finally:
                 self.current_task = None
             if outcome.kind in ("taken", "failed"):
-                self.open_slots.pop(candidate.slot.key, None)  # until the monitor reports it open again
+                self.open.forget(candidate.slot.key)
             await self._refresh_tasks()
 
     def _booker(self) -> Booker:
@@ -369,7 +355,7 @@ class Bot:
                 token = api_token_box(self.config.secret).decrypt(self.record.api_token_blob).decode()
                 if self._api is None:
                     self._api = WbApiClient(self.config.supplies_api_url)
-                return ApiConfirmer(self._api, token)
+                return FirstAnswer(ApiConfirmer(self._api, token), CabinetConfirmer(self.cabinet))
         return CabinetConfirmer(self.cabinet)
 
 

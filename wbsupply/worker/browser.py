@@ -56,6 +56,7 @@ class BrowserOptions:
     single_process: bool = False  # saves memory, but Chromium then dies when a context closes (re-auth)
     extra_args: Sequence[str] = ()
     driver_node_options: str | None = "--max-old-space-size=32 --max-semi-space-size=1"  # Playwright's Node
+    viewport: tuple[int, int] = (1024, 720)  # the planning dialog fits; fewer compositor tiles than 1280×800
 
     def args(self) -> list[str]:
         return [*BASE_ARGS, *(LEAN_ARGS if self.lean else ()),
@@ -105,7 +106,7 @@ class BrowserHost:
             storage_state=storage_state,  # type: ignore[arg-type]
             locale="ru-RU",
             timezone_id="Europe/Moscow",
-            viewport={"width": 1280, "height": 800},
+            viewport={"width": self.options.viewport[0], "height": self.options.viewport[1]},
             service_workers="block",
         )
         context.set_default_timeout(15_000)
@@ -123,11 +124,18 @@ class BrowserHost:
                 self._playwright = None
 
 
-async def clear_cache(page: Page) -> None:
-    """Drop the HTTP cache of the browser (Chromium's CDP); a long-running bot must not grow it."""
+async def clear_cache(page: Page, *, trim: bool = True) -> None:
+    """Drop the HTTP cache and let Chromium shed what it keeps "just in case" (CDP): a bot runs for days.
+
+    A simulated critical memory-pressure signal makes Blink and V8 purge their caches and collect garbage,
+    which a headless bot never gets from a real desktop.
+    """
     cdp = await page.context.new_cdp_session(page)
     try:
         await cdp.send("Network.clearBrowserCache")
+        if trim:
+            await cdp.send("HeapProfiler.collectGarbage")
+            await cdp.send("Memory.simulatePressureNotification", {"level": "critical"})
     finally:
         await cdp.detach()
 

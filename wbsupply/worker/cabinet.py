@@ -201,9 +201,9 @@ class Cabinet:
             return False
 
     # --- the planning dialog (click-through) ---------------------------------------------------------
-    async def plan_via_dialog(self, preorder_id: int, day: dt.date) -> None:
+    async def plan_via_dialog(self, preorder_id: int, day: dt.date) -> int | None:
         """«Запланировать поставку» → the date → «Выбрать» → «Запланировать»; raises RpcFailure with the
-        dialog's error text when WB refuses (e.g. the date was taken meanwhile)."""
+        dialog's error text when WB refuses (e.g. the date was taken meanwhile). Returns the new supply id."""
         page = self.page
         row = page.locator(spec.preorder_row(preorder_id))
         if not await row.count():
@@ -224,7 +224,8 @@ class Cabinet:
             await page.click(by_testid(spec.Calendar.CONFIRM_BUTTON))
         await planned.or_(error.filter(has_text=re.compile(r"\S"))).first.wait_for(timeout=STEP_TIMEOUT_MS)
         if await planned.count():
-            return
+            supply_id = await row.get_attribute(spec.Attr.SUPPLY_ID)
+            return int(supply_id) if supply_id and supply_id.isdigit() else None
         message = (await error.inner_text()).strip()
         code = spec.RPC_ERR_SLOT_UNAVAILABLE if message == spec.TEXT_SLOT_TAKEN else spec.RPC_ERR_REFUSED
         await page.click(by_testid(spec.Calendar.CLOSE_BUTTON))

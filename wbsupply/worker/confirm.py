@@ -2,7 +2,8 @@
 
 With the seller's API token: WB's public supplies API (``GET /api/v1/supplies/{ID}?isPreorderID=``); a
 preorder that became a supply is answered there with a 400 naming the supply, whose own record then shows
-statusID 2 («Запланировано»). Without a token: the cabinet's ``supply/getPreorder``.
+statusID 2 («Запланировано»). Without a token, or while the API is rate-limited (30 requests a minute) or
+down: the cabinet's ``supply/getPreorder``.
 """
 
 from __future__ import annotations
@@ -75,3 +76,16 @@ class CabinetConfirmer:
         status = int(record.get("statusID") or 0)
         found = record.get("supplyID")
         return PreorderState(status >= STATUS_PLANNED, int(found) if found else None, status)
+
+
+class FirstAnswer:
+    """Ask ``primary`` (WB's API); if WB cannot tell there (rate limit, outage), ask ``fallback`` (the cabinet)."""
+
+    def __init__(self, primary: Confirmer, fallback: Confirmer) -> None:
+        self._primary, self._fallback = primary, fallback
+
+    async def state(self, preorder_id: int, supply_id: int | None = None) -> PreorderState:
+        try:
+            return await self._primary.state(preorder_id, supply_id)
+        except WbUnreachable:
+            return await self._fallback.state(preorder_id, supply_id)

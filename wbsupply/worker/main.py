@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import os
 import signal
 from typing import Any
 
@@ -139,14 +138,13 @@ class Supervisor:
             await self.control.log_event(bot_id, f"bot crashed: {type(error).__name__}", level="ERROR")
 
 
-def resolve_bot_id(bot: str) -> int:
+def resolve_bot_id(bot: str, settings: Settings) -> int:
     """``--bot 12`` locally; in a pod ``--bot <SellerBot name>`` with the account id in the environment."""
     if bot.isdigit():
         return int(bot)
-    account = os.environ.get("WBSUPPLY_WB_ACCOUNT_ID", "")
-    if not account.isdigit():
+    if settings.wb_account_id is None:
         raise SystemExit(f"bot {bot!r} is not an account id and WBSUPPLY_WB_ACCOUNT_ID is not set")
-    return int(account)
+    return settings.wb_account_id
 
 
 async def serve_one_bot(bot_id: int, settings: Settings, feed: SlotFeed, stop: asyncio.Event,
@@ -159,11 +157,15 @@ async def serve_one_bot(bot_id: int, settings: Settings, feed: SlotFeed, stop: a
     host = BrowserHost(browser_options(settings))
     await host.start()
     health = HealthState(browser_connected=lambda: host.connected)
-    port = health_port if health_port is not None else int(os.environ.get("WBSUPPLY_HEALTH_PORT", "8080"))
+    port = health_port if health_port is not None else settings.health_port
     server = asyncio.create_task(serve_health(health, "0.0.0.0", port, stop))  # pod probes come from outside
     bot = Bot(bot_id, control, feed, host, bot_config(settings, ensure_secret_key(settings)), health, tree_pss)
     try:
         await bot.run(stop)
+    except Exception as exc:  # the pod restarts us; meanwhile the seller and admin see why
+        with contextlib.suppress(Exception):
+            await control.set_bot_status(bot_id, BotStatus.ERROR, error=f"{type(exc).__name__}: {exc}")
+        raise
     finally:
         stop.set()
         await asyncio.gather(server, return_exceptions=True)
@@ -173,7 +175,7 @@ async def serve_one_bot(bot_id: int, settings: Settings, feed: SlotFeed, stop: a
 
 def run_worker(bot: str, settings: Settings) -> None:
     """``wbsupply worker --bot ID``: one bot per process (the cluster's worker pod)."""
-    bot_id = resolve_bot_id(bot)
+    bot_id = resolve_bot_id(bot, settings)
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -11,7 +11,7 @@ from typing import Any
 from sqlmodel import Session
 
 from wbsupply.api.errors import Invalid, NotFound
-from wbsupply.control import local
+from wbsupply.control import auth_relay as local
 from wbsupply.store import WbAccount
 
 NOT_FOUND = "Аккаунт WB не найден"
@@ -28,6 +28,16 @@ def submit(session: Session, account: WbAccount, kind: str, value: str | None) -
     session.commit()  # the relay uses its own connection: give ours back first (one connection per request)
     try:
         local.submit_auth_step(session, account.id or 0, kind, value)
+    except local.AuthInputError as exc:
+        raise Invalid(str(exc)) from None
+    except local.NotFoundError:
+        raise NotFound(NOT_FOUND) from None
+
+
+def set_api_token(session: Session, account: WbAccount, token: str | None, secret: str) -> None:
+    session.commit()  # as in submit()
+    try:
+        local.set_api_token(session, account.id or 0, token, secret)
     except local.AuthInputError as exc:
         raise Invalid(str(exc)) from None
     except local.NotFoundError:

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from wbsupply.api.errors import Conflict, Invalid, NotFound
 from wbsupply.api.logic import control, wb
 from wbsupply.api.logic.warehouses import warehouse_names
-from wbsupply.domain.machines import can_move
+from wbsupply.domain.machines import SELLER_PAUSED_MESSAGE, can_move, is_paused_by_seller
 from wbsupply.domain.schedule import MOSCOW
 from wbsupply.domain.statuses import BoxType, TaskMode, TaskPhase
 from wbsupply.domain.tasks import SupplyTaskSpec, check_against_today, russian_errors
@@ -18,7 +18,6 @@ from wbsupply.store import SupplyTask, User
 from wbsupply.store.types import utcnow
 
 NOT_FOUND = "Задача не найдена"
-PAUSED_MESSAGE = "Приостановлено вами"
 EDITABLE = frozenset({TaskPhase.PENDING, TaskPhase.WATCHING, TaskPhase.QUOTA_EXCEEDED})
 ACTIVE = frozenset({TaskPhase.PENDING, TaskPhase.WATCHING, TaskPhase.BOOKING, TaskPhase.QUOTA_EXCEEDED})
 MAX_ACTIVE_TASKS = 200  # per seller; a runaway script must not flood the bots
@@ -100,17 +99,28 @@ def _move(session: Session, task: SupplyTask, target: TaskPhase, message: str | 
 
 
 def pause_task(session: Session, user: User, task_id: int) -> SupplyTask:
+    """Park the task in Pending with the domain's pause note: the bot leaves it alone until resumed."""
     task = get_task(session, user, task_id)
-    if task.phase is TaskPhase.PENDING:
+    if task.phase is TaskPhase.PENDING:  # not a transition: only the note changes
+        task.message = SELLER_PAUSED_MESSAGE
+        session.add(task)
+        session.commit()
         return task
-    return _move(session, task, TaskPhase.PENDING, PAUSED_MESSAGE, "Задачу в состоянии «{phase}» нельзя приостановить")
+    refusal = "Задачу в состоянии «{phase}» нельзя приостановить"
+    return _move(session, task, TaskPhase.PENDING, SELLER_PAUSED_MESSAGE, refusal)
 
 
 def resume_task(session: Session, user: User, task_id: int) -> SupplyTask:
+    """Lift the pause: Pending without the note, so the bot takes the task up as soon as it is logged in."""
     task = get_task(session, user, task_id)
-    if task.phase is TaskPhase.WATCHING:
-        return task
-    return _move(session, task, TaskPhase.WATCHING, None, "Задачу в состоянии «{phase}» нельзя возобновить")
+    if not is_paused_by_seller(task.phase, task.message):
+        if task.phase in ACTIVE:
+            return task
+        raise Conflict(f"Задачу в состоянии «{task.phase.label}» нельзя возобновить")
+    task.message = None
+    session.add(task)
+    session.commit()
+    return task
 
 
 def cancel_task(session: Session, user: User, task_id: int) -> SupplyTask:
@@ -132,6 +142,7 @@ def task_view(task: SupplyTask, names: dict[int, str] | None = None) -> dict[str
         "phase": task.phase.value,
         "phase_label": task.phase.label,
         "is_final": task.phase.is_final,
+        "paused": is_paused_by_seller(task.phase, task.message),
         "message": task.message,
         "spec": spec,
         "warehouses": [{"id": w, "name": names.get(w, f"Склад {w}")} for w in spec.get("warehouses", [])],

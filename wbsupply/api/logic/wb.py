@@ -78,6 +78,12 @@ def submit_step(session: Session, user: User, account_id: int, kind: str, value:
     return status(session, user, account_id)
 
 
+def set_api_token(session: Session, user: User, account_id: int, token: str | None, secret: str) -> dict[str, Any]:
+    """The seller's WB API token (supplies, read-only): the bot confirms each booking through WB's API with it."""
+    relay.set_api_token(session, get_account(session, user, account_id), token, secret)
+    return status(session, user, account_id)
+
+
 def disconnect(session: Session, user: User, account_id: int) -> WbAccount:
     """Stop the bot and forget the WB session; the seller's active tasks wait until it is connected again."""
     account = get_account(session, user, account_id)
@@ -114,6 +120,7 @@ class AccountView:
     auth_message: str | None
     last_error: str | None
     last_heartbeat_at: str | None
+    has_api_token: bool
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -137,6 +144,7 @@ def view(session: Session, account: WbAccount, *, with_message: bool = True) -> 
         auth_message=state["message"],
         last_error=account.last_error,
         last_heartbeat_at=account.last_heartbeat_at.isoformat() if account.last_heartbeat_at else None,
+        has_api_token=account.api_token_blob is not None,
     )
 
 

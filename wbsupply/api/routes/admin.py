@@ -15,12 +15,12 @@ from wbsupply.api.security import new_password
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Csrf])
 
 
-@router.get("/users")
+@router.get("/users", response_model=None)
 def list_users(_: AdminUser, session: SessionDep) -> list[dict[str, Any]]:
     return [user_public(user) for user in users.list_users(session)]
 
 
-@router.post("/users", status_code=201)
+@router.post("/users", status_code=201, response_model=None)
 def create_user(body: UserCreateIn, _: AdminUser, session: SessionDep) -> dict[str, Any]:
     password = body.password or new_password()
     user = users.create_user(session, body.email, password, role=body.role, plan_limit=body.plan_limit)
@@ -28,12 +28,12 @@ def create_user(body: UserCreateIn, _: AdminUser, session: SessionDep) -> dict[s
     return {**user_public(user), **shown}
 
 
-@router.patch("/users/{user_id}")
+@router.patch("/users/{user_id}", response_model=None)
 def update_user(user_id: int, body: UserUpdateIn, admin_: AdminUser, session: SessionDep) -> dict[str, Any]:
     return user_public(users.update_user(session, admin_, user_id, plan_limit=body.plan_limit, active=body.active))
 
 
-@router.post("/invitations", status_code=201)
+@router.post("/invitations", status_code=201, response_model=None)
 def invite(body: InvitationIn, admin_: AdminUser, session: SessionDep) -> dict[str, Any]:
     invitation, token = users.create_invitation(session, admin_, email=body.email, plan_limit=body.plan_limit,
                                                 role=body.role)
@@ -41,27 +41,27 @@ def invite(body: InvitationIn, admin_: AdminUser, session: SessionDep) -> dict[s
             "expires_at": invitation.expires_at.isoformat()}
 
 
-@router.get("/bots")
+@router.get("/bots", response_model=None)
 def bots(_: AdminUser, session: SessionDep) -> list[dict[str, Any]]:
     return admin.bots(session)
 
 
-@router.post("/bots/{account_id}/{action}")
+@router.post("/bots/{account_id}/{action}", response_model=None)
 def bot_action(account_id: int, action: str, admin_: AdminUser, session: SessionDep) -> dict[str, Any]:
     account = admin.bot_action(session, admin_, account_id, action)
     return {"id": account.id, "status": account.status.value, "status_label": account.status.label}
 
 
-@router.get("/stats/bookings")
+@router.get("/stats/bookings", response_model=None)
 def booking_stats(_: AdminUser, session: SessionDep, days: int = Query(default=30, ge=1, le=365)) -> dict[str, Any]:
     return admin.booking_stats(session, days)
 
 
-@router.get("/errors")
+@router.get("/errors", response_model=None)
 def errors(_: AdminUser, session: SessionDep) -> list[dict[str, Any]]:
     return admin.errors(session)
 
 
-@router.get("/load")
+@router.get("/load", response_model=None)
 def load(_: AdminUser, runtime: RuntimeDep) -> dict[str, Any]:
     return admin.server_load(runtime.settings.data_dir)

@@ -29,38 +29,38 @@ def user_public(user: User) -> dict[str, Any]:
 
 
 # Login and token endpoints take credentials, so a forged cross-site request gains nothing: no CSRF check.
-@router.post("/login")
+@router.post("/login", response_model=None)
 def login(body: LoginIn, request: Request, response: Response, session: SessionDep) -> dict[str, Any]:
     user = users.authenticate(session, body.email, body.password, client_ip(request))
     set_session_cookie(request, response, user)
     return user_public(user)
 
 
-@router.post("/token")
+@router.post("/token", response_model=None)
 def token(body: TokenIn, request: Request, session: SessionDep) -> dict[str, Any]:
     user = users.authenticate(session, body.email, body.password, client_ip(request))
     return {"access_token": users.issue_token(session, user, body.name), "token_type": "bearer"}
 
 
-@router.post("/logout", dependencies=[Csrf])
+@router.post("/logout", dependencies=[Csrf], response_model=None)
 def logout(response: Response) -> dict[str, Any]:
     clear_session_cookie(response)
     return {"ok": True}
 
 
-@router.post("/signup", status_code=201)
+@router.post("/signup", status_code=201, response_model=None)
 def signup(body: SignupIn, request: Request, response: Response, session: SessionDep) -> dict[str, Any]:
     user = users.accept_invitation(session, body.token, body.email, body.password)
     set_session_cookie(request, response, user)
     return user_public(user)
 
 
-@me_router.get("")
+@me_router.get("", response_model=None)
 def me(user: CurrentUser) -> dict[str, Any]:
     return user_public(user)
 
 
-@me_router.post("/password")
+@me_router.post("/password", response_model=None)
 def change_password(body: PasswordIn, request: Request, response: Response, user: CurrentUser,
                     session: SessionDep) -> dict[str, Any]:
     users.change_password(session, user, body.old_password, body.new_password)
@@ -68,6 +68,6 @@ def change_password(body: PasswordIn, request: Request, response: Response, user
     return {"ok": True}
 
 
-@me_router.delete("/tokens")
+@me_router.delete("/tokens", response_model=None)
 def revoke_tokens(user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     return {"revoked": users.revoke_tokens(session, user)}

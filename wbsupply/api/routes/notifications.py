@@ -13,22 +13,22 @@ from wbsupply.api.routes.schemas import PrefsIn
 router = APIRouter(prefix="/notifications", tags=["notifications"], dependencies=[Csrf])
 
 
-@router.get("")
+@router.get("", response_model=None)
 def get_prefs(user: CurrentUser) -> dict[str, Any]:
     return notifications.prefs_view(user)
 
 
-@router.put("")
+@router.put("", response_model=None)
 def put_prefs(body: PrefsIn, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     return notifications.prefs_view(notifications.update_prefs(session, user, body.channels, body.events))
 
 
-@router.post("/telegram-code", status_code=201)
+@router.post("/telegram-code", status_code=201, response_model=None)
 def telegram_code(user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     code = notifications.new_link_code(session, user)
     return {"code": code.code, "expires_at": code.expires_at.isoformat()}
 
 
-@router.delete("/telegram")
+@router.delete("/telegram", response_model=None)
 def unlink(user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     return notifications.prefs_view(notifications.unlink_telegram(session, user))

@@ -44,6 +44,10 @@ class AuthStepIn(Strict):
     value: str | None = Field(default=None, max_length=64)
 
 
+class ApiTokenIn(Strict):
+    token: str | None = Field(default=None, max_length=2000)  # empty: forget the token
+
+
 class UserCreateIn(Strict):
     email: str = Field(max_length=320)
     password: str | None = Field(default=None, max_length=256)  # generated and returned once if omitted

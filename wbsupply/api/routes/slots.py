@@ -13,12 +13,12 @@ from wbsupply.domain.statuses import BoxType
 router = APIRouter(prefix="/slots", tags=["slots"])
 
 
-@router.get("/calendar")
+@router.get("/calendar", response_model=None)
 async def calendar(_: CurrentUser, runtime: RuntimeDep, box_type: BoxType = BoxType.BOXES) -> dict[str, Any]:
     return slots.calendar_grid(await runtime.feed.get_calendar(), box_type, slots.today_moscow())
 
 
-@router.get("/stats")
+@router.get("/stats", response_model=None)
 def stats(
     _: CurrentUser,
     session: SessionDep,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
 from wbsupply.api.deps import CurrentUser, SessionDep
 from wbsupply.api.logic import bookings, live
@@ -13,17 +14,17 @@ from wbsupply.api.logic.usage import usage_view
 router = APIRouter(tags=["usage"])
 
 
-@router.get("/usage")
+@router.get("/usage", response_model=None)
 def usage(user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     return usage_view(session, user)
 
 
-@router.get("/bookings")
+@router.get("/bookings", response_model=None)
 def list_bookings(user: CurrentUser, session: SessionDep) -> list[dict[str, Any]]:
     return bookings.list_bookings(session, user)
 
 
-@router.get("/live")
-def live_status(user: CurrentUser, session: SessionDep) -> dict[str, Any]:
-    """What the cabinet polls every few seconds: task phases, bot statuses, usage."""
-    return live.snapshot(session, user)
+@router.get("/live", response_model=None)
+def live_status(user: CurrentUser, session: SessionDep) -> JSONResponse:
+    """What the cabinet polls every few seconds: task phases, bot statuses, usage (JSON-native: no encoder)."""
+    return JSONResponse(live.snapshot(session, user))

@@ -90,33 +90,48 @@ def dashboard(request: Request, user: CurrentUser, session: SessionDep) -> Respo
 # --- WB accounts ----------------------------------------------------------------------------------------
 
 
-@router.get("/wb", response_class=HTMLResponse)
-def wb_accounts(request: Request, user: CurrentUser, session: SessionDep, error: str = "") -> Response:
+def _wb_page(request: Request, user: User, session: Any, error: str = "", status_code: int = 200,
+             phone: str = "") -> Response:
     accounts = [wb.view(session, account) for account in wb.list_accounts(session, user)]
-    return page(request, "wb.html", user, accounts=accounts, max_accounts=wb.max_accounts(user),
-                warning=wb.BAN_RISK_WARNING, error=error)
+    return page(request, "wb.html", user, status_code=status_code, accounts=accounts,
+                max_accounts=wb.max_accounts(user), warning=wb.BAN_RISK_WARNING, error=error, phone=phone)
+
+
+@router.get("/wb", response_class=HTMLResponse)
+def wb_accounts(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+    return _wb_page(request, user, session)
+
+
+async def _wb_action(request: Request, user: User, session: Any, fn: Any, *args: Any) -> Response:
+    """Run a WB-account action from a form; its error is shown on the page (someone else's account: 404)."""
+    _, error = await attempt(fn, session, user, *args)
+    if error is None:
+        return redirect("/wb")
+    if error.status_code == 404:
+        raise error
+    return await run_in_threadpool(_wb_page, request, user, session, error.message, error.status_code,
+                                   str(args[0]) if fn is wb.add_account else "")
 
 
 @router.post("/wb/connect")
 async def wb_connect(request: Request, user: CurrentUser, session: SessionDep) -> Response:
     form = await read_form(request)
-    _, error = await attempt(wb.add_account, session, user, form.get("phone", ""), form.get("label", ""),
-                             form.get("accept_risk") == "on")
-    if error is not None:
-        accounts = [wb.view(session, account) for account in wb.list_accounts(session, user)]
-        return page(request, "wb.html", user, status_code=error.status_code, accounts=accounts,
-                    max_accounts=wb.max_accounts(user), warning=wb.BAN_RISK_WARNING, error=error.message,
-                    phone=form.get("phone", ""))
-    return redirect("/wb")
+    return await _wb_action(request, user, session, wb.add_account, form.get("phone", ""), form.get("label", ""),
+                            form.get("accept_risk") == "on")
 
 
 @router.post("/wb/{account_id}/step")
 async def wb_step(request: Request, account_id: int, user: CurrentUser, session: SessionDep) -> Response:
     form = await read_form(request)
-    _, error = await attempt(wb.submit_step, session, user, account_id, form.get("kind", ""), form.get("value"))
-    if error is not None and error.status_code == 404:
-        raise error
-    return redirect(f"/wb?error={error.message}" if error else "/wb")
+    return await _wb_action(request, user, session, wb.submit_step, account_id, form.get("kind", ""),
+                            form.get("value"))
+
+
+@router.post("/wb/{account_id}/api-token")
+async def wb_api_token(request: Request, account_id: int, user: CurrentUser, session: SessionDep) -> Response:
+    form = await read_form(request)
+    return await _wb_action(request, user, session, wb.set_api_token, account_id, form.get("token"),
+                            request.app.state.secret_key)
 
 
 @router.post("/wb/{account_id}/disconnect")

@@ -18,7 +18,7 @@
         el.textContent = t.phase_label; setClass(el, "p-", t.phase);
       });
       document.querySelectorAll('[data-task-message="' + t.id + '"]').forEach(function (el) {
-        el.textContent = t.message || "";
+        el.textContent = t.message && t.message !== t.phase_label ? t.message : "";
       });
     });
     var reload = false;
