@@ -5,12 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import sessionmaker
@@ -18,6 +14,9 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
 from wbsupply.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -98,28 +97,39 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 def alembic_config() -> Config:
     """Alembic configuration pointing at the migrations shipped inside the package (no ini file needed)."""
+    # Alembic is imported only where migrations run: a worker process never needs its ~11 MB.
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None, "the package ships no migrations"
     return head
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
 def upgrade(url: str | URL, revision: str = "head") -> None:
     """Bring the database at ``url`` to ``revision`` (all migrations in one transaction)."""
+    from alembic import command
+
     _run_alembic(url, lambda config: command.upgrade(config, revision))
 
 
 def downgrade(url: str | URL, revision: str) -> None:
+    from alembic import command
+
     _run_alembic(url, lambda config: command.downgrade(config, revision))
 
 

@@ -1,0 +1,139 @@
+"""The whole product in a browser: a seller connects WB through the code relay, creates a task, the sandbox
+opens a slot and the cabinet shows the supply booked — with the real worker (supervisor, Chromium) at work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from conftest import PASSWORD
+from playwright.sync_api import Page, expect
+from servers import free_port
+from test_browser import browser, login, page, shot  # noqa: F401  (fixtures)
+
+from wbsupply.api.app import create_app
+from wbsupply.api.logic import users
+from wbsupply.config import Settings
+from wbsupply.domain.slots import Slot, SlotEvent, SlotEventKind, SlotKey
+from wbsupply.domain.statuses import BoxType
+from wbsupply.feed.memory import MemoryFeed
+from wbsupply.runtime import Runtime
+from wbsupply.sandbox.app import RunningSandbox, SandboxConfig, run_sandbox_in_thread
+from wbsupply.sandbox.simulation import SimulationConfig
+from wbsupply.store import Booking, BookingState, make_engine, session_factory, session_scope
+
+pytestmark = pytest.mark.slow
+
+PHONE = "+79270000777"
+WAREHOUSE_ID = 507
+SLOW = 60_000  # ms: a bot logs in and books through a real browser
+
+
+@dataclass
+class Product:
+    url: str
+    runtime: Runtime
+    loop: asyncio.AbstractEventLoop
+    sandbox: RunningSandbox
+
+    def publish(self, events: list[dict[str, Any]]) -> None:
+        """What the monitor does when it sees a slot open (on the loop the bots read the feed from)."""
+        asyncio.run_coroutine_threadsafe(self.runtime.feed.publish(events), self.loop).result(10)
+
+
+@pytest.fixture
+def product(sqlite_database_url: str, tmp_path: Path) -> Iterator[Product]:
+    from wbsupply.worker.main import Supervisor
+
+    sandbox = run_sandbox_in_thread(SandboxConfig(seed=7, pow_difficulty=8, simulation=SimulationConfig.frozen(),
+                                                  background_steps=False))
+    port = free_port()
+    settings = Settings(database_url=sqlite_database_url, data_dir=tmp_path, secret_key="journey-secret",
+                        sandbox_enabled=True, sandbox_host="127.0.0.1", sandbox_port=int(sandbox.url.rsplit(":", 1)[1]),
+                        api_port=port)
+    runtime = Runtime(settings=settings, feed=MemoryFeed(1000))
+    server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning"))
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+
+    async def serve() -> None:  # the API and the bots share one loop, as in `wbsupply up`
+        supervisor = asyncio.create_task(Supervisor(runtime).run(stop))
+        await server.serve()
+        stop.set()
+        await supervisor
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the cabinet did not start"
+        time.sleep(0.05)
+    try:
+        yield Product(f"http://127.0.0.1:{port}", runtime, loop, sandbox)
+    finally:
+        server.should_exit = True
+        thread.join(60)
+        sandbox.stop()
+
+
+def test_seller_connects_wb_and_sees_the_supply_booked(product: Product, page: Page) -> None:  # noqa: F811
+    market = product.sandbox.market
+    seller = market.create_seller(phone=PHONE)
+    supplier_id = seller.suppliers[0].id
+    draft = market.create_draft(supplier_id, [("2040000000017", 10)])
+    preorder = market.create_preorder(supplier_id, draft.id, WAREHOUSE_ID, BoxType.BOXES)
+    engine = make_engine(product.runtime.settings.resolved_database_url())
+    with session_factory(engine)() as session:
+        users.create_user(session, "journey@example.com", PASSWORD, plan_limit=5)
+
+    login(page, product, "journey@example.com")  # type: ignore[arg-type]
+    page.goto(product.url + "/wb")
+    page.fill("input[name=phone]", PHONE)
+    page.click("form[action='/wb/connect'] button")
+    # The bot asks WB for a code; the page redraws itself with the code form (live status, no manual reload).
+    code_input = page.locator("form input[name=value][autocomplete=one-time-code]")
+    expect(code_input).to_be_visible(timeout=SLOW)
+    shot(page, "20-journey-code")
+    code_input.fill(market.inbox(PHONE)[0].code)
+    page.click("form:has(input[name=value][autocomplete=one-time-code]) button")
+    expect(page.locator("[data-bot-status]").first).to_have_text("Активен", timeout=SLOW)
+    page.fill("input[name=token]", seller.api_token)
+    page.click("form[action$='/api-token'] button")
+    expect(page.locator("article.card")).to_contain_text("сохранён")
+    shot(page, "21-journey-connected")
+
+    page.goto(product.url + "/tasks/new")
+    page.fill("input[name=preorder_id]", str(preorder.id))
+    page.check(f"input[name=wh][value='{WAREHOUSE_ID}']")
+    page.fill("input[name=lead_time_days]", "10")
+    page.click("form.task-form button[type=submit]")
+    expect(page).to_have_url(product.url + "/tasks")
+
+    page.goto(product.url + "/")
+    phase = page.locator("[data-task-phase]").first
+    expect(phase).to_have_text("Ищем слот", timeout=SLOW)
+    day = market.clock.today_msk() + dt.timedelta(days=3)
+    market.open_slot(WAREHOUSE_ID, day, BoxType.BOXES, coefficient=0)
+    slot = Slot(SlotKey(WAREHOUSE_ID, day, BoxType.BOXES), 0, True, None, "Коледино")
+    product.publish([SlotEvent(SlotEventKind.OPENED, slot, None, dt.datetime.now(dt.UTC)).to_dict()])
+    expect(phase).to_have_text("Забронировано", timeout=SLOW)
+    expect(page.locator(".usage [data-usage-used]")).to_have_text("1", timeout=10_000)
+    shot(page, "22-journey-booked")
+
+    page.goto(product.url + "/bookings")
+    expect(page.locator("table.list")).to_contain_text(day.isoformat())
+    shot(page, "23-journey-bookings")
+    with session_scope(engine) as session:
+        booking = session.query(Booking).one()
+        assert (booking.state, booking.slot_date, booking.warehouse_id) == (BookingState.CONFIRMED, day, WAREHOUSE_ID)
+    assert market.preorder(supplier_id, preorder.id).status_id == 2  # planned in the (sandbox) WB cabinet
+    engine.dispose()
