@@ -9,6 +9,7 @@
 - decode_full_30d: json.loads of that answer (what httpx does before the monitor sees it).
 - work_mean_*: of the lag, the part after the poll's request went out (WB's answer — here the in-process
   sandbox's, ~2,500 records — decoding, normalise, diff, publish); the rest is waiting for the next poll.
+- processing_mean_*: of that work, the monitor's own part (normalise + diff + publish, from its metrics).
 """
 
 from __future__ import annotations
@@ -40,9 +41,10 @@ from wbsupply.wb.api_client import WbApiClient
 INTERVAL_S = 12.0
 
 
-async def measure_lags(url: str, market: Any, tokens: int, seconds: float,
-                       rng: random.Random) -> tuple[list[float], list[float]]:
-    """Lags (slot opened → event in the feed) and work times (poll's request sent → its events in the feed)."""
+async def measure_lags(url: str, market: Any, tokens: int, seconds: float, rng: random.Random,
+                       keys: list[tuple[int, dt.date, BoxType]]) -> tuple[list[float], list[float], float]:
+    """Lags (slot opened → event in the feed), work times (poll's request sent → its events in the feed) and
+    the mean processing time of a poll (normalise, diff, publish: the monitor's own share of the work)."""
     secrets = [market.create_seller(name=f"bench monitor {tokens}/{i}").api_token for i in range(tokens)]
     feed = MemoryFeed()
     clock = RealClock()
@@ -60,10 +62,6 @@ async def measure_lags(url: str, market: Any, tokens: int, seconds: float,
         if monitor.health()["ready"]:
             break
         await asyncio.sleep(0.05)
-    today = market.clock.today_msk()
-    keys = [(w.id, today + dt.timedelta(days=d), b) for w in market.warehouses for d in range(1, 13)
-            for b in (BoxType.BOXES, BoxType.MONOPALLETS, BoxType.SUPERSAFE, BoxType.QR) if b in w.box_types]
-    rng.shuffle(keys)
     opened_at: dict[tuple[int, str, str], float] = {}
     lags: list[float] = []
     work: dict[float, float] = {}  # per poll that brought an opening: request sent → events visible
@@ -83,11 +81,15 @@ async def measure_lags(url: str, market: Any, tokens: int, seconds: float,
 
     observer = asyncio.create_task(observe())
     loop = asyncio.get_running_loop()
-    # Whole poll cycles only: a partial last cycle would over-represent one phase of it.
+    # Stratified phases: whole poll cycles cut into strata of ~0.25 s, one opening at a random moment of
+    # each, so every phase of the cycle weighs the same and the mean is not at the mercy of a few draws.
     cycle = source.pool.effective_interval_s
-    deadline = loop.time() + max(1, round(seconds / cycle)) * cycle
-    while loop.time() < deadline and keys:
-        await asyncio.sleep(rng.uniform(0.05, 0.45))  # openings fall at random phases of the poll cycle
+    strata = max(4, round(cycle / 0.25))
+    step, start = cycle / strata, loop.time()
+    for k in range(max(1, round(seconds / cycle)) * strata):
+        if not keys:
+            break
+        await asyncio.sleep(max(0.0, start + (k + rng.random()) * step - loop.time()))
         warehouse_id, day, box_type = keys.pop()
         market.open_slot(warehouse_id, day, box_type)
         opened_at[(warehouse_id, day.isoformat(), box_type.value)] = time.perf_counter()
@@ -96,8 +98,11 @@ async def measure_lags(url: str, market: Any, tokens: int, seconds: float,
     stop.set()
     await runner
     await source.aclose()
-    assert monitor.metrics.rate_limited._value.get() == 0, "the monitor hit WB's rate limit"
-    return lags, list(work.values())
+    registry = monitor.metrics.registry
+    assert not registry.get_sample_value("wbsupply_monitor_rate_limited_total"), "the monitor hit WB's rate limit"
+    processing = registry.get_sample_value("wbsupply_monitor_poll_processing_seconds_sum") or 0.0
+    polls = registry.get_sample_value("wbsupply_monitor_poll_processing_seconds_count") or 1.0
+    return lags, list(work.values()), processing / polls
 
 
 class StaticSource:
@@ -172,17 +177,24 @@ async def run(quick: bool) -> BenchResult:
     sandbox = run_sandbox_in_thread(SandboxConfig(seed=3, speed=1.0, simulation=SimulationConfig.frozen(),
                                                   background_steps=False))
     try:
-        measured = {n: await measure_lags(sandbox.url, sandbox.market, n, seconds, rng) for n in (1, 6)}
+        today = sandbox.market.clock.today_msk()
+        # Slots to open, each once (they stay open: the simulation is frozen), within the API's 14 days.
+        keys = [(w.id, today + dt.timedelta(days=d), b) for w in sandbox.market.warehouses for d in range(1, 13)
+                for b in (BoxType.BOXES, BoxType.MONOPALLETS, BoxType.SUPERSAFE, BoxType.QR) if b in w.box_types]
+        rng.shuffle(keys)
+        measured = {n: await measure_lags(sandbox.url, sandbox.market, n, seconds, rng, keys) for n in (1, 6)}
     finally:
         sandbox.stop()
-    lags = {n: lag for n, (lag, _) in measured.items()}
-    work = {n: w for n, (_, w) in measured.items()}
+    lags = {n: m[0] for n, m in measured.items()}
+    work = {n: m[1] for n, m in measured.items()}
+    processing = {n: m[2] for n, m in measured.items()}
     poll_ms, decode_ms, events = await measure_full_poll(3 if quick else 7, rng)
     result = BenchResult(
         "monitor_lag",
         f"real time, sandbox speed 1 (its rate limits on), poll interval {INTERVAL_S:g} s, all "
         f"{len(sandbox.market.warehouses)} sandbox warehouses (14-day public API answers); "
-        f"{len(lags[1])} / {len(lags[6])} openings at random moments over {seconds:g} s with 1 / 6 tokens; "
+        f"{len(lags[1])} / {len(lags[6])} openings at stratified random phases over {seconds:g} s with 1 / 6 "
+        f"tokens; "
         f"full poll: 45,000 records, 1% changed ({events} events); {machine_setup()}",
     )
     for tokens in (1, 6):
@@ -192,6 +204,7 @@ async def run(quick: bool) -> BenchResult:
         result.add(f"lag_p95_{suffix}", percentile(lags[tokens], 95), "s")
         # The part of the lag that is work, not waiting for the poll: WB's (the sandbox's) answer included.
         result.add(f"work_mean_{suffix}", mean(work[tokens]) * 1000, "ms", target=50)
+        result.add(f"processing_mean_{suffix}", processing[tokens] * 1000, "ms")
     result.add("poll_full_30d", poll_ms, "ms")
     result.add("decode_full_30d", decode_ms, "ms")
     return result

@@ -23,7 +23,8 @@ def seller(make_person, engine: Engine):
 
 
 def test_malformed_json(seller, engine: Engine) -> None:
-    response = seller.post("/api/v1/tasks", content=b'{"warehouses": [507,', headers={"content-type": "application/json"})
+    headers = {"content-type": "application/json"}
+    response = seller.post("/api/v1/tasks", content=b'{"warehouses": [507,', headers=headers)
     assert response.status_code == 422
     assert "корректным JSON" in " ".join(response.json()["errors"])
     assert _task_count(engine) == 0
@@ -47,7 +48,8 @@ def test_wrong_types_get_the_domain_messages(seller, engine: Engine) -> None:
         ({"warehouses": [507, 507]}, "Склад 507 выбран дважды: каждый склад указывается один раз"),
         ({"max_coefficient": -1}, "Коэффициент приёмки не может быть меньше 0"),
         ({"draft_id": None}, "Укажите черновик поставки или номер заказа WB"),
-        ({"lead_time_days": None, "date_from": "2020-01-01", "date_to": "2020-01-05"}, "Дата окончания периода уже прошла"),
+        ({"lead_time_days": None, "date_from": "2020-01-01", "date_to": "2020-01-05"},
+         "Дата окончания периода уже прошла"),
         ({"unexpected": 1}, "unexpected: такого поля нет"),
         ({"account_id": "abc"}, "Аккаунт WB: неверное значение"),
     ],

@@ -33,7 +33,7 @@ def _snapshot(engine: Engine, account_id: int, task_id: int) -> tuple:
 
 
 def test_lists_show_only_own_objects(two_sellers) -> None:
-    a, b, b_account, b_task = two_sellers
+    a, b, _b_account, b_task = two_sellers
     assert a.client.get("/api/v1/wb-accounts").json()["accounts"] == []
     assert a.client.get("/api/v1/tasks").json() == []
     assert a.client.get("/api/v1/bookings").json() == []

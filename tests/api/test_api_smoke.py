@@ -19,3 +19,14 @@ def test_pages_render(make_person, engine: Engine) -> None:
     for path in ("/admin", "/admin/sellers", "/admin/bots", "/admin/errors"):
         response = admin.client.get(path)
         assert response.status_code == 200, (path, response.text[:2000])
+
+
+def test_openapi_docs(app) -> None:
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as client:
+        assert client.get("/docs").status_code == 200
+        paths = client.get("/openapi.json").json()["paths"]
+    assert {"/api/v1/tasks", "/api/v1/wb-accounts", "/api/v1/slots/calendar", "/api/v1/admin/bots",
+            "/api/v1/usage", "/healthz"} <= set(paths)
+    assert not any(path.startswith("/admin") or path == "/" for path in paths)  # pages stay out of the API docs

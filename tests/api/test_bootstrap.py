@@ -22,7 +22,8 @@ def test_first_users_once(engine: Engine, tmp_path: Path) -> None:
     demo_password = next(line for line in lines if DEMO_EMAIL in line).rsplit(" / ", 1)[1]
     with session_factory(engine)() as session:
         assert users.authenticate(session, DEMO_EMAIL, demo_password, "127.0.0.1").plan_limit == 25
-    assert market.seller_by_phone(DEMO_PHONE) is not None
+    seller = market.seller_by_phone(DEMO_PHONE)
+    assert seller is not None and len(market.list_drafts(seller.suppliers[0].id)) == 1
 
     fresh_market = Market(seed=1)  # the sandbox lives in memory: a restart needs the seller again
     assert ensure_first_users(engine, settings, fresh_market) == []

@@ -88,3 +88,8 @@ async def eventually(condition: Callable[[], Any], within: float = 10.0, step: f
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {within} s")
         await asyncio.sleep(step)
+
+
+def sample(monitor: Monitor, name: str, **labels: str) -> float:
+    """A metric's current value from the monitor's own registry (0 when never touched)."""
+    return monitor.metrics.registry.get_sample_value(name, labels or None) or 0.0

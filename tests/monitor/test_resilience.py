@@ -15,7 +15,7 @@ import time
 
 import httpx
 import pytest
-from monitor_helpers import eventually
+from monitor_helpers import eventually, sample
 
 from wbsupply.feed.memory import MemoryFeed
 from wbsupply.monitor.backoff import Backoff
@@ -90,7 +90,7 @@ async def test_outages_back_off_exponentially_with_a_cap(mode):
     assert max(gaps) <= 120.0 + 15  # the cap (+ up to 15 ms of a busy machine's scheduling noise × 1000)
     assert sum(gaps[-10:]) / 10 >= 60  # it did grow
     kind = {"5xx": "server_error", "timeout": "timeout", "garbage": "bad_response"}[mode]
-    assert monitor.metrics.errors.labels(kind)._value.get() == len(wb.times)
+    assert sample(monitor, "wbsupply_monitor_errors_total", kind=kind) == len(wb.times)
     assert health["alive"] and not health["ready"]
 
 
@@ -121,7 +121,7 @@ async def test_429_honours_x_ratelimit_retry():
     await run_for(monitor, 600)
     gaps = [b - a for a, b in zip(wb.times, wb.times[1:], strict=False)]
     assert gaps and min(gaps) >= 45 - 1e-6
-    assert monitor.metrics.rate_limited._value.get() == len(wb.times)
+    assert sample(monitor, "wbsupply_monitor_rate_limited_total") == len(wb.times)
 
 
 async def test_malformed_items_are_skipped_and_counted_the_loop_goes_on():
@@ -140,7 +140,7 @@ async def test_malformed_items_are_skipped_and_counted_the_loop_goes_on():
     assert health["ready"]
     assert [(e["kind"], e["slot"]["date"]) for _, e in await feed.read("0-0")] == [
         ("opened", "2030-01-02"), ("opened", "2030-01-03")]
-    skipped = {reason: monitor.metrics.malformed.labels(reason)._value.get()
+    skipped = {reason: sample(monitor, "wbsupply_monitor_malformed_items_total", reason=reason)
                for reason in ("unknown_box_type", "bad_coefficient", "not_an_object")}
     assert skipped == {"unknown_box_type": polls, "bad_coefficient": polls, "not_an_object": polls}
 

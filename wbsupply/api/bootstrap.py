@@ -16,11 +16,13 @@ from wbsupply.api.security import new_password
 from wbsupply.config import Settings
 from wbsupply.domain.statuses import Role
 from wbsupply.store import session_factory
+from wbsupply.wb.cabinet_spec import SUPPLIES_PATH
 
 ADMIN_EMAIL = "admin@wbsupply.local"
 DEMO_EMAIL = "seller@wbsupply.local"
 DEMO_PHONE = "+79990000001"
 DEMO_PLAN = 25
+DEMO_BARCODE = "2040000000017"
 
 
 def ensure_first_users(engine: Engine, settings: Settings, market: Any | None = None) -> list[str]:
@@ -42,7 +44,16 @@ def ensure_first_users(engine: Engine, settings: Settings, market: Any | None = 
             ]
             if settings.sandbox_enabled:
                 sandbox = f"http://{settings.sandbox_host}:{settings.sandbox_port}"
-                lines.append(f"  песочница WB: телефон {DEMO_PHONE}, коды входа — {sandbox}/sandbox/inbox")
-    if settings.sandbox_enabled and market is not None and market.seller_by_phone(DEMO_PHONE) is None:
-        market.create_seller(name="Демо Продавец", phone=DEMO_PHONE)
+                lines.append(f"  песочница WB: телефон {DEMO_PHONE}, коды входа — {sandbox}/sandbox/inbox, "
+                             f"черновики поставок — {sandbox}{SUPPLIES_PATH}")
+    if settings.sandbox_enabled and market is not None:
+        ensure_sandbox_seller(market)
     return lines
+
+
+def ensure_sandbox_seller(market: Any) -> None:
+    """The demo seller's WB account in the sandbox, with a supply draft to create a task for."""
+    seller = market.seller_by_phone(DEMO_PHONE) or market.create_seller(name="Демо Продавец", phone=DEMO_PHONE)
+    supplier_id = seller.suppliers[0].id
+    if not market.list_drafts(supplier_id):
+        market.create_draft(supplier_id, [(DEMO_BARCODE, 20)])

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Any
+import time
+from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -64,6 +65,8 @@ def same_token(a: str | None, b: str | None) -> bool:
 class SessionSigner:
     def __init__(self, secret_key: str) -> None:
         self._serializer = URLSafeTimedSerializer(secret_key, salt="wbsupply.session")
+        # Verifying a signature derives a key and runs HMACs: remember cookies already verified.
+        self._verified = lru_cache(maxsize=10_000)(self._verify)
 
     @staticmethod
     def fingerprint(password_hash: str) -> str:
@@ -73,10 +76,16 @@ class SessionSigner:
         return self._serializer.dumps({"u": user_id, "p": self.fingerprint(password_hash)})
 
     def loads(self, cookie: str) -> tuple[int, str] | None:
+        verified = self._verified(cookie)
+        if verified is None or time.time() - verified[2] > SESSION_MAX_AGE:
+            return None
+        return verified[0], verified[1]
+
+    def _verify(self, cookie: str) -> tuple[int, str, float] | None:
         try:
-            data: Any = self._serializer.loads(cookie, max_age=SESSION_MAX_AGE)
+            data, signed_at = self._serializer.loads(cookie, return_timestamp=True)
         except BadSignature:
             return None
         if not isinstance(data, dict) or not isinstance(data.get("u"), int) or not isinstance(data.get("p"), str):
             return None
-        return data["u"], data["p"]
+        return data["u"], data["p"], signed_at.timestamp()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
@@ -20,6 +21,7 @@ from wbsupply.store.types import utcnow
 NOT_FOUND = "Задача не найдена"
 EDITABLE = frozenset({TaskPhase.PENDING, TaskPhase.WATCHING, TaskPhase.QUOTA_EXCEEDED})
 ACTIVE = frozenset({TaskPhase.PENDING, TaskPhase.WATCHING, TaskPhase.BOOKING, TaskPhase.QUOTA_EXCEEDED})
+_BOX_LABELS = {box.value: box.label for box in BoxType}
 MAX_ACTIVE_TASKS = 200  # per seller; a runaway script must not flood the bots
 
 
@@ -59,11 +61,21 @@ def create_task(session: Session, user: User, data: dict[str, Any]) -> SupplyTas
     return control.submit_task(session, user, account, spec)
 
 
-def list_tasks(session: Session, user: User, *, active_only: bool = False, limit: int = 500) -> list[SupplyTask]:
-    query = select(SupplyTask).where(col(SupplyTask.owner_id) == user.id)
+_VIEW_COLUMNS = (
+    SupplyTask.id, SupplyTask.account_id, SupplyTask.phase, SupplyTask.message, SupplyTask.spec,
+    SupplyTask.deadline, SupplyTask.created_at, SupplyTask.booked_warehouse_id, SupplyTask.booked_warehouse_name,
+    SupplyTask.booked_date, SupplyTask.booked_coefficient, SupplyTask.booked_at,
+)
+
+
+def list_task_views(session: Session, user: User, *, active_only: bool = False, limit: int = 500
+                    ) -> list[dict[str, Any]]:
+    """The caller's tasks as views, newest first. Plain rows, not ORM objects: the list is the API's hot path."""
+    query = sa.select(*(col(column) for column in _VIEW_COLUMNS)).where(col(SupplyTask.owner_id) == user.id)
     if active_only:
         query = query.where(col(SupplyTask.phase).in_(ACTIVE))
-    return list(session.exec(query.order_by(col(SupplyTask.id).desc()).limit(limit)))
+    names = warehouse_names()
+    return [task_view(row, names) for row in session.execute(query.order_by(col(SupplyTask.id).desc()).limit(limit))]
 
 
 def get_task(session: Session, user: User, task_id: int) -> SupplyTask:
@@ -132,7 +144,8 @@ def cancel_task(session: Session, user: User, task_id: int) -> SupplyTask:
     return _move(session, task, TaskPhase.CANCELLED, "Отменено вами", "Задачу в состоянии «{phase}» отменить нельзя")
 
 
-def task_view(task: SupplyTask, names: dict[int, str] | None = None) -> dict[str, Any]:
+def task_view(task: Any, names: dict[int, str] | None = None) -> dict[str, Any]:
+    """A task (ORM object or a row of ``_VIEW_COLUMNS``) as the API and the pages show it."""
     names = names if names is not None else warehouse_names()
     spec = task.spec or {}
     box = spec.get("box_type")
@@ -146,7 +159,7 @@ def task_view(task: SupplyTask, names: dict[int, str] | None = None) -> dict[str
         "message": task.message,
         "spec": spec,
         "warehouses": [{"id": w, "name": names.get(w, f"Склад {w}")} for w in spec.get("warehouses", [])],
-        "box_type_label": BoxType(box).label if isinstance(box, str) and box in set(BoxType) else box,
+        "box_type_label": _BOX_LABELS.get(box, box),
         "mode_label": "Только уведомить" if spec.get("mode") == TaskMode.NOTIFY else "Бронировать",
         "booked": None
         if task.booked_date is None

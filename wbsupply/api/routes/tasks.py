@@ -9,7 +9,6 @@ from fastapi.responses import JSONResponse
 
 from wbsupply.api.deps import Csrf, CurrentUser, SessionDep
 from wbsupply.api.logic import tasks
-from wbsupply.api.logic.warehouses import warehouse_names
 
 router = APIRouter(prefix="/tasks", tags=["tasks"], dependencies=[Csrf])
 
@@ -24,9 +23,8 @@ TaskBody = Annotated[
 
 @router.get("", response_model=None)
 def list_tasks(user: CurrentUser, session: SessionDep, active: bool = False) -> JSONResponse:
-    names = warehouse_names()
     # Views are JSON-native already: skip FastAPI's encoder, which costs the event loop more than the query.
-    return JSONResponse([tasks.task_view(task, names) for task in tasks.list_tasks(session, user, active_only=active)])
+    return JSONResponse(tasks.list_task_views(session, user, active_only=active))
 
 
 @router.post("", status_code=201, response_model=None)

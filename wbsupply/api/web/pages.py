@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from wbsupply.api.deps import Csrf, CurrentUser, OptionalUser, RuntimeDep, SessionDep, client_ip
 from wbsupply.api.logic import bookings, notifications, slots, tasks, users, wb
 from wbsupply.api.logic.usage import usage_view
-from wbsupply.api.logic.warehouses import picker, warehouse_names
+from wbsupply.api.logic.warehouses import picker
 from wbsupply.api.session_cookie import clear_session_cookie, set_session_cookie
 from wbsupply.api.web.forms import attempt, picked_warehouses, read_form
 from wbsupply.api.web.render import page, redirect
@@ -79,9 +79,8 @@ async def invite_accept(request: Request, token: str, session: SessionDep) -> Re
 
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, user: CurrentUser, session: SessionDep) -> Response:
-    names = warehouse_names()
     accounts = [wb.view(session, account, with_message=False) for account in wb.list_accounts(session, user)]
-    active = [tasks.task_view(task, names) for task in tasks.list_tasks(session, user, active_only=True, limit=20)]
+    active = tasks.list_task_views(session, user, active_only=True, limit=20)
     return page(request, "dashboard.html", user, accounts=accounts, tasks=active,
                 bookings=bookings.list_bookings(session, user, limit=5), usage=usage_view(session, user),
                 is_admin=user.role is Role.ADMIN)
@@ -145,8 +144,7 @@ def wb_disconnect(account_id: int, user: CurrentUser, session: SessionDep) -> Re
 
 @router.get("/tasks", response_class=HTMLResponse)
 def task_list(request: Request, user: CurrentUser, session: SessionDep) -> Response:
-    names = warehouse_names()
-    return page(request, "tasks.html", user, tasks=[tasks.task_view(t, names) for t in tasks.list_tasks(session, user)])
+    return page(request, "tasks.html", user, tasks=tasks.list_task_views(session, user))
 
 
 def _task_form(request: Request, user: User, session: Any, *, form: dict[str, Any], task_id: int | None = None,
