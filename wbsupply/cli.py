@@ -20,6 +20,9 @@ def _setup_logging() -> None:
     logging.basicConfig(
         level=get_settings().log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # One line per HTTP request or Alembic plugin drowns what an operator needs to see.
+    for chatty in ("httpx", "httpcore", "alembic.runtime.plugins"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 @app.command()
@@ -45,6 +48,31 @@ def sandbox(
 
     _setup_logging()
     uvicorn.run(create_app(SandboxConfig(seed=seed, speed=speed)), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def api() -> None:
+    """Run the API and web cabinet alone (migrates the database first), as the cluster's API pod does."""
+    import uvicorn
+
+    from wbsupply.store.engine import upgrade
+
+    _setup_logging()
+    settings = get_settings()
+    upgrade(settings.resolved_database_url())
+    uvicorn.run(
+        "wbsupply.api.main:create_app_from_env", factory=True, host=settings.api_host, port=settings.api_port,
+        log_level="warning", proxy_headers=True,
+    )
+
+
+@app.command()
+def monitor() -> None:
+    """Run the slot monitor alone, with /healthz and /metrics on WBSUPPLY_METRICS_PORT."""
+    from wbsupply.monitor.entry import run_monitor
+
+    _setup_logging()
+    run_monitor(get_settings(), port=get_settings().metrics_port)
 
 
 @app.command()

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
 
     # Monitor.
     poll_interval_seconds: float = Field(default=12.0, ge=1.0, description="Monitor poll interval")
+    metrics_port: int = Field(
+        default=8200, ge=1, le=65535, description="Port of `wbsupply monitor`'s /healthz and /metrics"
+    )
     monitor_primary_source: str = Field(
         default="api", pattern="^(api|cabinet)$", description="api (public API) or cabinet (monitor bot)"
     )

@@ -126,9 +126,11 @@ def build_embedded_components(runtime: Runtime) -> list[Component]:
         components.append(HttpComponent("sandbox", sandbox_app, settings.sandbox_host, settings.sandbox_port))
     components.append(HttpComponent("api", create_api(runtime), settings.api_host, settings.api_port))
 
+    from wbsupply.monitor.entry import MonitorComponent
     from wbsupply.notify.main import NotifierComponent
     from wbsupply.worker.main import Supervisor
 
+    components.append(MonitorComponent(runtime))
     components.append(Supervisor(runtime))
     components.append(NotifierComponent(settings))
     return components

@@ -159,7 +159,7 @@ def task_view(task: Any, names: dict[int, str] | None = None) -> dict[str, Any]:
         "message": task.message,
         "spec": spec,
         "warehouses": [{"id": w, "name": names.get(w, f"Склад {w}")} for w in spec.get("warehouses", [])],
-        "box_type_label": _BOX_LABELS.get(box, box),
+        "box_type_label": _BOX_LABELS.get(str(box), box),
         "mode_label": "Только уведомить" if spec.get("mode") == TaskMode.NOTIFY else "Бронировать",
         "booked": None
         if task.booked_date is None
