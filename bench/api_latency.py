@@ -85,11 +85,17 @@ def seed(url: str) -> list[str]:
 
 async def _load(base: str, emails: list[str], duration_s: float) -> tuple[dict[str, list[float]], int, float]:
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    clients = [httpx.AsyncClient(base_url=base, limits=limits, timeout=10) for _ in emails]
-    try:
-        for client, email in zip(clients, emails, strict=True):
-            response = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    cookies = []
+    async with httpx.AsyncClient(base_url=base, timeout=30) as login_client:
+        for email in emails:
+            response = await login_client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
             response.raise_for_status()
+            cookies.append("; ".join(f"{name}={value}" for name, value in response.cookies.items()))
+            login_client.cookies.clear()
+    # The session goes in a fixed header: httpx's cookie jar (http.cookiejar) costs more CPU than the request.
+    clients = [httpx.AsyncClient(base_url=base, limits=limits, timeout=10, headers={"Cookie": cookie})
+               for cookie in cookies]
+    try:
         latencies: dict[str, list[float]] = {"dashboard": [], "tasks": [], "client_lag": []}
         lags = latencies["client_lag"]
         errors = 0

@@ -136,6 +136,20 @@ def build_embedded_components(runtime: Runtime) -> list[Component]:
     return components
 
 
+def _first_start(runtime: Runtime) -> None:
+    """Admin and demo seller on the very first start; their passwords go to the terminal once, not to logs."""
+    from wbsupply.api.bootstrap import ensure_first_users
+    from wbsupply.store import make_engine
+
+    engine = make_engine(runtime.settings.resolved_database_url())
+    try:
+        lines = ensure_first_users(engine, runtime.settings, runtime.extras.get("sandbox_market"))
+    finally:
+        engine.dispose()
+    if lines:
+        print("\n".join(lines), flush=True)
+
+
 async def _main(settings: Settings) -> None:
     runtime = Runtime(settings=settings, feed=MemoryFeed(settings.events_stream_maxlen))
     stop = asyncio.Event()
@@ -143,6 +157,7 @@ async def _main(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     components = build_embedded_components(runtime)
+    _first_start(runtime)
     log.info("wbsupply is up: cabinet on http://%s:%s (Ctrl-C stops)", settings.api_host, settings.api_port)
     await run_components(components, stop)
     log.info("wbsupply stopped")

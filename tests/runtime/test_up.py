@@ -67,6 +67,13 @@ def test_up_serves_and_stops_cleanly_on_ctrl_c(tmp_path):
         health = wait_http(f"http://127.0.0.1:{api_port}/healthz", proc)
         assert health.status_code == 200
         assert health.json()["status"] == "ok"
+        deadline = time.monotonic() + 30
+        while {"monitor", "supervisor"} - set(health.json()["components"]) and time.monotonic() < deadline:
+            time.sleep(0.2)
+            health = wait_http(f"http://127.0.0.1:{api_port}/healthz", proc)
+        components = health.json()["components"]
+        assert components["monitor"] == "running"
+        assert components["supervisor"].endswith("bot(s)")
         assert wait_http(f"http://127.0.0.1:{sandbox_port}/sandbox/state", proc).status_code == 200
         assert (tmp_path / "data" / "wbsupply.sqlite3").exists()
         assert oct((tmp_path / "data" / "secret.key").stat().st_mode & 0o777) == "0o600"
@@ -79,6 +86,26 @@ def test_up_serves_and_stops_cleanly_on_ctrl_c(tmp_path):
     assert proc.returncode == 0, output
     assert "Traceback" not in output
     assert session_processes(proc.pid) == []
+    assert "admin@wbsupply.local" in output and "seller@wbsupply.local" in output  # printed on the first start
+
+    # Second start: same data folder, no new users, the passwords are not printed again.
+    again = subprocess.Popen(
+        [sys.executable, "-m", "wbsupply.cli", "up"],
+        env=up_env(tmp_path, api_port, sandbox_port),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{api_port}/healthz", again)
+        again.send_signal(signal.SIGINT)
+        second_output, _ = again.communicate(timeout=30)
+    finally:
+        if again.poll() is None:
+            os.killpg(again.pid, signal.SIGKILL)
+    assert again.returncode == 0, second_output
+    assert "admin@wbsupply.local" not in second_output
 
 
 @pytest.mark.slow

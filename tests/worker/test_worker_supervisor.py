@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,15 @@ async def test_supervisor_runs_a_bot_per_account_in_one_browser(
             account.status = BotStatus.STOPPED
         await eventually(lambda: len(supervisor._host.browser.contexts) == 1, what="second bot stopped")
         assert runtime.extras["worker_health"].report()[0]
+
+        restarts_before = row(db, WbAccount, first).restart_count
+        with session_scope(db) as session:  # the admin presses «Перезапустить»
+            account = session.get(WbAccount, first)
+            assert account is not None
+            account.next_restart_at = dt.datetime.now(dt.UTC)
+        await eventually(lambda: row(db, WbAccount, first).restart_count == restarts_before + 1, what="restart")
+        assert row(db, WbAccount, first).last_restart_reason == "restart requested"
+        await eventually(lambda: row(db, WbAccount, first).status is BotStatus.ACTIVE, what="back after restart")
     finally:
         stop.set()
         await asyncio.wait_for(running, 30)

@@ -47,10 +47,13 @@ def browser_options(settings: Settings) -> BrowserOptions:
     return BrowserOptions(executable=settings.resolved_browser_executable(), headless=settings.browser_headless)
 
 
-def runnable_bots(engine: Any) -> list[int]:
+def runnable_bots(engine: Any) -> dict[int, dt.datetime | None]:
+    """Bots that should run, with the restart moment asked for each (admin's «Перезапустить», or None)."""
     with session_scope(engine) as session:
-        ids = session.exec(select(WbAccount.id).where(col(WbAccount.status) != BotStatus.STOPPED)).all()
-    return [i for i in ids if i is not None]
+        rows = session.exec(
+            select(WbAccount.id, WbAccount.next_restart_at).where(col(WbAccount.status) != BotStatus.STOPPED)
+        ).all()
+    return {bot_id: restart_at for bot_id, restart_at in rows if bot_id is not None}
 
 
 class Supervisor:
@@ -91,22 +94,21 @@ class Supervisor:
             self.engine.dispose()
 
     async def _supervise(self) -> None:
-        wanted = set(await asyncio.to_thread(runnable_bots, self.engine))
+        wanted = await asyncio.to_thread(runnable_bots, self.engine)
         now = dt.datetime.now(dt.UTC)
         for bot_id, (task, bot_stop) in list(self._bots.items()):
             if bot_id not in wanted:
                 bot_stop.set()
-            elif not bot_stop.is_set() and is_restart_due(now, str(bot_id), self._started[bot_id]):
-                # The nightly restart (03:00–04:00 Moscow, spread per bot): a fresh context, a fresh page.
+            elif not bot_stop.is_set() and (reason := self._restart_reason(bot_id, wanted[bot_id], now)):
                 bot_stop.set()
-                await self._note_restart(bot_id, "daily restart window")
+                await self._note_restart(bot_id, reason)
             if task.done():
                 del self._bots[bot_id]
                 self.health.bots.pop(bot_id, None)
                 if not task.cancelled() and task.exception() is not None:
                     self._hold_until[bot_id] = now + dt.timedelta(seconds=RESTART_BACKOFF_S)
                     await self._failed(bot_id, task.exception())
-        for bot_id in wanted - set(self._bots):
+        for bot_id in wanted.keys() - self._bots.keys():
             if self._hold_until.get(bot_id, now) > now:
                 continue
             host = await self._browser()
@@ -114,6 +116,15 @@ class Supervisor:
             bot = Bot(bot_id, self.control, self.feed, host, self.config, self.health, tree_pss)
             self._bots[bot_id] = (asyncio.create_task(bot.run(bot_stop), name=f"bot-{bot_id}"), bot_stop)
             self._started[bot_id] = now
+
+    def _restart_reason(self, bot_id: int, asked_at: dt.datetime | None, now: dt.datetime) -> str | None:
+        started = self._started[bot_id]
+        if asked_at is not None and started < asked_at.replace(tzinfo=asked_at.tzinfo or dt.UTC) <= now:
+            return "restart requested"
+        if is_restart_due(now, str(bot_id), started):
+            # The nightly restart (03:00–04:00 Moscow, spread per bot): a fresh context, a fresh page.
+            return "daily restart window"
+        return None
 
     async def _browser(self) -> BrowserHost:
         # Started with the first bot: an installation without WB accounts runs no Chromium.
