@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+PASSWORD = "correct horse battery"  # every test user's password
+
 
 def task_body(account_id: int, **overrides: Any) -> dict[str, Any]:
     body = {"account_id": account_id, "draft_id": "draft-1", "warehouses": [507, 117501], "box_type": "boxes",

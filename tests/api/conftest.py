@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from apihelpers import PASSWORD
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -19,8 +20,6 @@ from wbsupply.domain.statuses import Role
 from wbsupply.feed.memory import MemoryFeed
 from wbsupply.runtime import Runtime
 from wbsupply.store import WbAccount, session_factory, session_scope
-
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time_machine
-from conftest import PASSWORD
+from apihelpers import PASSWORD
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import select

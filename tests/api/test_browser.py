@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from conftest import PASSWORD
+from apihelpers import PASSWORD
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from servers import free_port
 from sqlalchemy import Engine

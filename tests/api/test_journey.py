@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import uvicorn
-from conftest import PASSWORD
+from apihelpers import PASSWORD
 from playwright.sync_api import Page, expect
 from servers import free_port
 from test_browser import browser, login, page, shot  # noqa: F401  (fixtures)

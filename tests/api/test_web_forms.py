@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import PASSWORD
+from apihelpers import PASSWORD
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
