@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 .PHONY: run test lint bench clean
 
 $(BIN)/.installed: pyproject.toml
+	PYTHON=$(PYTHON) scripts/ensure-system-deps.sh venv
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the system programs wbsupply needs, from Debian's packages, when they are missing.
-# Usage: scripts/ensure-system-deps.sh browser [postgres] [redis]
+# Usage: scripts/ensure-system-deps.sh [venv] [browser] [postgres] [redis]
 set -euo pipefail
 
 missing=()
@@ -14,6 +14,9 @@ for need in "$@"; do
         || missing+=(postgresql) ;;
     redis)
       command -v redis-server >/dev/null || missing+=(redis-server) ;;
+    venv)
+      # Debian's python3 has no ensurepip until python3-venv is installed.
+      "${PYTHON:-python3}" -c "import ensurepip, venv" 2>/dev/null || missing+=(python3-venv) ;;
     *) echo "unknown requirement: $need" >&2; exit 2 ;;
   esac
 done

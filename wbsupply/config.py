@@ -6,6 +6,7 @@ import datetime as dt
 import shutil
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -13,8 +14,19 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 BROWSER_CANDIDATES = ("/usr/bin/chromium-headless-shell", "/usr/bin/chromium")
 
 
-class Settings(BaseSettings):
+class ControlPlaneConfig(BaseSettings):
+    """Where bots and tasks live besides the database; also read on its own by the cluster mirror."""
+
     model_config = SettingsConfigDict(env_prefix="WBSUPPLY_", env_file=".env", extra="ignore")
+
+    control_plane: Literal["local", "kubernetes"] = Field(
+        default="local", description="kubernetes: also write SellerBot / SupplyTask custom resources"
+    )
+    kube_namespace: str | None = Field(default=None, description="Namespace of the CRs; default: the pod's own")
+    kubeconfig: str | None = Field(default=None, description="Outside a cluster only; default $KUBECONFIG")
+
+
+class Settings(ControlPlaneConfig):
 
     # Storage: SQLite file by default, PostgreSQL URL (postgresql+psycopg://...) in the cluster.
     data_dir: Path = Field(default=Path("./data"), description="Folder for the SQLite file and local state")

@@ -19,6 +19,7 @@ from sqlmodel import col, select
 from wbsupply.config import Settings
 from wbsupply.control.base import ControlPlane
 from wbsupply.control.local import LocalControlPlane
+from wbsupply.control.mirroring import close_control_plane, cluster_control_plane
 from wbsupply.domain.schedule import is_restart_due, next_restart
 from wbsupply.domain.statuses import BotStatus
 from wbsupply.feed.base import SlotFeed
@@ -159,12 +160,17 @@ def resolve_bot_id(bot: str, settings: Settings) -> int:
 
 
 async def serve_one_bot(bot_id: int, settings: Settings, feed: SlotFeed, stop: asyncio.Event,
-                        control: ControlPlane | None = None, health_port: int | None = None) -> None:
-    """One bot, its own browser and its ``/healthz``, until ``stop`` is set."""
+                        control: ControlPlane | None = None, health_port: int | None = None,
+                        bot_name: str | None = None) -> None:
+    """One bot, its own browser and its ``/healthz``, until ``stop`` is set.
+
+    Without ``control``: the database, mirrored to the bot's SellerBot CR (``bot_name``) in the cluster.
+    """
     from wbsupply.runtime import ensure_secret_key
 
     engine = engine_from_settings(settings)
-    control = control or LocalControlPlane(engine)
+    own_control = control is None
+    control = control or cluster_control_plane(LocalControlPlane(engine), bot_id, bot_name or str(bot_id))
     host = BrowserHost(browser_options(settings))
     await host.start()
     health = HealthState(browser_connected=lambda: host.connected)
@@ -181,6 +187,8 @@ async def serve_one_bot(bot_id: int, settings: Settings, feed: SlotFeed, stop: a
         stop.set()
         await asyncio.gather(server, return_exceptions=True)
         await host.stop()
+        if own_control:
+            await close_control_plane(control)
         engine.dispose()
 
 
@@ -195,7 +203,7 @@ def run_worker(bot: str, settings: Settings) -> None:
             loop.add_signal_handler(sig, stop.set)
         feed = _feed(settings)
         try:
-            await serve_one_bot(bot_id, settings, feed, stop)
+            await serve_one_bot(bot_id, settings, feed, stop, bot_name=bot)
         finally:
             await feed.close()
 

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from wbsupply.api.errors import Invalid, NotFound
+from wbsupply.api.logic import control
 from wbsupply.api.logic.warehouses import warehouse_names
 from wbsupply.domain.statuses import BotStatus
 from wbsupply.store import Booking, BookingState, EventLog, User, WbAccount
@@ -54,6 +55,7 @@ def bot_action(session: Session, admin: User, account_id: int, action: str) -> W
     if action not in BOT_ACTIONS:
         raise Invalid("Действие: start, stop или restart")
     now = utcnow()
+    before = control.snapshot(account, control.BOT_FIELDS)
     if action == "stop":
         account.status = BotStatus.STOPPED
     elif action == "start":
@@ -75,6 +77,8 @@ def bot_action(session: Session, admin: User, account_id: int, action: str) -> W
         )
     )
     session.commit()
+    # In the cluster the operator acts on the SellerBot: paused for stop/start, the restart annotation for restart.
+    control.publish_bot(session, account, before, restart=now.isoformat() if action == "restart" else None)
     return account
 
 

@@ -1,17 +1,86 @@
-"""Where a new supply task goes: the control plane.
+"""Where tasks and bots go: the control plane.
 
-Embedded runtime: the ``supply_tasks`` row is the control-plane object (the local supervisor reads it).
-The cluster swaps :func:`submit_task` for one that also writes a ``SupplyTask`` custom resource; nothing
-else in the API creates tasks.
+Embedded runtime: the ``supply_tasks`` / ``wb_accounts`` rows are the control-plane objects (the local
+supervisor reads them). Cluster (``WBSUPPLY_CONTROL_PLANE=kubernetes``): the rows stay the source of truth
+and each change is also written to the ``SupplyTask`` / ``SellerBot`` custom resource the operator
+reconciles. Order and failure policy: the row is committed first (a new task needs its id for the CR
+name), then the CR is written; if the Kubernetes API refuses or cannot be reached, the row is put back as
+it was (a new one is deleted) and the seller gets a 503 with a Russian message — never a row without
+its CR or a CR the database does not know. Each change writes one CR request, so it lands or it does not.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
 from sqlmodel import Session
 
+from wbsupply.api.errors import ApiError
 from wbsupply.api.logic.users import plan_of
+from wbsupply.control.kube_mirror import (
+    ClusterTarget,
+    ControlPlaneSettings,
+    CustomResourceMirror,
+    MirrorError,
+    task_status_patch,
+)
 from wbsupply.domain.tasks import SupplyTaskSpec
 from wbsupply.store import SupplyTask, User, WbAccount
+
+log = logging.getLogger(__name__)
+TASK_FIELDS = ("account_id", "spec", "deadline", "phase", "message")
+BOT_FIELDS = ("status", "supplier_id", "next_restart_at", "last_restart_reason")
+_UNSET: Any = object()
+_cluster: ClusterTarget | None = _UNSET
+
+
+class ClusterUnavailable(ApiError):
+    status_code = 503
+
+
+def cluster() -> ClusterTarget | None:
+    """The cluster to mirror to, from the environment on first use; None in the embedded runtime."""
+    global _cluster
+    if _cluster is _UNSET:
+        settings = ControlPlaneSettings()
+        _cluster = ClusterTarget.from_settings(settings) if settings.control_plane == "kubernetes" else None
+    return _cluster
+
+
+def use_cluster(target: ClusterTarget | None) -> None:
+    """Set the cluster explicitly (tests; None: embedded)."""
+    global _cluster
+    _cluster = target
+
+
+def _write(action: Callable[[CustomResourceMirror], Awaitable[Any]]) -> None:
+    target = cluster()
+    if target is None:
+        return
+    try:
+        target.run(action)
+    except MirrorError as exc:
+        log.warning("Kubernetes write failed, the database change is rolled back: %s", exc)
+        raise ClusterUnavailable(MirrorError.message_ru) from exc
+
+
+def snapshot(row: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+    """The fields a change may touch, to put back if the cluster refuses the change."""
+    return {name: getattr(row, name) for name in fields}
+
+
+def _restore(session: Session, row: Any, before: Mapping[str, Any]) -> None:
+    for name, value in before.items():
+        setattr(row, name, value)
+    session.add(row)
+    session.commit()
+
+
+def _undo_create(session: Session, row: Any) -> None:
+    session.delete(row)
+    session.commit()
 
 
 def submit_task(session: Session, owner: User, account: WbAccount, spec: SupplyTaskSpec) -> SupplyTask:
@@ -25,4 +94,59 @@ def submit_task(session: Session, owner: User, account: WbAccount, spec: SupplyT
     )
     session.add(task)
     session.commit()
+    try:
+        _write(lambda mirror: mirror.apply_supply_task(task))
+    except ClusterUnavailable:
+        _undo_create(session, task)
+        raise
     return task
+
+
+def publish_task(session: Session, task: SupplyTask, before: Mapping[str, Any]) -> None:
+    """After an edit / pause / resume / cancel was committed: the CR's spec or status follows the row."""
+    if cluster() is None:
+        return
+    spec_changed = any(before[name] != getattr(task, name) for name in ("account_id", "spec", "deadline"))
+    status_changed = any(before[name] != getattr(task, name) for name in ("phase", "message"))
+    try:
+        if spec_changed:  # an edit: only Pending / Watching / QuotaExceeded tasks, the phase stays
+            _write(lambda mirror: mirror.apply_supply_task(task))
+        elif status_changed:
+            patch = task_status_patch(task.phase, task.message)
+            _write(lambda mirror: mirror.mirror_task_status(task.id or 0, patch))
+    except ClusterUnavailable:
+        _restore(session, task, before)
+        raise
+
+
+def pause_bot(session: Session, account: WbAccount) -> None:
+    """Before a disconnect, which rewrites the account and its tasks in one commit: the SellerBot is paused
+    first, so a refusal leaves everything as it was (the rare failed commit after it heals on reconnect)."""
+    owner = session.get(User, account.owner_id)
+    if owner is not None:
+        _write(lambda mirror: mirror.apply_seller_bot(account, owner, paused=True))
+
+
+def publish_bot(session: Session, account: WbAccount, before: Mapping[str, Any] | None = None,
+                *, restart: str | None = None) -> None:
+    """The account's SellerBot after a committed change (``before`` None: the account was just created).
+
+    ``restart``: a new value of the SellerBot's restart annotation (the operator restarts the worker).
+    """
+    if cluster() is None:
+        return
+    owner = session.get(User, account.owner_id)
+    if owner is None:
+        return
+
+    async def apply(mirror: CustomResourceMirror) -> None:
+        await mirror.apply_seller_bot(account, owner, restart=restart)
+
+    try:
+        _write(apply)
+    except ClusterUnavailable:
+        if before is None:
+            _undo_create(session, account)
+        else:
+            _restore(session, account, before)
+        raise

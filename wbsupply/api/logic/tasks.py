@@ -92,21 +92,25 @@ def update_task(session: Session, user: User, task_id: int, data: dict[str, Any]
     merged = {**task.spec, **data}
     account = wb.get_account(session, user, _account_id_of(merged))
     spec = parse_spec(merged, account.id or 0)
+    before = control.snapshot(task, control.TASK_FIELDS)
     task.account_id = account.id or 0
     task.spec = spec.model_dump(mode="json")
     task.deadline = spec.deadline
     session.add(task)
     session.commit()
+    control.publish_task(session, task, before)
     return task
 
 
 def _move(session: Session, task: SupplyTask, target: TaskPhase, message: str | None, refusal: str) -> SupplyTask:
     if not can_move(task.phase, target):
         raise Conflict(refusal.format(phase=task.phase.label))
+    before = control.snapshot(task, control.TASK_FIELDS)
     task.phase = target
     task.message = message
     session.add(task)
     session.commit()
+    control.publish_task(session, task, before)
     return task
 
 
@@ -114,9 +118,11 @@ def pause_task(session: Session, user: User, task_id: int) -> SupplyTask:
     """Park the task in Pending with the domain's pause note: the bot leaves it alone until resumed."""
     task = get_task(session, user, task_id)
     if task.phase is TaskPhase.PENDING:  # not a transition: only the note changes
+        before = control.snapshot(task, control.TASK_FIELDS)
         task.message = SELLER_PAUSED_MESSAGE
         session.add(task)
         session.commit()
+        control.publish_task(session, task, before)
         return task
     refusal = "Задачу в состоянии «{phase}» нельзя приостановить"
     return _move(session, task, TaskPhase.PENDING, SELLER_PAUSED_MESSAGE, refusal)
@@ -129,9 +135,11 @@ def resume_task(session: Session, user: User, task_id: int) -> SupplyTask:
         if task.phase in ACTIVE:
             return task
         raise Conflict(f"Задачу в состоянии «{task.phase.label}» нельзя возобновить")
+    before = control.snapshot(task, control.TASK_FIELDS)
     task.message = None
     session.add(task)
     session.commit()
+    control.publish_task(session, task, before)
     return task
 
 

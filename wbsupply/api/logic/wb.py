@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from wbsupply.api.errors import Conflict, Invalid, NotFound
-from wbsupply.api.logic import relay
+from wbsupply.api.logic import control, relay
 from wbsupply.domain.statuses import BotStatus, TaskPhase
 from wbsupply.store import SupplyTask, User, WbAccount
 
@@ -63,6 +63,7 @@ def add_account(session: Session, user: User, phone: str, label: str = "", accep
     account = WbAccount(owner_id=user.id or 0, phone=phone, label=(label or "").strip()[:100])
     session.add(account)
     session.commit()
+    control.publish_bot(session, account)  # the cluster's SellerBot (its worker pod); first, so a refusal undoes all
     relay.submit(session, account, "phone", phone)
     return account
 
@@ -72,9 +73,11 @@ def submit_step(session: Session, user: User, account_id: int, kind: str, value:
     relay.submit(session, account, kind, value)
     session.expire(account)  # the relay wrote in its own transaction (e.g. a new phone)
     if account.status is BotStatus.STOPPED:
+        before = control.snapshot(account, control.BOT_FIELDS)
         account.status = BotStatus.INITIALIZING  # connecting again starts the bot again
         session.add(account)
         session.commit()
+        control.publish_bot(session, account, before)
     return status(session, user, account_id)
 
 
@@ -87,6 +90,8 @@ def set_api_token(session: Session, user: User, account_id: int, token: str | No
 def disconnect(session: Session, user: User, account_id: int) -> WbAccount:
     """Stop the bot and forget the WB session; the seller's active tasks wait until it is connected again."""
     account = get_account(session, user, account_id)
+    # In the cluster the SellerBot is paused first (its pod goes away): if Kubernetes refuses, nothing changed.
+    control.pause_bot(session, account)
     account.status = BotStatus.STOPPED
     account.session_blob = None
     account.session_saved_at = None
