@@ -40,6 +40,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     engine = runtime.extras.get("engine") or make_engine(settings.resolved_database_url())
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
+    app.state.inline_db = engine.dialect.name == "sqlite"  # short reads on the event loop (see deps.run_db)
     app.state.secret_key = ensure_secret_key(settings)  # also encrypts the sellers' WB API tokens
     app.state.signer = SessionSigner(app.state.secret_key)
     app.state.templates = render.templates()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
+from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from wbsupply.api.errors import Forbidden, Unauthorized
 from wbsupply.api.logic import users
@@ -32,6 +34,35 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _can_run_inline(request: Request, session: Session) -> bool:
+    """Whether a short read may run on the event loop instead of in the thread pool.
+
+    SQLite is a library in this process: a read is a function call of a fraction of a millisecond, and in WAL
+    mode readers never wait for the writer. Handing it to a thread costs more than the query (two thread
+    switches and a fight for the GIL with the event loop) and is what the tail latency was made of. A server
+    database (PostgreSQL) is a network round trip: that always goes to the thread pool. Inline only when a
+    connection is at hand: waiting on the event loop for one that a thread holds could freeze every request.
+    """
+    if not request.app.state.inline_db:
+        return False
+    if session.in_transaction():
+        return True
+    pool = request.app.state.engine.pool
+    return not isinstance(pool, QueuePool) or pool.checkedin() > 0
+
+
+async def run_db(request: Request, session: Session, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run ``fn`` (database reads through ``session``) on the event loop if cheap, else in the thread pool."""
+    if _can_run_inline(request, session):
+        result = fn(*args, **kwargs)
+        session.commit()  # the connection goes back to the pool now, not after the response has been sent
+        return result
+    return await run_in_threadpool(fn, *args, **kwargs)
+
 
 def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
@@ -47,13 +78,17 @@ def _bearer(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-def optional_user(request: Request, session: SessionDep) -> User | None:
+async def optional_user(request: Request, session: SessionDep) -> User | None:
     """The caller: by bearer token (API clients) or by the session cookie (browser)."""
+    return await run_db(request, session, _user_of_request, request, session)
+
+
+def _user_of_request(request: Request, session: Session) -> User | None:
     try:
         return _lookup_user(request, session)
     finally:
-        # End the read transaction here: a connection held from this thread-pool hop to the handler's next
-        # hop can deadlock under load (all threads waiting for connections that wait for a thread).
+        # End the read transaction here: a connection held from this step to the handler's thread-pool hop
+        # can deadlock under load (all threads waiting for connections that wait for a thread).
         session.commit()
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from wbsupply.api.deps import Csrf, CurrentUser, OptionalUser, RuntimeDep, SessionDep, client_ip
+from wbsupply.api.deps import Csrf, CurrentUser, OptionalUser, RuntimeDep, SessionDep, client_ip, run_db
 from wbsupply.api.logic import bookings, notifications, slots, tasks, users, wb
 from wbsupply.api.logic.usage import usage_view
 from wbsupply.api.logic.warehouses import picker
@@ -78,7 +78,12 @@ async def invite_accept(request: Request, token: str, session: SessionDep) -> Re
 
 
 @router.get("/", response_class=HTMLResponse)
-def dashboard(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+async def dashboard(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+    # The cabinet's hot page: all its reads in one step, on the event loop where the database allows.
+    return await run_db(request, session, _dashboard, request, user, session)
+
+
+def _dashboard(request: Request, user: User, session: Any) -> Response:
     accounts = [wb.view(session, account, with_message=False) for account in wb.list_accounts(session, user)]
     active = tasks.list_task_views(session, user, active_only=True, limit=20)
     return page(request, "dashboard.html", user, accounts=accounts, tasks=active,

@@ -30,6 +30,8 @@ def _coef_class(value: int | None) -> str:
 
 def templates() -> Jinja2Templates:
     engine = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    # Templates ship with the package: compile each once, no stat() of every template file on every render.
+    engine.env.auto_reload = False
     engine.env.globals.update(BoxType=BoxType, TaskPhase=TaskPhase, BotStatus=BotStatus)
     engine.env.filters["coef_class"] = _coef_class
     engine.env.filters["dt"] = lambda value: value[:16].replace("T", " ") if value else "—"

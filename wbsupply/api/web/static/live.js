@@ -12,16 +12,20 @@
     el.classList.add(prefix + value);
   }
 
+  var bookingsList = document.querySelector("[data-bookings]");
+
   function apply(data) {
+    var reload = false;
     data.tasks.forEach(function (t) {
       document.querySelectorAll('[data-task-phase="' + t.id + '"]').forEach(function (el) {
+        // A new booking belongs in the page's bookings list too, which only the server draws.
+        if (bookingsList && t.phase === "Booked" && !el.classList.contains("p-Booked")) reload = true;
         el.textContent = t.phase_label; setClass(el, "p-", t.phase);
       });
       document.querySelectorAll('[data-task-message="' + t.id + '"]').forEach(function (el) {
         el.textContent = t.message && t.message !== t.phase_label ? t.message : "";
       });
     });
-    var reload = false;
     data.bots.forEach(function (b) {
       document.querySelectorAll('[data-bot-status="' + b.id + '"]').forEach(function (el) {
         el.textContent = b.status_label; setClass(el, "s-", b.status);
