@@ -138,14 +138,19 @@ def build_embedded_components(runtime: Runtime) -> list[Component]:
 
 def _first_start(runtime: Runtime) -> None:
     """Admin and demo seller on the very first start; their passwords go to the terminal once, not to logs."""
-    from wbsupply.api.bootstrap import ensure_first_users
+    from wbsupply.api.bootstrap import DEMO_PHONE, ensure_first_users, ensure_sandbox_seller
     from wbsupply.store import make_engine
 
     engine = make_engine(runtime.settings.resolved_database_url())
+    market = runtime.extras.get("sandbox_market")
     try:
-        lines = ensure_first_users(engine, runtime.settings, runtime.extras.get("sandbox_market"))
+        lines = ensure_first_users(engine, runtime.settings, market)
     finally:
         engine.dispose()
+    if market is not None:
+        # The sandbox lives in memory: its demo draft is new on every start, so say which it is each time.
+        draft = ensure_sandbox_seller(market)
+        lines.append(f"Песочница WB: телефон {DEMO_PHONE}, черновик поставки для задачи: {draft}")
     if lines:
         print("\n".join(lines), flush=True)
 

@@ -14,7 +14,7 @@ from wbsupply.api.middleware import BodyLimitMiddleware, CsrfCookieMiddleware
 from wbsupply.api.routes import admin, auth, notifications, slots, tasks, usage, wb_accounts
 from wbsupply.api.security import SessionSigner
 from wbsupply.api.web import admin_pages, pages, render
-from wbsupply.store import make_engine, session_factory
+from wbsupply.store import begin_immediate, make_engine, session_factory
 
 if TYPE_CHECKING:
     from wbsupply.runtime import Runtime
@@ -40,6 +40,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     engine = runtime.extras.get("engine") or make_engine(settings.resolved_database_url())
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
+    # Changes take SQLite's write lock when their transaction begins, so a request that reads and then
+    # writes waits for the monitor's or a bot's write instead of failing with "database is locked".
+    app.state.writing_sessions = session_factory(begin_immediate(engine))
     app.state.inline_db = engine.dialect.name == "sqlite"  # short reads on the event loop (see deps.run_db)
     app.state.secret_key = ensure_secret_key(settings)  # also encrypts the sellers' WB API tokens
     app.state.signer = SessionSigner(app.state.secret_key)

@@ -51,9 +51,9 @@ def ensure_first_users(engine: Engine, settings: Settings, market: Any | None = 
     return lines
 
 
-def ensure_sandbox_seller(market: Any) -> None:
-    """The demo seller's WB account in the sandbox, with a supply draft to create a task for."""
+def ensure_sandbox_seller(market: Any) -> str:
+    """The demo seller's WB account in the sandbox, with a supply draft to create a task for; its draft id."""
     seller = market.seller_by_phone(DEMO_PHONE) or market.create_seller(name="Демо Продавец", phone=DEMO_PHONE)
     supplier_id = seller.suppliers[0].id
-    if not market.list_drafts(supplier_id):
-        market.create_draft(supplier_id, [(DEMO_BARCODE, 20)])
+    drafts = market.list_drafts(supplier_id) or [market.create_draft(supplier_id, [(DEMO_BARCODE, 20)])]
+    return str(drafts[0].id)

@@ -25,7 +25,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     # Opened and closed on the event loop, not in the thread pool: a sync generator would need a free thread
     # to give its connection back, and under load every thread may be waiting for a connection (deadlock).
     # Closing only returns the connection to the pool (a rollback), which takes microseconds.
-    session: Session = request.app.state.sessions()
+    state = request.app.state
+    session: Session = state.sessions() if request.method in SAFE_METHODS else state.writing_sessions()
     try:
         yield session
     finally:

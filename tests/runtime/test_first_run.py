@@ -1,0 +1,99 @@
+"""The README's first run, end to end on a real `wbsupply up`: sign in, connect WB, create a task, get booked."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from test_up import free_port, up_env
+
+
+def until(check, within: float, what: str):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.3)
+    pytest.fail(f"{what}: not reached in {within} s")
+
+
+@pytest.mark.slow
+def test_from_make_run_to_a_booked_supply(tmp_path: Path) -> None:
+    api_port, sandbox_port = free_port(), free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wbsupply.cli", "up"], env=up_env(tmp_path, api_port, sandbox_port),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+    assert proc.stdout is not None
+    try:
+        printed: dict[str, str] = {}
+        while "draft" not in printed:  # what the terminal shows on the first start
+            line = proc.stdout.readline()
+            assert line, "wbsupply up ended before printing the demo credentials"
+            if "демо-продавец" in line:
+                printed["password"] = line.rsplit("/", 1)[-1].strip()
+            if "черновик поставки для задачи" in line:
+                printed["draft"] = line.rsplit(":", 1)[-1].strip()
+        api, sandbox = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{sandbox_port}"
+        until(lambda: _answers(api + "/healthz"), 30, "cabinet up")
+
+        token = httpx.post(api + "/api/v1/auth/token",
+                           json={"email": "seller@wbsupply.local", "password": printed["password"]}).json()
+        seller = httpx.Client(base_url=api + "/api/v1", timeout=30,
+                              headers={"Authorization": f"Bearer {token['access_token']}"})
+        phone = "+79990000001"
+        account = seller.post("/wb-accounts", json={"phone": phone}).json()["id"]
+        seller.post(f"/wb-accounts/{account}/auth", json={"kind": "phone", "value": phone}).raise_for_status()
+        code = until(lambda: _sms_code(sandbox, phone), 30, "SMS code in the sandbox inbox")
+        seller.post(f"/wb-accounts/{account}/auth", json={"kind": "code", "value": code}).raise_for_status()
+        until(lambda: seller.get(f"/wb-accounts/{account}").json()["status"] == "ACTIVE", 60, "bot active")
+
+        day = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)).date() + dt.timedelta(days=3)  # Moscow date
+        task = seller.post("/tasks", json={
+            "account_id": str(account), "draft_id": printed["draft"], "warehouses": [507], "box_type": "boxes",
+            "date_from": str(day), "date_to": str(day + dt.timedelta(days=5)), "max_coefficient": 0,
+            "mode": "book"})
+        assert task.status_code == 201, task.text
+        task_id = task.json()["id"]
+        until(lambda: seller.get(f"/tasks/{task_id}").json()["phase"] == "Watching", 60, "task watching")
+
+        opened = httpx.post(sandbox + "/sandbox/slots/open",
+                            json={"warehouse_id": 507, "date": str(day), "box_type": "boxes"})
+        assert opened.status_code < 300, opened.text
+        booked = until(lambda: _phase(seller, task_id, "Booked"), 60, "task booked")
+        assert "Поставка №" in booked["message"]
+        assert seller.get("/usage").json()["used"] == 1
+        [booking] = httpx.get(sandbox + "/sandbox/bookings").json()
+        assert str(booking["supply_id"]) in booked["message"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 0
+    assert "Traceback" not in output
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def _sms_code(sandbox: str, phone: str) -> str | None:
+    messages = httpx.get(sandbox + "/sandbox/sms", params={"phone": phone}).json()
+    return messages[0]["code"] if messages else None
+
+
+def _phase(client: httpx.Client, task_id: int, wanted: str) -> dict | None:
+    task = client.get(f"/tasks/{task_id}").json()
+    return task if task["phase"] == wanted else None
