@@ -234,3 +234,32 @@ async def test_a_task_the_seller_paused_stays_paused_and_books_nothing(
 
     assert phase_of(db, paused_id) is TaskPhase.PENDING  # the higher plan rank did not make it jump the pause
     assert rows(db, Booking, Booking.task_id == paused_id) == []
+
+
+async def test_a_draft_wb_does_not_have_fails_the_task_with_a_plain_reason(
+    sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
+) -> None:
+    market = sandbox.market
+    phone = "+79270000778"
+    user_id, account_id, _seller = add_seller(db, market, phone)
+    spec = {"account_id": str(account_id), "draft_id": "no-such-draft", "warehouses": [WAREHOUSE_ID],
+            "box_type": "boxes", "max_coefficient": 0, "mode": "book"}
+    with session_scope(db) as session:
+        task = SupplyTask(owner_id=user_id, account_id=account_id, spec=spec, plan_rank=1)
+        session.add(task)
+        session.flush()
+        task_id = task.id
+    assert task_id is not None
+    day = msk_day(market, 5)
+    async with running_bot(account_id, db, feed, host, bot_config(sandbox)):
+        await login_through_relay(db, market, account_id, phone)
+        await eventually(lambda: phase_of(db, task_id) is TaskPhase.WATCHING, what="watching")
+        market.open_slot(WAREHOUSE_ID, day, BoxType.BOXES, coefficient=0)
+        await feed.publish([opened(day)])
+        await eventually(lambda: phase_of(db, task_id) is TaskPhase.FAILED, what="failed")
+
+    message = row(db, SupplyTask, task_id).message
+    assert message is not None and "no-such-draft" in message and "не найден" in message
+    assert [b.state for b in rows(db, Booking, Booking.task_id == task_id)] in ([], [BookingState.RELEASED])
+    assert quota.usage(db, user_id, quota.month_key()).total == 0
+    assert market.slot(WAREHOUSE_ID, day, BoxType.BOXES).capacity > 0  # nothing was booked

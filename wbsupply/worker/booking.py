@@ -42,6 +42,11 @@ class SlotTaken(Exception):
     """The date is no longer bookable (someone else took the last unit, or it closed)."""
 
 
+class TaskUnworkable(Exception):
+    """The task points at something WB does not have (e.g. a draft id that does not exist): only the seller
+    can fix it, so retrying on every slot would only hide it."""
+
+
 class PlanStrategy(Protocol):
     name: str
 
@@ -157,6 +162,10 @@ class Booker:
             supply_id = await self._plan(preorder_id, slot.date)
         except SlotTaken as taken:
             return await self._lost(task, booking, slot, str(taken))
+        except TaskUnworkable as unworkable:
+            await self.control.release_booking(booking)
+            await self.control.move_task(task.id, TaskPhase.FAILED, str(unworkable))
+            return Outcome("failed", str(unworkable))
         except Exception as exc:
             # Unknown outcome (a timeout, a closed page, a dead session): WB decides, not our guess.
             log.warning("bot %s task %s: booking interrupted (%s)", self.bot_id, task.id, type(exc).__name__)
@@ -187,7 +196,14 @@ class Booker:
         assert task.spec.draft_id is not None  # the spec guarantees one of both
         key = (task.spec.draft_id, slot.warehouse_id, slot.box_type.value)
         if key not in self._draft_preorders:
-            self._draft_preorders[key] = await self.cabinet.create_preorder(*key)
+            try:
+                self._draft_preorders[key] = await self.cabinet.create_preorder(*key)
+            except RpcFailure as failure:
+                if failure.code != spec.RPC_ERR_NOT_FOUND:
+                    raise
+                raise TaskUnworkable(
+                    f"Черновик поставки {task.spec.draft_id} не найден в кабинете WB: проверьте его номер в задаче"
+                ) from None
         return self._draft_preorders[key]
 
     async def _recheck(self, preorder_id: int, slot: Slot, task: TaskRecord) -> None:
