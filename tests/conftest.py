@@ -20,9 +20,10 @@ import itertools
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from servers import PostgresServer, start_postgres
+from servers import PostgresServer, redis_executor, start_postgres
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -105,3 +106,12 @@ def engine(database_url: str) -> Iterator[Engine]:
 def session(engine: Engine) -> Iterator[Session]:
     with session_factory(engine)() as session:
         yield session
+
+
+@pytest.fixture
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real redis-server (append-only, so a restart in the middle of a test keeps the stream)."""
+    executor = redis_executor(Path(tmp_path_factory.mktemp("redis")))
+    executor.start()
+    yield executor
+    executor.stop()

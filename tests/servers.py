@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -161,3 +162,17 @@ def start_postgres(port: int | None = None, startup_timeout: float = 60.0) -> It
         if started:
             _run(prefix, base, *pg_ctl, "-m", "immediate", "-w", "stop")
         shutil.rmtree(base, ignore_errors=True)
+
+
+def redis_executor(datadir: Path) -> Any:
+    """A real redis-server on loopback with an append-only file, so a restart keeps the stream."""
+    from pytest_redis.executor.process import RedisExecutor
+
+    executable = shutil.which("redis-server")
+    if executable is None:
+        raise RuntimeError("redis-server is not installed: run `make test` (scripts/ensure-system-deps.sh redis)")
+    return RedisExecutor(
+        executable, databases=4, redis_timeout=30, loglevel="warning", host="127.0.0.1", port=free_port(),
+        startup_timeout=30, save="", daemonize="no", rdbcompression=True, rdbchecksum=False,
+        syslog_enabled=False, appendonly="yes", datadir=datadir,
+    )

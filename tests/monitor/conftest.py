@@ -7,14 +7,10 @@ are sandbox seconds and a test that spans minutes of WB time takes seconds of re
 
 from __future__ import annotations
 
-import shutil
-import socket
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from monitor_helpers import SPEED, Bot, Harness
-from pytest_redis.executor.process import RedisExecutor
 
 from wbsupply.sandbox.app import RunningSandbox, SandboxConfig, run_sandbox_in_thread
 from wbsupply.sandbox.simulation import SimulationConfig
@@ -44,24 +40,3 @@ def make_bot(sandbox: RunningSandbox) -> Callable[[], Bot]:
 @pytest.fixture
 def harness(sandbox: RunningSandbox) -> Harness:
     return Harness(sandbox)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisExecutor]:
-    """A real redis-server with an append-only file, so a restart keeps the stream (as in tests/feed)."""
-    executable = shutil.which("redis-server")
-    assert executable, "redis-server is not installed: run `make test` (it installs Debian's redis-server)"
-    executor = RedisExecutor(
-        executable, databases=4, redis_timeout=30, loglevel="warning", host="127.0.0.1", port=_free_port(),
-        startup_timeout=30, save="", daemonize="no", rdbcompression=True, rdbchecksum=False,
-        syslog_enabled=False, appendonly="yes", datadir=Path(tmp_path_factory.mktemp("redis")),
-    )
-    executor.start()
-    yield executor
-    executor.stop()
