@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from test_up import free_port, up_env
+from test_up import ctrl_c, free_port, start_up
 
 
 def until(check, within: float, what: str):  # type: ignore[no-untyped-def]
@@ -28,10 +24,7 @@ def until(check, within: float, what: str):  # type: ignore[no-untyped-def]
 @pytest.mark.slow
 def test_from_make_run_to_a_booked_supply(tmp_path: Path) -> None:
     api_port, sandbox_port = free_port(), free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "wbsupply.cli", "up"], env=up_env(tmp_path, api_port, sandbox_port),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-    )
+    proc = start_up(tmp_path, api_port, sandbox_port)
     assert proc.stdout is not None
     try:
         printed: dict[str, str] = {}
@@ -74,10 +67,7 @@ def test_from_make_run_to_a_booked_supply(tmp_path: Path) -> None:
         [booking] = httpx.get(sandbox + "/sandbox/bookings").json()
         assert str(booking["supply_id"]) in booked["message"]
     finally:
-        proc.send_signal(signal.SIGINT)
-        output, _ = proc.communicate(timeout=60)
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+        output = ctrl_c(proc)
     assert proc.returncode == 0
     assert "Traceback" not in output
 

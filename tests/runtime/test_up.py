@@ -40,6 +40,29 @@ def wait_http(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> httpx.
     pytest.fail(f"{url} did not answer in {timeout} s")
 
 
+def start_up(tmp_path: Path, api_port: int, sandbox_port: int) -> subprocess.Popen:
+    """`wbsupply up` as a user starts it, in its own session so the test can see every process it left."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "wbsupply.cli", "up"],
+        env=up_env(tmp_path, api_port, sandbox_port),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def ctrl_c(proc: subprocess.Popen) -> str:
+    """Press Ctrl-C and return everything the process printed (killed if it does not stop in 60 s)."""
+    try:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+        return output
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
 def session_processes(sid: int) -> list[int]:
     pids = []
     for entry in Path("/proc").iterdir():
@@ -55,14 +78,7 @@ def session_processes(sid: int) -> list[int]:
 @pytest.mark.slow
 def test_up_serves_and_stops_cleanly_on_ctrl_c(tmp_path):
     api_port, sandbox_port = free_port(), free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "wbsupply.cli", "up"],
-        env=up_env(tmp_path, api_port, sandbox_port),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    proc = start_up(tmp_path, api_port, sandbox_port)
     try:
         health = wait_http(f"http://127.0.0.1:{api_port}/healthz", proc)
         assert health.status_code == 200
@@ -78,32 +94,19 @@ def test_up_serves_and_stops_cleanly_on_ctrl_c(tmp_path):
         assert (tmp_path / "data" / "wbsupply.sqlite3").exists()
         assert oct((tmp_path / "data" / "secret.key").stat().st_mode & 0o777) == "0o600"
 
-        proc.send_signal(signal.SIGINT)
-        output, _ = proc.communicate(timeout=30)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+        output = ctrl_c(proc)
     assert proc.returncode == 0, output
     assert "Traceback" not in output
     assert session_processes(proc.pid) == []
     assert "admin@wbsupply.local" in output and "seller@wbsupply.local" in output  # printed on the first start
 
     # Second start: same data folder, no new users, the passwords are not printed again.
-    again = subprocess.Popen(
-        [sys.executable, "-m", "wbsupply.cli", "up"],
-        env=up_env(tmp_path, api_port, sandbox_port),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    again = start_up(tmp_path, api_port, sandbox_port)
     try:
         wait_http(f"http://127.0.0.1:{api_port}/healthz", again)
-        again.send_signal(signal.SIGINT)
-        second_output, _ = again.communicate(timeout=30)
     finally:
-        if again.poll() is None:
-            os.killpg(again.pid, signal.SIGKILL)
+        second_output = ctrl_c(again)
     assert again.returncode == 0, second_output
     assert "admin@wbsupply.local" not in second_output
 
