@@ -188,3 +188,14 @@ def test_components_have_their_own_service_accounts(chart: helm.Chart) -> None:
         # Only the operator and the API talk to the Kubernetes API.
         assert spec["automountServiceAccountToken"] is (name in {"wbsupply-operator", "wbsupply-api"})
     assert set(by_kind(manifests, "Service")) >= {"wbsupply-api", "wbsupply-monitor"}
+
+
+def test_api_and_monitor_are_probed_on_their_health_endpoints(chart: helm.Chart) -> None:
+    deployments = by_kind(render(chart, {}), "Deployment")
+    api = deployments["wbsupply-api"]["spec"]["template"]["spec"]["containers"][0]
+    monitor = deployments["wbsupply-monitor"]["spec"]["template"]["spec"]["containers"][0]
+    assert api["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    # Ready only while polls succeed (last good poll younger than 3 intervals); alive while the loop runs.
+    assert monitor["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
+    assert monitor["livenessProbe"]["httpGet"] == {"path": "/healthz/live", "port": "metrics"}
+    assert {"name": "WBSUPPLY_METRICS_PORT", "value": str(monitor["ports"][0]["containerPort"])} in monitor["env"]
