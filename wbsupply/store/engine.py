@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,10 +57,9 @@ def make_engine(url: str | URL, *, echo: bool = False, sqlite_foreign_keys: bool
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # let SQLAlchemy emit BEGIN itself (see _on_begin)
         cursor = dbapi_connection.cursor()
-        # The busy timeout first: switching to WAL itself needs a lock another process may hold.
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         if not in_memory:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(cursor)
         cursor.execute(f"PRAGMA foreign_keys={'ON' if sqlite_foreign_keys else 'OFF'}")
         cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL, much faster than FULL
         cursor.close()
@@ -69,6 +70,21 @@ def make_engine(url: str | URL, *, echo: bool = False, sqlite_foreign_keys: bool
         connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def _enable_wal(cursor: Any, attempts: int = 100) -> None:
+    """WAL is a property of the file: only the first connection to a new database switches it, and that
+    switch needs an exclusive lock SQLite does not wait for (no busy handler). Two processes opening a new
+    database together (API and worker, or `wbsupply up` beside a test) retry briefly instead of failing."""
+    for attempt in range(attempts):
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
 
 
 def begin_immediate(engine: Engine) -> Engine:
