@@ -113,11 +113,11 @@ def update_task(session: Session, user: User, task_id: int, data: dict[str, Any]
     return task
 
 
-def _move(session: Session, task: SupplyTask, target: TaskPhase, message: str | None, refusal: str) -> SupplyTask:
-    if not can_move(task.phase, target):
-        raise Conflict(refusal.format(phase=task.phase.label))
+def _change(session: Session, task: SupplyTask, message: str | None, phase: TaskPhase | None = None) -> SupplyTask:
+    """Save the seller's change and publish it to the control plane (the SupplyTask CR in the cluster)."""
     before = control.snapshot(task, control.TASK_FIELDS)
-    task.phase = target
+    if phase is not None:
+        task.phase = phase
     task.message = message
     session.add(task)
     session.commit()
@@ -125,16 +125,17 @@ def _move(session: Session, task: SupplyTask, target: TaskPhase, message: str | 
     return task
 
 
+def _move(session: Session, task: SupplyTask, target: TaskPhase, message: str | None, refusal: str) -> SupplyTask:
+    if not can_move(task.phase, target):
+        raise Conflict(refusal.format(phase=task.phase.label))
+    return _change(session, task, message, target)
+
+
 def pause_task(session: Session, user: User, task_id: int) -> SupplyTask:
     """Park the task in Pending with the domain's pause note: the bot leaves it alone until resumed."""
     task = get_task(session, user, task_id)
     if task.phase is TaskPhase.PENDING:  # not a transition: only the note changes
-        before = control.snapshot(task, control.TASK_FIELDS)
-        task.message = SELLER_PAUSED_MESSAGE
-        session.add(task)
-        session.commit()
-        control.publish_task(session, task, before)
-        return task
+        return _change(session, task, SELLER_PAUSED_MESSAGE)
     refusal = "Задачу в состоянии «{phase}» нельзя приостановить"
     return _move(session, task, TaskPhase.PENDING, SELLER_PAUSED_MESSAGE, refusal)
 
@@ -146,12 +147,7 @@ def resume_task(session: Session, user: User, task_id: int) -> SupplyTask:
         if task.phase in ACTIVE:
             return task
         raise Conflict(f"Задачу в состоянии «{task.phase.label}» нельзя возобновить")
-    before = control.snapshot(task, control.TASK_FIELDS)
-    task.message = None
-    session.add(task)
-    session.commit()
-    control.publish_task(session, task, before)
-    return task
+    return _change(session, task, None)
 
 
 def cancel_task(session: Session, user: User, task_id: int) -> SupplyTask:
