@@ -48,7 +48,9 @@ def _can_run_inline(request: Request, session: Session) -> bool:
     database (PostgreSQL) is a network round trip: that always goes to the thread pool. Inline only when a
     connection is at hand: waiting on the event loop for one that a thread holds could freeze every request.
     """
-    if not request.app.state.inline_db:
+    if not request.app.state.inline_db or request.method not in SAFE_METHODS:
+        # A changing request's session begins IMMEDIATE and may wait for another writer: never on the loop
+        # that, in `wbsupply up`, also runs the bots and the monitor.
         return False
     if session.in_transaction():
         return True
