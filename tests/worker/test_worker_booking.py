@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 
 from wbsupply.domain.statuses import BoxType, TaskPhase
 from wbsupply.feed.memory import MemoryFeed
+from wbsupply.notify.messages import render
 from wbsupply.sandbox.app import RunningSandbox
 from wbsupply.store import quota
 from wbsupply.store.engine import session_scope
@@ -136,7 +137,8 @@ async def test_quota_at_the_limit_books_nothing_until_the_plan_grows(
         assert market.preorder(seller.suppliers[0].id, preorder_id).status_id == 1
         assert rows(db, Booking, Booking.task_id == task_id) == []
         notices = rows(db, NotificationOutbox, NotificationOutbox.user_id == user_id)
-        assert {n.kind for n in notices} == {"quota_exceeded"} and "Лимит" in notices[0].payload["text"]
+        assert {n.kind for n in notices} == {"quota_exceeded"}
+        assert "Лимит" in render(notices[0].kind, notices[0].payload, "").title
 
         with session_scope(db) as session:  # the seller moves to a bigger plan
             user = session.get(User, user_id)
@@ -164,8 +166,8 @@ async def test_notify_only_task_tells_the_seller_and_books_nothing(
                                       NotificationOutbox.user_id == user_id), what="slot_found")
     assert phase_of(db, task_id) is TaskPhase.WATCHING
     assert market.preorder(seller.suppliers[0].id, preorder_id).status_id == 1
-    assert day.strftime("%d.%m.%Y") in rows(db, NotificationOutbox, NotificationOutbox.user_id == user_id)[0].payload[
-        "text"]
+    notice = rows(db, NotificationOutbox, NotificationOutbox.user_id == user_id)[0]
+    assert day.strftime("%d.%m.%Y") in render(notice.kind, notice.payload, "").text
 
 
 async def test_a_slot_open_before_the_bot_started_is_booked_from_the_calendar(

@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 
 from wbsupply.domain.statuses import BotStatus, BoxType, TaskPhase
 from wbsupply.feed.memory import MemoryFeed
+from wbsupply.notify.messages import render
 from wbsupply.sandbox.app import RunningSandbox
 from wbsupply.store.journal import EventLog, NotificationOutbox
 from wbsupply.store.models import WbAccount
@@ -89,7 +90,7 @@ async def test_three_failed_reauthorizations_pause_the_bot_and_notify(
     lost = rows(db, NotificationOutbox, NotificationOutbox.kind == "auth_lost")
     assert {n.user_id for n in lost} == {user_id, admin_id}
     assert {n.channel.value for n in lost if n.user_id == user_id} == {"cabinet", "telegram", "email"}
-    assert "Подключите аккаунт WB заново" in lost[0].payload["text"]
+    assert "Подключите аккаунт в кабинете" in render(lost[0].kind, lost[0].payload, "").text
     assert status_of(db, account_id).auth_state == "authorized"
 
 

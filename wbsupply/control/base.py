@@ -22,6 +22,7 @@ from wbsupply.domain.slots import Slot, SlotKey
 from wbsupply.domain.statuses import BotStatus, BoxType, TaskPhase
 from wbsupply.domain.tariffs import Plan
 from wbsupply.domain.tasks import SupplyTask, SupplyTaskSpec
+from wbsupply.notify.kinds import NoticeKind
 
 
 @dataclass(frozen=True)
@@ -96,14 +97,14 @@ class AuthStep:
 
 @dataclass(frozen=True)
 class Notice:
-    """A message for the seller (and optionally the admins); ``kind`` names the template."""
+    """A message for the seller (and optionally the admins): facts only, the words come from
+    :func:`wbsupply.notify.messages.render` so that every channel says the same."""
 
     user_id: int
-    kind: str  # booked | slot_found | slot_lost | quota_exceeded | auth_lost | task_expired | ...
-    text: str  # Russian, ready to show
+    kind: NoticeKind
     dedup_key: str
     payload: dict[str, Any] = field(default_factory=dict)
-    admins: bool = False  # also tell the service's admins
+    admins: bool = False  # also tell the service's admins (their cabinet feed)
 
 
 class ControlPlane(Protocol):

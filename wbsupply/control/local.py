@@ -16,7 +16,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from wbsupply.control.auth_relay import (  # the cabinet's side of the relay, importable from here too
@@ -32,12 +31,13 @@ from wbsupply.control.auth_relay import (  # the cabinet's side of the relay, im
 from wbsupply.control.base import AuthStep, BookingRecord, BotRecord, Notice, TaskRecord
 from wbsupply.domain.machines import move
 from wbsupply.domain.slots import Slot
-from wbsupply.domain.statuses import BotStatus, Role, TaskPhase
+from wbsupply.domain.statuses import BotStatus, TaskPhase
 from wbsupply.domain.tasks import SupplyTaskSpec
+from wbsupply.notify import outbox
 from wbsupply.store import quota
 from wbsupply.store.auth import AuthRequestStatus, WbAuthRequest
 from wbsupply.store.engine import begin_immediate, session_scope
-from wbsupply.store.journal import EventLog, NotificationChannel, NotificationOutbox
+from wbsupply.store.journal import EventLog
 from wbsupply.store.models import Booking, BookingState, SupplyTask, User, WbAccount
 from wbsupply.store.types import utcnow
 
@@ -45,7 +45,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 ACTIVE_PHASES = (TaskPhase.PENDING, TaskPhase.WATCHING, TaskPhase.BOOKING, TaskPhase.QUOTA_EXCEEDED)
-SELLER_CHANNELS = (NotificationChannel.CABINET, NotificationChannel.TELEGRAM, NotificationChannel.EMAIL)
 
 
 def task_record(row: SupplyTask) -> TaskRecord:
@@ -307,25 +306,9 @@ class LocalControlPlane:
     async def notify(self, notice: Notice) -> None:
         def run() -> None:
             with session_scope(self.writer) as session:
-                recipients = [(notice.user_id, channel) for channel in SELLER_CHANNELS]
-                if notice.admins:
-                    admins = session.exec(select(User.id).where(User.role == Role.ADMIN, col(User.active))).all()
-                    recipients += [(admin, NotificationChannel.CABINET) for admin in admins if admin is not None]
-            for user_id, channel in recipients:
-                _add_notification(self.engine, notice, user_id, channel)
+                outbox.enqueue_notice(session, notice)
 
         await self._run(run)
-
-
-def _add_notification(engine: Engine, notice: Notice, user_id: int, channel: NotificationChannel) -> None:
-    key = f"{notice.dedup_key}:{user_id}:{channel.value}"[:200]
-    payload = {"text": notice.text, **notice.payload}
-    try:
-        with session_scope(begin_immediate(engine)) as session:
-            session.add(NotificationOutbox(user_id=user_id, channel=channel, kind=notice.kind, payload=payload,
-                                           dedup_key=key))
-    except IntegrityError:
-        pass  # already queued by an earlier attempt: the dedup key did its job
 
 
 __all__ = [

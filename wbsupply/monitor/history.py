@@ -9,7 +9,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +17,8 @@ from sqlalchemy import Engine, insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from wbsupply.domain.slots import SlotEvent
+from wbsupply.notify.kinds import NoticeKind
+from wbsupply.notify.outbox import alert_admins
 from wbsupply.store.journal import EventLog, SlotHistory
 
 log = logging.getLogger(__name__)
@@ -34,9 +36,17 @@ class Alert:
     message: str
     at: datetime
     level: str = "WARNING"
+    notice: NoticeKind | None = None  # the admins' notification this alert raises, if any
+    details: dict[str, Any] = field(default_factory=dict)  # the notice's payload (source, reason, detail)
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "message": self.message, "at": self.at.isoformat(), "level": self.level}
+
+
+def admin_notice(kind: NoticeKind, source: str, reason: str) -> tuple[NoticeKind, dict[str, Any]]:
+    """What ``Monitor._alert`` takes to tell the admins: the kind and its payload (``source`` is a source's
+    ``name``: "api" or "cabinet"; ``reason`` is shown to them as is)."""
+    return kind, {"source": source, "reason": reason, "detail": reason}
 
 
 def history_rows(events: Iterable[SlotEvent], source: str, *, initial: bool = False) -> list[dict[str, Any]]:
@@ -112,3 +122,6 @@ class HistoryWriter:
                      "at": a.at}
                     for a in alerts
                 ])
+        for a in alerts:
+            if a.notice is not None:  # one notification per kind and hour, however often the monitor retries
+                alert_admins(self.engine, a.notice, a.details, f"monitor:{a.notice.value}:{a.at:%Y%m%d%H}")

@@ -24,7 +24,7 @@ from wbsupply.feed.buffer import BufferedPublisher
 from wbsupply.feed.redis import REDIS_DOWN
 from wbsupply.monitor.backoff import Backoff
 from wbsupply.monitor.clock import Clock, RealClock
-from wbsupply.monitor.history import Alert, HistoryWriter, history_rows
+from wbsupply.monitor.history import Alert, HistoryWriter, admin_notice, history_rows
 from wbsupply.monitor.metrics import MonitorMetrics
 from wbsupply.monitor.normalize import (
     Normalized,
@@ -47,6 +47,7 @@ from wbsupply.monitor.sources import (
     SourceUnavailable,
     TokenRejected,
 )
+from wbsupply.notify.kinds import NoticeKind
 
 log = logging.getLogger("wbsupply.monitor")
 
@@ -182,7 +183,8 @@ class Monitor:
             self.metrics.rate_limited.inc()
             log.warning("%s: %s", source.name, error)
         elif isinstance(error, TokenRejected):
-            self._alert("token_rejected", str(error), "ERROR")
+            self._alert("token_rejected", str(error), "ERROR",
+                        admin_notice(NoticeKind.MONITOR_DEGRADED, source.name, f"WB отклонил токен: {error}"))
         elif isinstance(error, SourceDisabled):
             self._on_disabled(source, error, now)
         elif isinstance(error, SourceUnavailable):
@@ -194,17 +196,21 @@ class Monitor:
         if self.switch.disabled(source, now):
             fallback = self.switch.active.name
             self._alert("source_fallback", f"{source.name} source unusable ({error}); polling {fallback}, "
-                        f"probing {source.name} every {self.switch.probe_interval_s:g} s", "ERROR")
+                        f"probing {source.name} every {self.switch.probe_interval_s:g} s", "ERROR",
+                        admin_notice(NoticeKind.WB_API_DISABLED, source.name, str(error)))
         elif self.switch.on_fallback and source is self.switch.primary:
             log.info("probe of %s: still unusable (%s)", source.name, error)
         else:
             self._not_before = now + self.backoff.next_delay()  # nothing to fall back to: slow down
             if not self._disabled_alerted:
-                self._alert("source_disabled", f"{source.name} source unusable ({error}); no fallback", "ERROR")
+                self._alert("source_disabled", f"{source.name} source unusable ({error}); no fallback", "ERROR",
+                            admin_notice(NoticeKind.MONITOR_DEGRADED, source.name,
+                                     f"источник недоступен, запасного нет: {error}"))
                 self._disabled_alerted = True
 
-    def _alert(self, kind: str, message: str, level: str = "WARNING") -> None:
-        alert = Alert(kind, message, self.clock.wall(), level)
+    def _alert(self, kind: str, message: str, level: str = "WARNING",
+               notice: tuple[NoticeKind, dict[str, Any]] | None = None) -> None:
+        alert = Alert(kind, message, self.clock.wall(), level, *(notice or (None, {})))
         self.alerts.append(alert)
         self.metrics.alerts.labels(kind).inc()
         if self.history is not None:

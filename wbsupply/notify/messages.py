@@ -1,8 +1,9 @@
 """Russian texts of every notification, built from an outbox row's ``kind`` and ``payload`` (pure, no I/O).
 
 One :class:`Message` serves all channels: Telegram shows ``title`` in bold, ``text`` and ``buttons``; e-mail
-uses ``title`` as the subject; the cabinet feed shows both. Unknown kinds fall back to ``payload["text"]``,
-so a producer can add a kind before a template exists.
+uses ``title`` as the subject; the cabinet feed shows both. Kinds are :class:`wbsupply.notify.kinds.NoticeKind`;
+producers send facts (payload), never ready text, so every channel shows the same words. A row of an unknown
+kind (written by an older version) falls back to ``payload["text"]``.
 """
 
 from __future__ import annotations
@@ -14,25 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wbsupply.domain.statuses import BotStatus, BoxType
+from wbsupply.notify.kinds import ADMIN_KINDS, EMAIL_KINDS, PREF_EVENT_OF_KIND, URGENT_KINDS, NoticeKind
 
-# Kinds that stop the seller's bookings until the seller acts: repeated until acknowledged.
-URGENT_KINDS = frozenset({"auth_lost", "auth_code_needed", "bot_paused", "bot_error"})
-# E-mail is for what must not be missed even without Telegram.
-EMAIL_KINDS = frozenset({"auth_lost", "auth_code_needed", "quota_exceeded"})
-ADMIN_KINDS = frozenset({"monitor_degraded", "wb_api_disabled", "bot_crash_loop"})
-# The cabinet's notification settings name groups of events (wbsupply.api.logic.notifications.EVENTS).
-PREF_EVENT_OF_KIND = {
-    "booked": "booked",
-    "slot_found": "slot_found",
-    "booking_failed": "failed",
-    "slot_lost": "failed",
-    "task_expired": "failed",
-    "auth_lost": "auth_lost",
-    "auth_code_needed": "auth_lost",
-    "bot_paused": "auth_lost",
-    "bot_error": "auth_lost",
-    "quota_exceeded": "quota",
-}
 ACK_PREFIX = "ack:"  # callback data of the «Принято» button: ack:<outbox id of the first message>
 RECONNECT_PREFIX = "reconnect:"  # «Подключить заново»: reconnect:<WB account id>
 _WEEKDAYS = ("пн", "вт", "ср", "чт", "пт", "сб", "вс")
@@ -172,7 +156,7 @@ def _bot_state(p: Mapping[str, Any], base: str) -> Message:
     label = BotStatus(status).label if status in BotStatus.__members__.values() else str(status)
     reason = p.get("reason") or p.get("error") or p.get("text") or "причина не указана"
     text = f"Бот аккаунта WB {_account(p)}: «{label}».\nПричина: {reason}\n\nПока бот стоит, слоты не бронируются."
-    return Message("Бот остановлен", text, f"{base}/wb", urgent=True)
+    return Message("Бот остановился с ошибкой", text, f"{base}/wb", urgent=True)
 
 
 def _quota(p: Mapping[str, Any], base: str) -> Message:
@@ -192,9 +176,16 @@ def _task_expired(p: Mapping[str, Any], base: str) -> Message:
 
 
 def _booking_failed(p: Mapping[str, Any], base: str) -> Message:
-    reason = p.get("reason") or p.get("text") or "слот заняли раньше нас"
-    return Message("Забронировать не удалось", f"Задача №{p.get('task_id', '?')}: {reason}. Продолжаем искать.",
-                   _task_link(base, p))
+    reason = p.get("reason") or p.get("text") or "причина не указана"
+    text = f"Задача №{p.get('task_id', '?')}: {reason}. Задача остановлена: исправьте её или создайте новую."
+    return Message("Забронировать не удалось", text, _task_link(base, p))
+
+
+def _slot_lost(p: Mapping[str, Any], base: str) -> Message:
+    slot = f"\n\n{_slot_lines(p['slot'])}" if p.get("slot") else ""
+    text = (f"Задача №{p.get('task_id', '?')}: слот заняли раньше нас, бронирование не списано. "
+            f"Продолжаем искать.{slot}")
+    return Message("Слот перехватили", text, _task_link(base, p))
 
 
 def _telegram_blocked(p: Mapping[str, Any], base: str) -> Message:
@@ -203,16 +194,20 @@ def _telegram_blocked(p: Mapping[str, Any], base: str) -> Message:
     return Message("Telegram отключён", text, f"{base}/settings")
 
 
+_SOURCES = {"api": "публичный API WB", "cabinet": "отчёт кабинета WB (бот-монитор)"}
+
+
 def _monitor_degraded(p: Mapping[str, Any], base: str) -> Message:
+    source = _SOURCES.get(str(p.get("source")), str(p.get("source", "?")))
     return Message("Мониторинг работает с перебоями",
-                   f"Источник: {p.get('source', '?')}. {p.get('reason') or p.get('text') or ''}".strip(),
-                   f"{base}/admin")
+                   f"Источник: {source}. {p.get('reason') or p.get('text') or ''}".strip(),
+                   f"{base}/admin/alerts")
 
 
 def _wb_api_disabled(p: Mapping[str, Any], base: str) -> Message:
     text = (f"WB отключил метод публичного API: {p.get('detail') or p.get('text') or 'без подробностей'}. "
             "Мониторинг переключён на отчёт кабинета (бот-монитор).")
-    return Message("WB API недоступен", text, f"{base}/admin")
+    return Message("WB API недоступен", text, f"{base}/admin/alerts")
 
 
 def _crash_loop(p: Mapping[str, Any], base: str) -> Message:
@@ -226,19 +221,19 @@ def _fallback(kind: str, p: Mapping[str, Any]) -> Message:
 
 
 _BUILDERS: dict[str, Callable[[Mapping[str, Any], str], Message]] = {
-    "booked": _booked,
-    "slot_found": _slot_found,
-    "auth_lost": _auth_lost,
-    "auth_code_needed": _auth_code_needed,
-    "bot_paused": _bot_state,
-    "bot_error": _bot_state,
-    "quota_exceeded": _quota,
-    "task_expired": _task_expired,
-    "booking_failed": _booking_failed,
-    "slot_lost": _booking_failed,
-    "telegram_blocked": _telegram_blocked,
-    "monitor_degraded": _monitor_degraded,
-    "wb_api_disabled": _wb_api_disabled,
-    "bot_crash_loop": _crash_loop,
+    NoticeKind.BOOKED: _booked,
+    NoticeKind.SLOT_FOUND: _slot_found,
+    NoticeKind.AUTH_LOST: _auth_lost,
+    NoticeKind.AUTH_CODE_NEEDED: _auth_code_needed,
+    NoticeKind.BOT_ERROR: _bot_state,
+    NoticeKind.QUOTA_EXCEEDED: _quota,
+    NoticeKind.TASK_EXPIRED: _task_expired,
+    NoticeKind.BOOKING_FAILED: _booking_failed,
+    NoticeKind.SLOT_LOST: _slot_lost,
+    NoticeKind.TELEGRAM_BLOCKED: _telegram_blocked,
+    NoticeKind.MONITOR_DEGRADED: _monitor_degraded,
+    NoticeKind.WB_API_DISABLED: _wb_api_disabled,
+    NoticeKind.BOT_CRASH_LOOP: _crash_loop,
 }
-KNOWN_KINDS = frozenset(_BUILDERS)
+KNOWN_KINDS = frozenset(str(kind) for kind in _BUILDERS)
+__all__ = ["ADMIN_KINDS", "EMAIL_KINDS", "KNOWN_KINDS", "PREF_EVENT_OF_KIND", "URGENT_KINDS", "Message", "render"]

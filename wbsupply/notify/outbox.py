@@ -23,7 +23,9 @@ from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from wbsupply.control.base import Notice
 from wbsupply.domain.statuses import Role
+from wbsupply.notify.kinds import NoticeKind
 from wbsupply.store import User, begin_immediate, session_scope
 from wbsupply.store.journal import NotificationChannel, NotificationOutbox, OutboxStatus
 from wbsupply.store.types import utcnow
@@ -33,7 +35,7 @@ SKIPPED = "skipped: "  # prefix of last_error for rows that had nowhere to go (s
 
 
 def row_key(dedup_key: str, user_id: int, channel: NotificationChannel) -> str:
-    """The unique key of one channel's row (the same scheme as ``LocalControlPlane.notify``)."""
+    """The unique key of one channel's row."""
     return f"{dedup_key}:{user_id}:{channel.value}"[:200]
 
 
@@ -75,15 +77,38 @@ def insert_once(session: Session, row: NotificationOutbox) -> bool:
     return True
 
 
+def enqueue_notice(session: Session, notice: Notice) -> int:
+    """Queue a producer's :class:`~wbsupply.control.base.Notice` in the caller's transaction: the seller on
+    every channel, and with ``notice.admins`` every admin's cabinet too. Returns the number of rows created."""
+    payload = dict(notice.payload)
+    count = len(enqueue(session, notice.user_id, notice.kind, payload, notice.dedup_key))
+    if notice.admins:
+        for admin_id in _admin_ids(session):
+            if admin_id != notice.user_id:
+                count += len(enqueue(session, admin_id, notice.kind, {**payload, "admin_copy": True},
+                                     notice.dedup_key, [NotificationChannel.CABINET]))
+    return count
+
+
+def alert_admins(engine: Engine, kind: NoticeKind, payload: Mapping[str, Any], dedup_key: str) -> int:
+    """:func:`enqueue_admin_alert` in a transaction of its own (the monitor and the supervisor, which hold
+    no session). The dedup key makes a repeated alert a no-op: put the episode in it (e.g. the hour)."""
+    with session_scope(begin_immediate(engine)) as session:
+        return enqueue_admin_alert(session, kind, payload, dedup_key)
+
+
+def _admin_ids(session: Session) -> list[int]:
+    return [a for a in session.exec(select(User.id).where(User.role == Role.ADMIN, col(User.active))
+                                    .order_by(col(User.id))).all() if a is not None]
+
+
 def enqueue_admin_alert(session: Session, kind: str, payload: Mapping[str, Any], dedup_key: str) -> int:
     """Queue an alert for the operators: the admin chat (on the first admin's row) and every admin's cabinet.
 
     Returns the number of rows created; 0 also when the service has no admin user yet.
     """
-    admins = [a for a in session.exec(select(User.id).where(User.role == Role.ADMIN, col(User.active))
-                                      .order_by(col(User.id))).all() if a is not None]
     count = 0
-    for index, admin_id in enumerate(admins):
+    for index, admin_id in enumerate(_admin_ids(session)):
         channels = [NotificationChannel.CABINET] + ([NotificationChannel.TELEGRAM] if index == 0 else [])
         count += len(enqueue(session, admin_id, kind, {**payload, "admin_chat": True}, dedup_key, channels))
     return count

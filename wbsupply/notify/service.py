@@ -20,6 +20,7 @@ from sqlmodel import Session
 from wbsupply.notify import outbox, urgent
 from wbsupply.notify.commands import unlink_blocked_chat
 from wbsupply.notify.email import Mailer
+from wbsupply.notify.kinds import NoticeKind
 from wbsupply.notify.messages import EMAIL_KINDS, PREF_EVENT_OF_KIND, Message, is_urgent, render, with_ack_button
 from wbsupply.notify.outbox import Claimed, SendResult
 from wbsupply.notify.schedule import QuietHours, backoff, quiet_hours_of, quiet_until
@@ -199,7 +200,7 @@ class Notifier:
     def _unlink(self, session: Session, row: Claimed, chat_id: int) -> None:
         if unlink_blocked_chat(session, row.user_id, chat_id):
             log.warning("user %s blocked the telegram bot; chat unlinked", row.user_id)
-            outbox.enqueue(session, row.user_id, "telegram_blocked", {}, f"telegram_blocked:{row.id}",
+            outbox.enqueue(session, row.user_id, NoticeKind.TELEGRAM_BLOCKED, {}, f"telegram_blocked:{row.id}",
                            [NotificationChannel.CABINET])
 
     async def _settle(self, row: Claimed, result: SendResult,

@@ -13,7 +13,7 @@ from wbsupply.config import Settings
 from wbsupply.control.kube import KubeClient
 from wbsupply.operator.bots import Context, utcnow
 from wbsupply.operator.handlers import register
-from wbsupply.operator.notifications import NotificationHook, log_notification
+from wbsupply.operator.notifications import NotificationHook, log_notification, outbox_hook
 from wbsupply.operator.settings import OperatorConfig, configure
 
 logger = logging.getLogger(__name__)
@@ -52,4 +52,9 @@ def run(settings: Settings, config: OperatorConfig | None = None) -> None:
     """``wbsupply operator``: reconcile SellerBots and SupplyTasks until SIGTERM/SIGINT."""
     config = config or OperatorConfig()
     logger.info("operator starting (log level %s, peering %s)", settings.log_level, config.peering_name)
-    asyncio.run(operate(config))
+    if settings.database_url:  # the cluster's database: findings reach the seller through the outbox
+        from wbsupply.store.engine import make_engine
+
+        asyncio.run(operate(config, notify=outbox_hook(make_engine(settings.database_url))))
+    else:
+        asyncio.run(operate(config))

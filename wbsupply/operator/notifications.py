@@ -1,19 +1,27 @@
 """Seller notifications raised by the operator when a bot needs attention.
 
-``build_bot_notification`` is pure; ``NotificationHook`` is where records leave the operator. The
-default hook only logs: delivery (Telegram, e-mail, cabinet) belongs to the notifier, which will plug
-a hook of its own into ``run(..., notify=...)``.
+``build_bot_notification`` is pure; ``NotificationHook`` is where records leave the operator. With a
+database configured, ``outbox_hook`` queues each as a notice for the notifier (Telegram, e-mail, cabinet);
+without one the default hook only logs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from sqlalchemy import Engine
+
+from wbsupply.control.base import Notice
 from wbsupply.domain.statuses import BotStatus
+from wbsupply.notify import outbox
+from wbsupply.notify.kinds import NoticeKind
+from wbsupply.store.engine import begin_immediate, session_scope
+from wbsupply.store.models import WbAccount
 
 logger = logging.getLogger(__name__)
 
@@ -70,3 +78,29 @@ async def log_notification(notification: BotNotification) -> None:
         notification.bot,
         notification.detail,
     )
+
+
+def outbox_hook(engine: Engine) -> NotificationHook:
+    """Queue the operator's findings as notices for the bot's owner (and, for errors, the admins)."""
+
+    def write(notification: BotNotification) -> None:
+        if not notification.account_id.isdigit():
+            return
+        with session_scope(begin_immediate(engine)) as session:
+            account = session.get(WbAccount, int(notification.account_id))
+            if account is None:
+                return
+            error = notification.phase is BotStatus.ERROR
+            kind = NoticeKind.BOT_ERROR if error else NoticeKind.AUTH_LOST
+            stamp = notification.created_at.strftime("%Y%m%d%H")
+            payload = {"account_id": account.id, "phone": account.phone, "status": notification.phase.value,
+                       "error": notification.detail}
+            outbox.enqueue_notice(session, Notice(account.owner_id, kind,
+                                                  f"operator:{kind.value}:{account.id}:{stamp}", payload,
+                                                  admins=error))
+
+    async def hook(notification: BotNotification) -> None:
+        await log_notification(notification)
+        await asyncio.to_thread(write, notification)
+
+    return hook

@@ -25,6 +25,7 @@ from wbsupply.control.base import BookingRecord, ControlPlane, Notice, TaskRecor
 from wbsupply.domain.slots import Slot
 from wbsupply.domain.statuses import TaskMode, TaskPhase
 from wbsupply.domain.tasks import SupplyTask
+from wbsupply.notify.kinds import NoticeKind
 from wbsupply.store.quota import month_key as booking_month
 from wbsupply.wb import cabinet_spec as spec
 from wbsupply.worker.cabinet import Cabinet, RpcFailure, SessionLost
@@ -130,11 +131,11 @@ class Booker:
             except RpcFailure as failure:
                 if failure.code != spec.RPC_ERR_NOT_FOUND:
                     raise
-                await self.control.move_task(task.id, TaskPhase.FAILED, f"Заказ {preorder_id} не найден в кабинете WB")
+                await self._failed(task.id, f"Заказ {preorder_id} не найден в кабинете WB")
                 return None
             if int(preorder.get("statusID") or 0) != STATUS_NOT_PLANNED:
                 text = f"Поставка по заказу {preorder_id} уже запланирована в кабинете WB"
-                await self.control.move_task(task.id, TaskPhase.FAILED, text)
+                await self._failed(task.id, text)
                 return None
             self._preorder_warehouse[preorder_id] = int(preorder["warehouseID"])
         domain = task.to_domain()
@@ -148,8 +149,9 @@ class Booker:
         if booking is None:
             text = "Лимит бронирований по тарифу на этот месяц исчерпан — задача остановлена"
             await self.control.move_task(task.id, TaskPhase.QUOTA_EXCEEDED, text)
-            notice = Notice(task.owner_id, "quota_exceeded", f"{text}. Найден слот: {slot_words(slot)}",
-                            f"quota:{task.id}:{booking_month()}", {"task_id": task.id})
+            notice = Notice(task.owner_id, NoticeKind.QUOTA_EXCEEDED, f"quota:{task.id}:{booking_month()}",
+                            {"task_id": task.id, "slot": slot.to_dict(), "limit": self.plan_limit,
+                             "used": self.plan_limit})
             await self.control.notify(notice)
             await self.control.log_event(self.bot_id, "quota exceeded", task_id=task.id)
             return Outcome("quota", text)
@@ -164,7 +166,7 @@ class Booker:
             return await self._lost(task, booking, slot, str(taken))
         except TaskUnworkable as unworkable:
             await self.control.release_booking(booking)
-            await self.control.move_task(task.id, TaskPhase.FAILED, str(unworkable))
+            await self._failed(task.id, str(unworkable))
             return Outcome("failed", str(unworkable))
         except Exception as exc:
             # Unknown outcome (a timeout, a closed page, a dead session): WB decides, not our guess.
@@ -186,7 +188,7 @@ class Booker:
     async def _notify_only(self, task: TaskRecord, slot: Slot) -> Outcome:
         text = f"Найден подходящий слот: {slot_words(slot)}"
         key = f"slot:{task.id}:{slot.warehouse_id}:{slot.date}:{slot.coefficient}"
-        await self.control.notify(Notice(task.owner_id, "slot_found", text, key,
+        await self.control.notify(Notice(task.owner_id, NoticeKind.SLOT_FOUND, key,
                                          {"task_id": task.id, "slot": slot.to_dict()}))
         return Outcome("notified", text)
 
@@ -229,10 +231,19 @@ class Booker:
         assert last is not None
         raise last
 
+    async def _failed(self, task_id: int, reason: str) -> None:
+        """The task cannot be booked as written (no such preorder, already planned, ...): stop and say why."""
+        moved = await self.control.move_task(task_id, TaskPhase.FAILED, reason)
+        await self.control.notify(Notice(moved.owner_id, NoticeKind.BOOKING_FAILED, f"failed:{task_id}",
+                                         {"task_id": task_id, "reason": reason}))
+
     async def _lost(self, task: TaskRecord, booking: BookingRecord, slot: Slot, reason: str) -> Outcome:
         await self.control.release_booking(booking)
         text = f"Слот заняли раньше нас ({slot_words(slot)}): {reason}. Ищем дальше, бронирование не списано"
         await self.control.move_task(task.id, TaskPhase.WATCHING, text)
+        key = f"lost:{task.id}:{slot.warehouse_id}:{slot.date}:{booking.id}"
+        await self.control.notify(Notice(task.owner_id, NoticeKind.SLOT_LOST, key,
+                                         {"task_id": task.id, "slot": slot.to_dict(), "reason": reason}))
         await self.control.log_event(self.bot_id, "slot taken by someone else", task_id=task.id,
                                      payload={"slot": slot.to_dict(), "reason": reason})
         return Outcome("taken", text)
@@ -260,7 +271,7 @@ class Booker:
         booked = await self.control.confirm_booking(booking, supply_id=state.supply_id or supply_id, slot=slot)
         text = f"Забронировано: {slot_words(slot)}. Поставка № {state.supply_id or supply_id}"
         await self.control.move_task(task_id, TaskPhase.BOOKED, text)
-        await self.control.notify(Notice(booked.owner_id, "booked", text, f"booked:{task_id}",
+        await self.control.notify(Notice(booked.owner_id, NoticeKind.BOOKED, f"booked:{task_id}",
                                          {"task_id": task_id, "slot": slot.to_dict(),
                                           "supply_id": state.supply_id or supply_id}))
         await self.control.log_event(self.bot_id, "booked", task_id=task_id,

@@ -26,10 +26,11 @@ from wbsupply.domain.slots import Slot
 from wbsupply.domain.statuses import BotStatus, TaskMode, TaskPhase
 from wbsupply.domain.tasks import SupplyTask
 from wbsupply.feed.base import SlotFeed
+from wbsupply.notify.kinds import NoticeKind
 from wbsupply.store.auth import AuthRequestKind, AuthState
 from wbsupply.wb import cabinet_spec as spec
 from wbsupply.wb.api_client import WbApiClient
-from wbsupply.worker.auth import masked, perform_step
+from wbsupply.worker.auth import perform_step
 from wbsupply.worker.booking import STRATEGIES, Booker, PlanStrategy
 from wbsupply.worker.browser import BrowserHost, clear_cache, export_state, import_state
 from wbsupply.worker.cabinet import Cabinet, SessionLost
@@ -206,6 +207,11 @@ class Bot:
             await self.control.finish_auth_step(step.id, False, "Кабинет WB не ответил, попробуйте ещё раз")
             return
         await self.control.finish_auth_step(step.id, result.ok, result.message)
+        if step.kind == AuthRequestKind.RECONNECT.value and result.state is AuthState.CODE_SENT:
+            # Asked from Telegram («Подключить заново»): the code is awaited there, so say so there.
+            await self.control.notify(Notice(self.record.owner_id, NoticeKind.AUTH_CODE_NEEDED,
+                                             f"auth_code:{self.id}:{step.id}",
+                                             {"account_id": self.id, "phone": self.record.phone}))
         if result.authorized:
             await self._authorized(result.supplier_id)
         else:
@@ -263,8 +269,8 @@ class Bot:
             if task.phase is TaskPhase.WATCHING:
                 await self.control.move_task(task.id, TaskPhase.PENDING, "Бот ждёт повторного подключения WB")
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M")
-        notice = Notice(self.record.owner_id, "auth_lost", f"{text} (аккаунт {masked(self.record.phone)})",
-                        f"auth_lost:{self.id}:{stamp}", {"account_id": self.id}, admins=True)
+        notice = Notice(self.record.owner_id, NoticeKind.AUTH_LOST, f"auth_lost:{self.id}:{stamp}",
+                        {"account_id": self.id, "phone": self.record.phone}, admins=True)
         await self.control.notify(notice)
         await self.control.log_event(self.id, "bot paused: WB authorization needed", level="ERROR")
 
@@ -275,8 +281,8 @@ class Bot:
         for task in await self.control.active_tasks(self.id):
             if task.phase is not TaskPhase.BOOKING and task.spec.is_expired(now):
                 await self.control.move_task(task.id, TaskPhase.EXPIRED, "Срок задачи истёк, слот не найден")
-                await self.control.notify(Notice(task.owner_id, "task_expired", "Срок задачи истёк, слот не найден",
-                                                 f"expired:{task.id}", {"task_id": task.id}))
+                await self.control.notify(Notice(task.owner_id, NoticeKind.TASK_EXPIRED, f"expired:{task.id}",
+                                                 {"task_id": task.id}))
                 continue
             if is_paused_by_seller(task.phase, task.message):
                 continue

@@ -17,12 +17,14 @@ from typing import Any
 from sqlmodel import col, select
 
 from wbsupply.config import Settings
-from wbsupply.control.base import ControlPlane
+from wbsupply.control.base import ControlPlane, Notice
 from wbsupply.control.local import LocalControlPlane
 from wbsupply.control.mirroring import close_control_plane, cluster_control_plane
 from wbsupply.domain.schedule import is_restart_due, next_restart
 from wbsupply.domain.statuses import BotStatus
 from wbsupply.feed.base import SlotFeed
+from wbsupply.notify import outbox
+from wbsupply.notify.kinds import NoticeKind
 from wbsupply.store.engine import engine_from_settings, session_scope
 from wbsupply.store.models import WbAccount
 from wbsupply.worker.bot import Bot, BotConfig
@@ -33,6 +35,8 @@ log = logging.getLogger(__name__)
 
 SUPERVISE_EVERY_S = 5.0
 RESTART_BACKOFF_S = 10.0
+CRASH_LOOP_COUNT = 3  # crashes of one bot within the window: the admins are told
+CRASH_LOOP_WINDOW = dt.timedelta(minutes=15)
 
 
 def bot_config(settings: Settings, secret: str) -> BotConfig:
@@ -77,6 +81,7 @@ class Supervisor:
         self._bots: dict[int, tuple[asyncio.Task[None], asyncio.Event]] = {}
         self._started: dict[int, dt.datetime] = {}
         self._hold_until: dict[int, dt.datetime] = {}  # a crashed bot waits before its restart
+        self._crashes: dict[int, list[dt.datetime]] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
         ticker = asyncio.create_task(tick(self.health, stop))  # the API's health view reads it
@@ -145,9 +150,26 @@ class Supervisor:
 
     async def _failed(self, bot_id: int, error: BaseException | None) -> None:
         log.error("bot %s crashed: %s", bot_id, error)
-        with contextlib.suppress(Exception):
-            await self.control.set_bot_status(bot_id, BotStatus.ERROR, error=f"{type(error).__name__}: {error}")
-            await self.control.log_event(bot_id, f"bot crashed: {type(error).__name__}", level="ERROR")
+        reason = f"{type(error).__name__}: {error}"[:500]
+        now = dt.datetime.now(dt.UTC)
+        crashes = [t for t in self._crashes.get(bot_id, []) if now - t < CRASH_LOOP_WINDOW] + [now]
+        self._crashes[bot_id] = crashes
+        try:
+            await self.control.set_bot_status(bot_id, BotStatus.ERROR, error=reason)
+            await self.control.log_event(bot_id, f"bot crashed: {reason}", level="ERROR")
+            bot = await self.control.get_bot(bot_id)
+            # One message per bot and hour: a bot that crashes again at once is the admins' business.
+            await self.control.notify(Notice(bot.owner_id, NoticeKind.BOT_ERROR,
+                                             f"bot_error:{bot_id}:{now:%Y%m%d%H}",
+                                             {"account_id": bot_id, "phone": bot.phone, "status": "ERROR",
+                                              "reason": f"сбой бота ({type(error).__name__}), перезапускаем "
+                                                        "автоматически", "error": reason}, admins=True))
+            if len(crashes) >= CRASH_LOOP_COUNT:
+                payload = {"account_id": bot_id, "phone": bot.phone, "restarts": len(crashes), "error": reason}
+                await asyncio.to_thread(outbox.alert_admins, self.engine, NoticeKind.BOT_CRASH_LOOP, payload,
+                                        f"crash_loop:{bot_id}:{now:%Y%m%d%H}")
+        except Exception:  # telling people must not stop the supervisor
+            log.exception("bot %s: could not record the crash", bot_id)
 
 
 def resolve_bot_id(bot: str, settings: Settings) -> int:
