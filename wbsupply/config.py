@@ -79,6 +79,8 @@ class Settings(ControlPlaneConfig):
     )
     telegram_file_base_url: str | None = Field(default=None, description="Bot API file base; derived if unset")
     telegram_admin_chat_id: int | None = Field(default=None, description="Chat that gets operational alerts")
+    telegram_bot_username: str | None = Field(
+        default=None, description="@username of the service's Telegram bot, named in the cabinet's link step")
     smtp_host: str | None = Field(default=None, description="SMTP server; e-mail is off when unset")
     smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP port")
     smtp_from: str = Field(default="wbsupply@localhost", description="Sender address of e-mails")

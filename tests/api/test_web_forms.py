@@ -57,8 +57,11 @@ def test_task_form_creates_a_task_with_warehouses_in_priority_order(make_person,
     bad = seller.client.post("/tasks/new", data={**form, "wh": [], "max_coefficient": "-1"})
     assert bad.status_code == 422
     assert "Выберите хотя бы один склад" in bad.text
-    edit = seller.client.get("/tasks/1")
+    edit = seller.client.get("/tasks/1/edit")
     assert edit.status_code == 200 and 'value="draft-7"' in edit.text
+    task = seller.client.get("/tasks/1")  # the task's own page: status, conditions, history
+    assert task.status_code == 200 and "Ожидает запуска" in task.text and "draft-7" in task.text
+    assert "None" not in task.text
 
 
 def test_admin_creates_a_seller_in_the_panel(make_person) -> None:
@@ -79,3 +82,4 @@ def test_settings_form_creates_a_telegram_code(make_person) -> None:
     token = _csrf(seller.client, "/settings")
     page = seller.client.post("/settings/telegram", data={"csrf_token": token})
     assert re.search(r"/start [A-Z2-9]{8}", page.text)
+    assert "Telegram-бот сервиса ещё не настроен" in page.text  # no bot configured: said so, not a dead end

@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from wbsupply import __version__
@@ -13,7 +15,7 @@ from wbsupply.api.errors import install_error_handlers
 from wbsupply.api.middleware import BodyLimitMiddleware, CsrfCookieMiddleware
 from wbsupply.api.routes import admin, auth, notifications, slots, tasks, usage, wb_accounts
 from wbsupply.api.security import SessionSigner
-from wbsupply.api.web import admin_pages, pages, render
+from wbsupply.api.web import admin_pages, cabinet_pages, pages, render
 from wbsupply.store import begin_immediate, make_engine, session_factory
 
 if TYPE_CHECKING:
@@ -30,11 +32,33 @@ def api_router() -> APIRouter:
     return router
 
 
+def _offline_docs(app: FastAPI) -> None:
+    import fastapi_offline
+
+    assets = Path(fastapi_offline.__file__).with_name("static")
+    app.mount("/static/docs", StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="wbsupply — API",
+                                   swagger_js_url="/static/docs/swagger-ui-bundle.js",
+                                   swagger_css_url="/static/docs/swagger-ui.css",
+                                   swagger_favicon_url="/static/docs/favicon.png")
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url="/openapi.json", title="wbsupply — API",
+                              redoc_js_url="/static/docs/redoc.standalone.js",
+                              redoc_favicon_url="/static/docs/favicon.png", with_google_fonts=False)
+
+
 def create_app(runtime: Runtime) -> FastAPI:
     from wbsupply.runtime import ensure_secret_key
 
     settings = runtime.settings
-    app = FastAPI(title="wbsupply", version=__version__, description="API и кабинет продавца wbsupply")
+    # /docs and /redoc are served below from the installed assets: the default pages load them from a CDN.
+    app = FastAPI(title="wbsupply", version=__version__, description="API и кабинет продавца wbsupply",
+                  docs_url=None, redoc_url=None)
     app.state.runtime = runtime
     # A test or the bench may hand in an engine; otherwise the configured database.
     engine = runtime.extras.get("engine") or make_engine(settings.resolved_database_url())
@@ -51,7 +75,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     install_error_handlers(app)
     app.include_router(api_router())
     app.include_router(pages.router)
+    app.include_router(cabinet_pages.router)
     app.include_router(admin_pages.router)
+    _offline_docs(app)  # before /static: its mount would take /static/docs/... too
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Outermost first: refuse oversized bodies before anything reads them.
     app.add_middleware(CsrfCookieMiddleware)

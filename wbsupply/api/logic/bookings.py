@@ -10,14 +10,19 @@ from wbsupply.api.logic.warehouses import warehouse_names
 from wbsupply.domain.statuses import BoxType
 from wbsupply.store import Booking, BookingState, User
 
+_STATE_LABELS = {BookingState.CONFIRMED: "Забронировано", BookingState.RESERVED: "Бронируем…",
+                 BookingState.RELEASED: "Не состоялось, не списано"}
 
-def list_bookings(session: Session, user: User, limit: int = 200) -> list[dict[str, Any]]:
-    rows = session.exec(
-        select(Booking)
-        .where(col(Booking.user_id) == user.id, col(Booking.state) == BookingState.CONFIRMED)
-        .order_by(col(Booking.confirmed_at).desc())
-        .limit(limit)
-    ).all()
+
+def list_bookings(session: Session, user: User, limit: int = 200, *, task_id: int | None = None,
+                  all_states: bool = False) -> list[dict[str, Any]]:
+    """Confirmed bookings of the caller, newest first; a task's page also shows its attempts that failed."""
+    query = select(Booking).where(col(Booking.user_id) == user.id)
+    if not all_states:
+        query = query.where(col(Booking.state) == BookingState.CONFIRMED)
+    if task_id is not None:
+        query = query.where(col(Booking.task_id) == task_id)
+    rows = session.exec(query.order_by(col(Booking.id).desc()).limit(limit)).all()
     names = warehouse_names()
     return [
         {
@@ -31,6 +36,9 @@ def list_bookings(session: Session, user: User, limit: int = 200) -> list[dict[s
             "coefficient": row.coefficient,
             "supply_id": row.supply_id,
             "confirmed_at": row.confirmed_at.isoformat() if row.confirmed_at else None,
+            "reserved_at": row.reserved_at.isoformat() if row.reserved_at else None,
+            "state": row.state.value,
+            "state_label": _STATE_LABELS.get(row.state, row.state.value),
         }
         for row in rows
     ]

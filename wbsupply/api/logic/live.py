@@ -7,8 +7,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
+from wbsupply.api.logic.tasks import phase_label
 from wbsupply.api.logic.usage import usage_view
+from wbsupply.notify import feed
 from wbsupply.store import SupplyTask, User, WbAccount
+from wbsupply.store.auth import WbAuthRequest
 
 LIVE_TASKS = 200
 
@@ -25,9 +28,18 @@ def snapshot(session: Session, user: User) -> dict[str, Any]:
             col(WbAccount.owner_id) == user.id
         )
     ).all()
+    account_ids = [row[0] for row in bots]
+    requests: dict[int, str] = {}
+    if account_ids:
+        for account_id, request_id, status in session.execute(
+            sa.select(col(WbAuthRequest.account_id), col(WbAuthRequest.id), col(WbAuthRequest.status))
+            .where(col(WbAuthRequest.account_id).in_(account_ids))
+            .order_by(col(WbAuthRequest.id).desc()).limit(10 * len(account_ids))
+        ).all():
+            requests.setdefault(account_id, f"{request_id}:{status.value}")
     return {
         "tasks": [
-            {"id": id_, "phase": phase.value, "phase_label": phase.label, "message": message}
+            {"id": id_, "phase": phase.value, "phase_label": phase_label(phase, message), "message": message}
             for id_, phase, message in tasks
         ],
         "bots": [
@@ -37,8 +49,11 @@ def snapshot(session: Session, user: User) -> dict[str, Any]:
                 "status_label": status.label,
                 "auth_state": auth_state,
                 "last_error": last_error,
+                # The login page redraws itself when the bot answered the seller's last step (e.g. a wrong code).
+                "auth_request": requests.get(id_, ""),
             }
             for id_, status, auth_state, last_error in bots
         ],
         "usage": usage_view(session, user),
+        "unread": feed.unread_count(session, user.id or 0, feed.seen_id(user.notification_prefs)),
     }

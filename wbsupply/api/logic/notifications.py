@@ -14,6 +14,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from wbsupply.api.errors import Invalid
+from wbsupply.notify import feed
 from wbsupply.store import User
 from wbsupply.store.accounts import TelegramLinkCode
 from wbsupply.store.types import utcnow
@@ -46,12 +47,23 @@ def update_prefs(session: Session, user: User, channels: dict[str, bool], events
         raise Invalid(f"Неизвестные настройки: {', '.join(sorted(unknown))}")
     current = prefs_view(user)
     user.notification_prefs = {
+        **(user.notification_prefs or {}),  # keys of other features (quiet hours, the feed's read mark) stay
         "channels": {**current["channels"], **{k: bool(v) for k, v in channels.items()}},
         "events": {**current["events"], **{k: bool(v) for k, v in events.items()}},
     }
     session.add(user)
     session.commit()
     return user
+
+
+def mark_feed_read(session: Session, user: User) -> None:
+    """Everything in the cabinet feed up to now counts as read (one number, see wbsupply.notify.feed)."""
+    newest = feed.newest_id(session, user.id or 0)
+    if newest <= feed.seen_id(user.notification_prefs):
+        return
+    user.notification_prefs = {**(user.notification_prefs or {}), feed.SEEN_KEY: newest}
+    session.add(user)
+    session.commit()
 
 
 def new_link_code(session: Session, user: User) -> TelegramLinkCode:

@@ -56,4 +56,5 @@ def state(session: Session, account: WbAccount) -> dict[str, Any]:
         "prompt": status.prompt,
         "message": last.message if last else None,
         "pending": last is not None and last.status in ("pending", "taken"),
+        "request": f"{last.id}:{last.status}" if last else "",  # what the live page compares (logic.live)
     }

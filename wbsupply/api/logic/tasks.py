@@ -159,6 +159,14 @@ def cancel_task(session: Session, user: User, task_id: int) -> SupplyTask:
     return _move(session, task, TaskPhase.CANCELLED, "Отменено вами", "Задачу в состоянии «{phase}» отменить нельзя")
 
 
+PAUSED_LABEL = "Приостановлена"
+
+
+def phase_label(phase: TaskPhase, message: str | None) -> str:
+    """What the seller reads: a task they paused says so (in the state machine it waits in Pending)."""
+    return PAUSED_LABEL if is_paused_by_seller(phase, message) else phase.label
+
+
 def task_view(task: Any, names: dict[int, str] | None = None) -> dict[str, Any]:
     """A task (ORM object or a row of ``_VIEW_COLUMNS``) as the API and the pages show it."""
     names = names if names is not None else warehouse_names()
@@ -168,7 +176,7 @@ def task_view(task: Any, names: dict[int, str] | None = None) -> dict[str, Any]:
         "id": task.id,
         "account_id": task.account_id,
         "phase": task.phase.value,
-        "phase_label": task.phase.label,
+        "phase_label": phase_label(task.phase, task.message),
         "is_final": task.phase.is_final,
         "paused": is_paused_by_seller(task.phase, task.message),
         "message": task.message,

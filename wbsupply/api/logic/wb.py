@@ -126,6 +126,8 @@ class AccountView:
     last_error: str | None
     last_heartbeat_at: str | None
     has_api_token: bool
+    auth_pending: bool = False  # the bot has not answered the seller's last step yet
+    auth_request: str = ""  # "<id>:<status>" of the last step: the page redraws when it changes
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -136,7 +138,8 @@ def view(session: Session, account: WbAccount, *, with_message: bool = True) -> 
     if with_message:
         state = relay.state(session, account)
     else:
-        state = {"auth_state": account.auth_state, "prompt": dict(account.auth_prompt or {}), "message": None}
+        state = {"auth_state": account.auth_state, "prompt": dict(account.auth_prompt or {}), "message": None,
+                 "pending": False, "request": ""}
     return AccountView(
         id=account.id or 0,
         phone=account.phone,
@@ -150,6 +153,8 @@ def view(session: Session, account: WbAccount, *, with_message: bool = True) -> 
         last_error=account.last_error,
         last_heartbeat_at=account.last_heartbeat_at.isoformat() if account.last_heartbeat_at else None,
         has_api_token=account.api_token_blob is not None,
+        auth_pending=bool(state["pending"]),
+        auth_request=str(state["request"]),
     )
 
 

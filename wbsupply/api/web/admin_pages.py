@@ -1,4 +1,4 @@
-"""The admin panel pages: overview (load, statistics), sellers and invitations, bots, errors."""
+"""The admin panel pages: overview (load, statistics, charts), alerts, sellers and invitations, bots, errors."""
 
 from __future__ import annotations
 
@@ -7,18 +7,38 @@ from fastapi.responses import HTMLResponse, Response
 
 from wbsupply.api.deps import AdminUser, Csrf, RuntimeDep, SessionDep
 from wbsupply.api.logic import admin, users
+from wbsupply.api.logic import admin_views as views
+from wbsupply.api.logic.wb import AUTH_LABELS
 from wbsupply.api.security import new_password
+from wbsupply.api.web import charts
 from wbsupply.api.web.forms import attempt, read_form
 from wbsupply.api.web.render import page, redirect
 from wbsupply.domain.statuses import Role
+from wbsupply.notify import feed
 
 router = APIRouter(prefix="/admin", include_in_schema=False, dependencies=[Csrf])
 
 
 @router.get("", response_class=HTMLResponse)
 def overview(request: Request, user: AdminUser, session: SessionDep, runtime: RuntimeDep) -> Response:
+    chart_data = {
+        "per_day": charts.bars(views.bookings_per_day(session), title="Бронирования по дням", every=2),
+        "lag": charts.bars(views.booking_lag(session), unit=" с", title="От открытия слота до брони, с",
+                           every=5),
+        "memory": charts.bars(views.memory_per_bot(session), unit=" МБ", title="Память ботов, МБ"),
+        "hours": charts.bars(views.openings_by_hour(session), title="Открытия слотов по часам (МСК)", every=3),
+    }
     return page(request, "admin/overview.html", user, load=admin.server_load(runtime.settings.data_dir),
-                stats=admin.booking_stats(session), components=runtime.status)
+                stats=admin.booking_stats(session), components=views.component_status(runtime.status),
+                usage=views.seller_usage(session), charts=chart_data)
+
+
+@router.get("/alerts", response_class=HTMLResponse)
+def alerts(request: Request, user: AdminUser, session: SessionDep) -> Response:
+    seen = feed.seen_id(user.notification_prefs)
+    items = feed.feed_for(session, user.id or 0, 100, admin_only=True, seen=seen)
+    troubled = [b for b in admin.bots(session) if b["status"] == "ERROR" or b["restart_count"]]
+    return page(request, "admin/alerts.html", user, items=items, troubled=troubled)
 
 
 def _sellers_page(request: Request, user: AdminUser, session: SessionDep, status_code: int = 200,
@@ -72,7 +92,8 @@ async def invite(request: Request, user: AdminUser, session: SessionDep) -> Resp
 
 @router.get("/bots", response_class=HTMLResponse)
 def bots(request: Request, user: AdminUser, session: SessionDep) -> Response:
-    return page(request, "admin/bots.html", user, bots=admin.bots(session))
+    return page(request, "admin/bots.html", user, bots=admin.bots(session), success=views.bot_success(session),
+                auth_labels=AUTH_LABELS)
 
 
 @router.post("/bots/{account_id}/{action}")
@@ -83,4 +104,5 @@ def bot_action(account_id: int, action: str, user: AdminUser, session: SessionDe
 
 @router.get("/errors", response_class=HTMLResponse)
 def errors(request: Request, user: AdminUser, session: SessionDep) -> Response:
-    return page(request, "admin/errors.html", user, errors=admin.errors(session))
+    return page(request, "admin/errors.html", user, errors=views.errors(session),
+                failed=views.failed_bookings(session))

@@ -46,7 +46,10 @@ async def login(request: Request, session: SessionDep) -> Response:
         if retry_after is not None:
             response.headers["Retry-After"] = str(retry_after)
         return response
-    response = redirect(_safe_next(form.get("next")))
+    target = _safe_next(form.get("next"))
+    if target == "/" and user.role is Role.ADMIN:
+        target = "/admin"  # the operator's start page; their own cabinet is one click away
+    response = redirect(target)
     set_session_cookie(request, response, user)
     return response
 
@@ -85,10 +88,13 @@ async def dashboard(request: Request, user: CurrentUser, session: SessionDep) ->
 
 def _dashboard(request: Request, user: User, session: Any) -> Response:
     accounts = [wb.view(session, account, with_message=False) for account in wb.list_accounts(session, user)]
-    active = tasks.list_task_views(session, user, active_only=True, limit=20)
-    return page(request, "dashboard.html", user, accounts=accounts, tasks=active,
-                bookings=bookings.list_bookings(session, user, limit=5), usage=usage_view(session, user),
-                is_admin=user.role is Role.ADMIN)
+    recent = bookings.list_bookings(session, user, limit=20)
+    supply_of = {b["task_id"]: b["supply_id"] for b in reversed(recent)}
+    # Active tasks, and the ones booked lately: «Забронировано» with the supply number is what a seller looks for.
+    shown = [dict(t, supply_id=supply_of.get(t["id"])) for t in tasks.list_task_views(session, user, limit=40)
+             if not t["is_final"] or (t["phase"] == TaskPhase.BOOKED.value and t["id"] in supply_of)][:20]
+    return page(request, "dashboard.html", user, accounts=accounts, tasks=shown, bookings=recent[:5],
+                usage=usage_view(session, user), is_admin=user.role is Role.ADMIN)
 
 
 # --- WB accounts ----------------------------------------------------------------------------------------
@@ -179,7 +185,7 @@ async def task_create(request: Request, user: CurrentUser, session: SessionDep) 
     return redirect("/tasks")
 
 
-@router.get("/tasks/{task_id}", response_class=HTMLResponse)
+@router.get("/tasks/{task_id}/edit", response_class=HTMLResponse)
 def task_edit(request: Request, task_id: int, user: CurrentUser, session: SessionDep) -> Response:
     task = tasks.get_task(session, user, task_id)
     form = {key: value for key, value in task.spec.items() if value is not None}
@@ -204,17 +210,17 @@ async def task_update(request: Request, task_id: int, user: CurrentUser, session
             raise error
         return _task_form(request, user, session, form=form, task_id=task_id, errors=error.errors,
                           status_code=error.status_code)
-    return redirect("/tasks")
+    return redirect(f"/tasks/{task_id}")
 
 
 @router.post("/tasks/{task_id}/{action}")
-def task_action(task_id: int, action: str, user: CurrentUser, session: SessionDep) -> Response:
+def task_action(request: Request, task_id: int, action: str, user: CurrentUser, session: SessionDep) -> Response:
     actions = {"pause": tasks.pause_task, "resume": tasks.resume_task, "cancel": tasks.cancel_task}
     if action not in actions:
         tasks.get_task(session, user, task_id)  # 404 for someone else's task, whatever the action
         return redirect("/tasks")
     actions[action](session, user, task_id)
-    return redirect("/tasks")
+    return redirect(f"/tasks/{task_id}" if request.query_params.get("back") == "task" else "/tasks")
 
 
 # --- calendar, bookings, settings, honesty --------------------------------------------------------------
@@ -235,9 +241,10 @@ def booking_list(request: Request, user: CurrentUser, session: SessionDep) -> Re
 
 
 @router.get("/settings", response_class=HTMLResponse)
-def settings_page(request: Request, user: CurrentUser, code: str = "", saved: bool = False) -> Response:
+def settings_page(request: Request, user: CurrentUser, runtime: RuntimeDep, code: str = "",
+                  saved: bool = False) -> Response:
     return page(request, "settings.html", user, prefs=notifications.prefs_view(user), events=notifications.EVENTS,
-                code=code, saved=saved, usage=None)
+                code=code, saved=saved, usage=None, bot=runtime.settings.telegram_bot_username)
 
 
 @router.post("/settings")
@@ -250,9 +257,9 @@ async def settings_save(request: Request, user: CurrentUser, session: SessionDep
 
 
 @router.post("/settings/telegram")
-def telegram_code(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+def telegram_code(request: Request, user: CurrentUser, session: SessionDep, runtime: RuntimeDep) -> Response:
     code = notifications.new_link_code(session, user)
-    return settings_page(request, user, code=code.code)
+    return settings_page(request, user, runtime, code=code.code)
 
 
 @router.post("/settings/password")
@@ -262,7 +269,8 @@ async def password_change(request: Request, user: CurrentUser, session: SessionD
                              form.get("new_password", ""))
     if error is not None:
         return page(request, "settings.html", user, status_code=error.status_code,
-                    prefs=notifications.prefs_view(user), events=notifications.EVENTS, password_error=error.message)
+                    prefs=notifications.prefs_view(user), events=notifications.EVENTS, password_error=error.message,
+                    bot=request.app.state.runtime.settings.telegram_bot_username)
     response = redirect("/settings?saved=1")
     set_session_cookie(request, response, user)
     return response

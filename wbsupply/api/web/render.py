@@ -9,6 +9,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from wbsupply.api.web import formats
 from wbsupply.domain.statuses import BotStatus, BoxType, TaskPhase
 from wbsupply.store import User
 
@@ -34,7 +35,11 @@ def templates() -> Jinja2Templates:
     engine.env.auto_reload = False
     engine.env.globals.update(BoxType=BoxType, TaskPhase=TaskPhase, BotStatus=BotStatus)
     engine.env.filters["coef_class"] = _coef_class
-    engine.env.filters["dt"] = lambda value: value[:16].replace("T", " ") if value else "—"
+    engine.env.filters["dt"] = formats.msk_short
+    engine.env.filters["msk"] = formats.msk
+    engine.env.filters["rudate"] = formats.ru_date
+    engine.env.filters["rumonth"] = formats.ru_month
+    engine.env.filters["coef"] = formats.coefficient
     return engine
 
 

@@ -1,0 +1,83 @@
+"""Cabinet pages beyond the basics: the notification feed, a task's own page with its history, API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlmodel import col, select
+
+from wbsupply.api.deps import Csrf, CurrentUser, SessionDep
+from wbsupply.api.logic import bookings, notifications, tasks, users
+from wbsupply.api.web.forms import read_form
+from wbsupply.api.web.render import page, redirect
+from wbsupply.notify import feed
+from wbsupply.notify.kinds import Group
+from wbsupply.store import EventLog, WbAccount
+from wbsupply.store.accounts import ApiToken
+
+router = APIRouter(include_in_schema=False, dependencies=[Csrf])
+
+
+@router.get("/notifications", response_class=HTMLResponse)
+def notification_feed(request: Request, user: CurrentUser, session: SessionDep, group: str = "") -> Response:
+    chosen = Group(group) if group in Group.__members__.values() else None
+    seen = feed.seen_id(user.notification_prefs)
+    items = feed.feed_for(session, user.id or 0, 100, group=chosen, seen=seen)
+    response = page(request, "feed.html", user, items=items, groups=list(Group), group=chosen)
+    notifications.mark_feed_read(session, user)  # after drawing: what was new is marked on this page
+    return response
+
+
+@router.get("/tasks/{task_id}", response_class=HTMLResponse)
+def task_page(request: Request, task_id: int, user: CurrentUser, session: SessionDep) -> Response:
+    task = tasks.get_task(session, user, task_id)
+    account = session.get(WbAccount, task.account_id)
+    history = session.exec(select(EventLog).where(col(EventLog.task_id) == task_id)
+                           .order_by(col(EventLog.at).desc(), col(EventLog.id).desc()).limit(100)).all()
+    return page(request, "task.html", user, task=tasks.task_view(task), account=account,
+                history=[_history_line(row) for row in history],
+                bookings=bookings.list_bookings(session, user, task_id=task_id, all_states=True),
+                attempts=task.attempts)
+
+
+# The bot's journal is in English (for operators); the seller reads it in Russian.
+_HISTORY_WORDS = {
+    "booked": "Забронировано",
+    "quota exceeded": "Лимит тарифа исчерпан — бронирование не начато",
+    "slot taken by someone else": "Слот заняли раньше нас — ищем дальше",
+    "booking not confirmed by WB": "WB не подтвердил бронирование — ищем дальше, бронирование не списано",
+    "interrupted booking reconciled with WB": "Прерванное бронирование сверено с WB",
+}
+
+
+def _history_line(row: EventLog) -> dict[str, Any]:
+    text = _HISTORY_WORDS.get(row.message)
+    if text is None and row.message.startswith("booking interrupted"):
+        text = "Бронирование прервалось — проверяем в WB"
+    payload = row.payload or {}
+    slot = payload.get("slot") or {}
+    return {"at": row.at, "text": text or row.message, "level": row.level, "slot": slot,
+            "supply_id": payload.get("supply_id"), "reason": payload.get("reason")}
+
+
+@router.get("/tokens", response_class=HTMLResponse)
+def token_page(request: Request, user: CurrentUser, session: SessionDep, created: str = "") -> Response:
+    rows = session.exec(select(ApiToken).where(col(ApiToken.user_id) == user.id)
+                        .order_by(col(ApiToken.id).desc())).all()
+    return page(request, "tokens.html", user, tokens=rows, created=created)
+
+
+@router.post("/tokens")
+async def token_create(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+    form = await read_form(request)
+    name = str(form.get("name") or "").strip() or "без названия"
+    token = users.issue_token(session, user, name)
+    return token_page(request, user, session, created=token)  # shown once: only its hash is stored
+
+
+@router.post("/tokens/revoke")
+def token_revoke(user: CurrentUser, session: SessionDep) -> Response:
+    users.revoke_tokens(session, user)
+    return redirect("/tokens")
