@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from wbsupply.api.web.formats import coefficient, msk, ru_date, ru_month
 from wbsupply.control.base import Notice
+from wbsupply.domain.ruformat import coefficient, msk, ru_date, ru_month
 from wbsupply.domain.statuses import Role
 from wbsupply.notify import outbox
 from wbsupply.notify.kinds import NoticeKind

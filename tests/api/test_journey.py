@@ -5,6 +5,7 @@ opens a slot and the cabinet shows the supply booked — with the real worker (s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import threading
 import time
@@ -23,6 +24,7 @@ from test_browser import browser, login, page, shot  # noqa: F401  (fixtures)
 from wbsupply.api.app import create_app
 from wbsupply.api.logic import users
 from wbsupply.config import Settings
+from wbsupply.domain.ruformat import ru_date
 from wbsupply.domain.slots import Slot, SlotEvent, SlotEventKind, SlotKey
 from wbsupply.domain.statuses import BoxType
 from wbsupply.feed.memory import MemoryFeed
@@ -50,16 +52,17 @@ class Product:
         asyncio.run_coroutine_threadsafe(self.runtime.feed.publish(events), self.loop).result(10)
 
 
-@pytest.fixture
-def product(sqlite_database_url: str, tmp_path: Path) -> Iterator[Product]:
+@contextlib.contextmanager
+def running_product(database_url: str, data_dir: Path, **overrides: Any) -> Iterator[Product]:
+    """The cabinet and the bots' supervisor on one loop, as in `wbsupply up`, against a sandbox WB."""
     from wbsupply.worker.main import Supervisor
 
     sandbox = run_sandbox_in_thread(SandboxConfig(seed=7, pow_difficulty=8, simulation=SimulationConfig.frozen(),
                                                   background_steps=False))
     port = free_port()
-    settings = Settings(database_url=sqlite_database_url, data_dir=tmp_path, secret_key="journey-secret",
+    settings = Settings(database_url=database_url, data_dir=data_dir, secret_key="journey-secret",
                         sandbox_enabled=True, sandbox_host="127.0.0.1", sandbox_port=int(sandbox.url.rsplit(":", 1)[1]),
-                        api_port=port)
+                        api_port=port, **overrides)
     runtime = Runtime(settings=settings, feed=MemoryFeed(1000))
     server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning"))
     loop = asyncio.new_event_loop()
@@ -85,6 +88,24 @@ def product(sqlite_database_url: str, tmp_path: Path) -> Iterator[Product]:
         sandbox.stop()
 
 
+@pytest.fixture
+def product(sqlite_database_url: str, tmp_path: Path) -> Iterator[Product]:
+    with running_product(sqlite_database_url, tmp_path) as running:
+        yield running
+
+
+def connect_wb(page: Page, product: Product, phone: str) -> None:  # noqa: F811
+    """The seller connects a WB account through the code relay (the sandbox delivers the SMS)."""
+    page.goto(product.url + "/wb")
+    page.fill("input[name=phone]", phone)
+    page.click("form[action='/wb/connect'] button")
+    code_input = page.locator("form input[name=value][autocomplete=one-time-code]")
+    expect(code_input).to_be_visible(timeout=SLOW)
+    code_input.fill(product.sandbox.market.inbox(phone)[0].code)
+    page.click("form:has(input[name=value][autocomplete=one-time-code]) button")
+    expect(page.locator("[data-bot-status]").first).to_have_text("Активен", timeout=SLOW)
+
+
 def test_seller_connects_wb_and_sees_the_supply_booked(product: Product, page: Page) -> None:  # noqa: F811
     market = product.sandbox.market
     seller = market.create_seller(phone=PHONE)
@@ -102,10 +123,21 @@ def test_seller_connects_wb_and_sees_the_supply_booked(product: Product, page: P
     # The bot asks WB for a code; the page redraws itself with the code form (live status, no manual reload).
     code_input = page.locator("form input[name=value][autocomplete=one-time-code]")
     expect(code_input).to_be_visible(timeout=SLOW)
+    card = page.locator("article.card")
+    expect(card.locator("button", has_text="Получить код")).to_have_count(0)  # the code is already on its way
+    expect(card.locator(".error")).to_have_count(0)  # waiting for a login is not a bot error
     shot(page, "20-journey-code")
-    code_input.fill(market.inbox(PHONE)[0].code)
+    right = market.inbox(PHONE)[0].code
+    code_input.fill("000000" if right != "000000" else "111111")
+    page.click("form:has(input[name=value][autocomplete=one-time-code]) button")
+    # The bot tries the code in WB; the card redraws itself with WB's answer and the code form again.
+    expect(card.locator(".wb-answer")).to_contain_text("Неверный код", timeout=SLOW)
+    expect(code_input).to_be_visible()
+    shot(page, "20b-journey-wrong-code")
+    code_input.fill(right)
     page.click("form:has(input[name=value][autocomplete=one-time-code]) button")
     expect(page.locator("[data-bot-status]").first).to_have_text("Активен", timeout=SLOW)
+    expect(card.locator(".error")).to_have_count(0)
     page.fill("input[name=token]", seller.api_token)
     page.click("form[action$='/api-token'] button")
     expect(page.locator("article.card")).to_contain_text("сохранён")
@@ -128,13 +160,33 @@ def test_seller_connects_wb_and_sees_the_supply_booked(product: Product, page: P
     # Once the task is booked the dashboard redraws itself (no reload by the seller): the booking is listed.
     expect(page.locator("section:has(h2[data-bookings])")).to_contain_text("Коледино", timeout=SLOW)
     expect(page.locator(".usage [data-usage-used]")).to_have_text("1", timeout=10_000)
-    shot(page, "22-journey-booked")
-
-    page.goto(product.url + "/bookings")
-    expect(page.locator("table.list")).to_contain_text(day.isoformat())
-    shot(page, "23-journey-bookings")
     with session_scope(engine) as session:
         booking = session.query(Booking).one()
         assert (booking.state, booking.slot_date, booking.warehouse_id) == (BookingState.CONFIRMED, day, WAREHOUSE_ID)
+        supply = str(booking.supply_id)
+    assert booking.supply_id
+    # At a glance: the task reads «Забронировано» with the slot and the supply number, the list has both too.
+    expect(page.locator("[data-task-phase]").first).to_have_text("Забронировано")
+    expect(page.locator("[data-booked] [data-supply]")).to_have_text(supply)
+    recent = page.locator("section:has(h2[data-bookings])")
+    expect(recent).to_contain_text(f"поставка № {supply}")
+    expect(recent).to_contain_text("коэффициент: бесплатно")
+    expect(recent).to_contain_text(ru_date(day))
+    shot(page, "22-journey-booked")
+
+    page.goto(product.url + "/bookings")
+    expect(page.locator("table.list")).to_contain_text(ru_date(day, True))
+    expect(page.locator("table.list")).to_contain_text(supply)
+    shot(page, "23-journey-bookings")
+
+    # The task's own page: its status, its bookings and what happened.
+    page.click(f"table.list a[href='/tasks/{booking.task_id}']")
+    expect(page.locator("[data-task-phase]")).to_have_text("Забронировано")
+    expect(page.locator("[data-task-bookings]")).to_contain_text(supply)
+    history = page.locator("[data-history]")
+    expect(history).to_contain_text("Забронировано")
+    expect(history).to_contain_text("МСК")
+    expect(page.locator("[data-attempts]")).to_have_text("1")
+    shot(page, "24-journey-task-history")
     assert market.preorder(supplier_id, preorder.id).status_id == 2  # planned in the (sandbox) WB cabinet
     engine.dispose()

@@ -19,7 +19,7 @@ ACCOUNT = {"account_id": 4, "phone": "+79161234567"}
 
 @pytest.mark.parametrize(("kind", "payload", "expected"), [
     ("booked", {"task_id": 12, "supply_id": 3500123, "slot": SLOT},
-     ["Поставка запланирована", "Склад: Коледино", "04.12.2026 (пт)", "Монопаллеты", "×2", "supplyID): 3500123",
+     ["Поставка запланирована", "Склад: Коледино", "4 декабря 2026 (пт)", "Монопаллеты", "×2", "supplyID): 3500123",
       "https://cabinet.example.ru/tasks/12"]),
     ("booked", {"task_id": 12, "slot": {**SLOT, "coefficient": 0}}, ["бесплатно (0)", "уточняется"]),
     ("slot_found", {"task_id": 5, "slot": SLOT}, ["Найден подходящий слот", "только уведомить", "/tasks/5"]),

@@ -22,6 +22,7 @@ from bot_harness import (
 )
 from sqlalchemy import Engine
 
+from wbsupply.domain.ruformat import ru_date
 from wbsupply.domain.statuses import BoxType, TaskPhase
 from wbsupply.feed.memory import MemoryFeed
 from wbsupply.notify.messages import render
@@ -167,7 +168,7 @@ async def test_notify_only_task_tells_the_seller_and_books_nothing(
     assert phase_of(db, task_id) is TaskPhase.WATCHING
     assert market.preorder(seller.suppliers[0].id, preorder_id).status_id == 1
     notice = rows(db, NotificationOutbox, NotificationOutbox.user_id == user_id)[0]
-    assert day.strftime("%d.%m.%Y") in render(notice.kind, notice.payload, "").text
+    assert ru_date(day) in render(notice.kind, notice.payload, "").text
 
 
 async def test_a_slot_open_before_the_bot_started_is_booked_from_the_calendar(

@@ -37,6 +37,7 @@ class BotRecord:
     session_blob: bytes | None = None  # encrypted storage state (wbsupply.crypto.session_box)
     api_token_blob: bytes | None = None  # encrypted WB API token (wbsupply.crypto.api_token_box)
     plan_limit: int = 5  # the owner's bookings per month
+    label: str = ""  # the seller's name for the account, for messages
 
 
 @dataclass(frozen=True)

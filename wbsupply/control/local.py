@@ -95,6 +95,7 @@ class LocalControlPlane:
                     supplier_id=account.supplier_id, auth_attempts=account.auth_attempts,
                     auth_state=account.auth_state, session_blob=account.session_blob,
                     api_token_blob=account.api_token_blob, plan_limit=owner.plan_limit if owner else 0,
+                    label=account.label,
                 )
 
         return await self._run(run)

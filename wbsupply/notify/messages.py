@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from wbsupply.domain.ruformat import ru_date
 from wbsupply.domain.statuses import BotStatus, BoxType
 from wbsupply.notify.kinds import ADMIN_KINDS, EMAIL_KINDS, PREF_EVENT_OF_KIND, URGENT_KINDS, NoticeKind
 
@@ -75,7 +76,7 @@ def slot_date(value: str | dt.date | None) -> str:
     if value is None:
         return "дата не указана"
     day = value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
-    return f"{day:%d.%m.%Y} ({_WEEKDAYS[day.weekday()]})"
+    return f"{ru_date(day)} ({_WEEKDAYS[day.weekday()]})"
 
 
 def coefficient(value: float | int | None) -> str:
@@ -156,7 +157,10 @@ def _bot_state(p: Mapping[str, Any], base: str) -> Message:
     label = BotStatus(status).label if status in BotStatus.__members__.values() else str(status)
     reason = p.get("reason") or p.get("error") or p.get("text") or "причина не указана"
     text = f"Бот аккаунта WB {_account(p)}: «{label}».\nПричина: {reason}\n\nПока бот стоит, слоты не бронируются."
-    return Message("Бот остановился с ошибкой", text, f"{base}/wb", urgent=True)
+    if p.get("admin_copy") and p.get("error") and p.get("error") != reason:
+        text += f"\n\nДля администратора: {p['error']}"  # the technical cause, not for the seller's eyes
+    link = f"{base}/admin/bots" if p.get("admin_copy") else f"{base}/wb"
+    return Message("Бот остановился с ошибкой", text, link, urgent=True)
 
 
 def _quota(p: Mapping[str, Any], base: str) -> Message:

@@ -93,7 +93,8 @@ def outbox_hook(engine: Engine) -> NotificationHook:
             error = notification.phase is BotStatus.ERROR
             kind = NoticeKind.BOT_ERROR if error else NoticeKind.AUTH_LOST
             stamp = notification.created_at.strftime("%Y%m%d%H")
-            payload = {"account_id": account.id, "phone": account.phone, "status": notification.phase.value,
+            payload = {"account_id": account.id, "phone": account.phone, "account_label": account.label,
+                       "status": notification.phase.value,
                        "error": notification.detail}
             outbox.enqueue_notice(session, Notice(account.owner_id, kind,
                                                   f"operator:{kind.value}:{account.id}:{stamp}", payload,

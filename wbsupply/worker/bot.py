@@ -211,7 +211,8 @@ class Bot:
             # Asked from Telegram («Подключить заново»): the code is awaited there, so say so there.
             await self.control.notify(Notice(self.record.owner_id, NoticeKind.AUTH_CODE_NEEDED,
                                              f"auth_code:{self.id}:{step.id}",
-                                             {"account_id": self.id, "phone": self.record.phone}))
+                                             {"account_id": self.id, "phone": self.record.phone,
+                                              "account_label": self.record.label}))
         if result.authorized:
             await self._authorized(result.supplier_id)
         else:
@@ -270,7 +271,8 @@ class Bot:
                 await self.control.move_task(task.id, TaskPhase.PENDING, "Бот ждёт повторного подключения WB")
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M")
         notice = Notice(self.record.owner_id, NoticeKind.AUTH_LOST, f"auth_lost:{self.id}:{stamp}",
-                        {"account_id": self.id, "phone": self.record.phone}, admins=True)
+                        {"account_id": self.id, "phone": self.record.phone,
+                         "account_label": self.record.label}, admins=True)
         await self.control.notify(notice)
         await self.control.log_event(self.id, "bot paused: WB authorization needed", level="ERROR")
 

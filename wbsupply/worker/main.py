@@ -150,7 +150,8 @@ class Supervisor:
 
     async def _failed(self, bot_id: int, error: BaseException | None) -> None:
         log.error("bot %s crashed: %s", bot_id, error)
-        reason = f"{type(error).__name__}: {error}"[:500]
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        reason = f"{type(error).__name__}: {first_line}"[:300]  # Playwright appends a call log: not for people
         now = dt.datetime.now(dt.UTC)
         crashes = [t for t in self._crashes.get(bot_id, []) if now - t < CRASH_LOOP_WINDOW] + [now]
         self._crashes[bot_id] = crashes
@@ -161,11 +162,13 @@ class Supervisor:
             # One message per bot and hour: a bot that crashes again at once is the admins' business.
             await self.control.notify(Notice(bot.owner_id, NoticeKind.BOT_ERROR,
                                              f"bot_error:{bot_id}:{now:%Y%m%d%H}",
-                                             {"account_id": bot_id, "phone": bot.phone, "status": "ERROR",
-                                              "reason": f"сбой бота ({type(error).__name__}), перезапускаем "
-                                                        "автоматически", "error": reason}, admins=True))
+                                             {"account_id": bot_id, "phone": bot.phone, "account_label": bot.label,
+                                              "status": "ERROR", "error": reason,
+                                              "reason": "бот аварийно остановился, перезапускаем автоматически"},
+                                             admins=True))
             if len(crashes) >= CRASH_LOOP_COUNT:
-                payload = {"account_id": bot_id, "phone": bot.phone, "restarts": len(crashes), "error": reason}
+                payload = {"account_id": bot_id, "phone": bot.phone, "account_label": bot.label,
+                           "restarts": len(crashes), "error": reason}
                 await asyncio.to_thread(outbox.alert_admins, self.engine, NoticeKind.BOT_CRASH_LOOP, payload,
                                         f"crash_loop:{bot_id}:{now:%Y%m%d%H}")
         except Exception:  # telling people must not stop the supervisor

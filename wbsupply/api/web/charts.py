@@ -29,7 +29,7 @@ def bars(points: Sequence[tuple[str, float]], *, unit: str = "", title: str = ""
         y = PAD_TOP + inner_h - height
         parts.append(f'<rect x="{x + step * 0.12:.1f}" y="{y:.1f}" width="{step * 0.76:.1f}" height="{height:.1f}" '
                      f'fill="#7b2cbf"><title>{escape(label)}: {_num(value)}{escape(unit)}</title></rect>')
-        if index % every == 0:
+        if index % every == 0 or index == len(points) - 1:
             parts.append(f'<text x="{x + step / 2:.1f}" y="{HEIGHT - PAD_BOTTOM + 14}" text-anchor="middle">'
                          f'{escape(label)}</text>')
     parts.append("</svg>")

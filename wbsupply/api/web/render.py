@@ -9,7 +9,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from wbsupply.api.web import formats
+from wbsupply.domain import ruformat as formats
 from wbsupply.domain.statuses import BotStatus, BoxType, TaskPhase
 from wbsupply.store import User
 
@@ -40,6 +40,7 @@ def templates() -> Jinja2Templates:
     engine.env.filters["rudate"] = formats.ru_date
     engine.env.filters["rumonth"] = formats.ru_month
     engine.env.filters["coef"] = formats.coefficient
+    engine.env.filters["coef_limit"] = formats.coefficient_limit
     return engine
 
 

@@ -1,4 +1,5 @@
-"""How the cabinet writes dates, times and numbers: Russian words, Moscow time, labelled (pure).
+"""How people read dates, times and coefficients: Russian words, Moscow time, labelled (pure; the cabinet's
+filters and the notification texts share it).
 
 Stored times are UTC (aware, or naive from SQLite, or ISO strings in views); sellers read Moscow time.
 """
@@ -79,3 +80,11 @@ def coefficient(value: float | int | None) -> str:
     if value <= 0:
         return "бесплатно"
     return f"×{value:g}"
+
+
+def coefficient_limit(value: float | int | str | None) -> str:
+    """A task's ceiling: «только бесплатные» for 0, else «коэффициент до ×N»."""
+    if value is None or value == "":
+        return "любой коэффициент"
+    number = float(value)
+    return "только бесплатные" if number <= 0 else f"коэффициент до ×{number:g}"
