@@ -74,6 +74,22 @@ def test_feed_shows_a_notify_only_slot_without_telegram(product: Product, page: 
     shot(page, "31-feed-slot-found")
     page.click("nav.filters >> text=Бронирования")
     expect(page.locator("[data-notice]")).to_have_count(0)
+    page.click("nav.filters >> text=Найденные слоты")
+    page.click("[data-notice=slot_found] >> text=Открыть")  # the task's page keeps what the seller was told
+    history = page.locator("[data-history]")
+    expect(history).to_contain_text("Уведомление: Найден подходящий слот")
+    expect(page.locator("[data-task-phase]")).to_have_text("Ищем слот")
+    # Pausing asks nothing; cancelling asks first, and «Нет» leaves the task alone.
+    page.click("form[action$='/pause?back=task'] button")
+    expect(page.locator("[data-task-phase]")).to_have_text("Приостановлена")
+    expect(history).to_contain_text("Вы поставили задачу на паузу")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.click("form[action$='/cancel?back=task'] button")
+    expect(page.locator("[data-task-phase]")).to_have_text("Приостановлена")
+    shot(page, "34-task-history-notify-only")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("form[action$='/cancel?back=task'] button")
+    expect(page.locator("[data-task-phase]")).to_have_text("Отменено")
     assert market.preorder(supplier_id, preorder.id).status_id == 1  # notify-only: nothing booked
     engine.dispose()
 

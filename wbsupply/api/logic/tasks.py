@@ -15,7 +15,7 @@ from wbsupply.domain.machines import SELLER_PAUSED_MESSAGE, can_move, is_paused_
 from wbsupply.domain.schedule import MOSCOW
 from wbsupply.domain.statuses import BoxType, TaskMode, TaskPhase
 from wbsupply.domain.tasks import SupplyTaskSpec, check_against_today, russian_errors
-from wbsupply.store import SupplyTask, User
+from wbsupply.store import EventLog, SupplyTask, User
 from wbsupply.store.types import utcnow
 
 NOT_FOUND = "Задача не найдена"
@@ -108,36 +108,43 @@ def update_task(session: Session, user: User, task_id: int, data: dict[str, Any]
     task.spec = spec.model_dump(mode="json")
     task.deadline = spec.deadline
     session.add(task)
+    session.add(EventLog(source="api", user_id=task.owner_id, account_id=task.account_id, task_id=task.id,
+                         message="edited by the seller"))
     session.commit()
     control.publish_task(session, task, before)
     return task
 
 
-def _change(session: Session, task: SupplyTask, message: str | None, phase: TaskPhase | None = None) -> SupplyTask:
+def _change(session: Session, task: SupplyTask, message: str | None, phase: TaskPhase | None = None,
+            *, action: str = "") -> SupplyTask:
     """Save the seller's change and publish it to the control plane (the SupplyTask CR in the cluster)."""
     before = control.snapshot(task, control.TASK_FIELDS)
     if phase is not None:
         task.phase = phase
     task.message = message
     session.add(task)
+    if action:  # the task's page shows its history: the seller's own steps belong in it
+        session.add(EventLog(source="api", user_id=task.owner_id, account_id=task.account_id, task_id=task.id,
+                             message=f"{action} by the seller"))
     session.commit()
     control.publish_task(session, task, before)
     return task
 
 
-def _move(session: Session, task: SupplyTask, target: TaskPhase, message: str | None, refusal: str) -> SupplyTask:
+def _move(session: Session, task: SupplyTask, target: TaskPhase, message: str | None, refusal: str,
+          *, action: str = "") -> SupplyTask:
     if not can_move(task.phase, target):
         raise Conflict(refusal.format(phase=task.phase.label))
-    return _change(session, task, message, target)
+    return _change(session, task, message, target, action=action)
 
 
 def pause_task(session: Session, user: User, task_id: int) -> SupplyTask:
     """Park the task in Pending with the domain's pause note: the bot leaves it alone until resumed."""
     task = get_task(session, user, task_id)
     if task.phase is TaskPhase.PENDING:  # not a transition: only the note changes
-        return _change(session, task, SELLER_PAUSED_MESSAGE)
+        return _change(session, task, SELLER_PAUSED_MESSAGE, action="paused")
     refusal = "Задачу в состоянии «{phase}» нельзя приостановить"
-    return _move(session, task, TaskPhase.PENDING, SELLER_PAUSED_MESSAGE, refusal)
+    return _move(session, task, TaskPhase.PENDING, SELLER_PAUSED_MESSAGE, refusal, action="paused")
 
 
 def resume_task(session: Session, user: User, task_id: int) -> SupplyTask:
@@ -147,7 +154,7 @@ def resume_task(session: Session, user: User, task_id: int) -> SupplyTask:
         if task.phase in ACTIVE:
             return task
         raise Conflict(f"Задачу в состоянии «{task.phase.label}» нельзя возобновить")
-    return _change(session, task, None)
+    return _change(session, task, None, action="resumed")
 
 
 def cancel_task(session: Session, user: User, task_id: int) -> SupplyTask:
@@ -156,7 +163,8 @@ def cancel_task(session: Session, user: User, task_id: int) -> SupplyTask:
         return task
     if task.phase is TaskPhase.BOOKING:
         raise Conflict("Бот уже бронирует слот по этой задаче — отменить её сейчас нельзя")
-    return _move(session, task, TaskPhase.CANCELLED, "Отменено вами", "Задачу в состоянии «{phase}» отменить нельзя")
+    return _move(session, task, TaskPhase.CANCELLED, "Отменено вами", "Задачу в состоянии «{phase}» отменить нельзя",
+                 action="cancelled")
 
 
 PAUSED_LABEL = "Приостановлена"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -36,8 +37,14 @@ def task_page(request: Request, task_id: int, user: CurrentUser, session: Sessio
     account = session.get(WbAccount, task.account_id)
     history = session.exec(select(EventLog).where(col(EventLog.task_id) == task_id)
                            .order_by(col(EventLog.at).desc(), col(EventLog.id).desc()).limit(100)).all()
-    return page(request, "task.html", user, task=tasks.task_view(task), account=account,
-                history=[_history_line(row) for row in history],
+    # What the seller was told about this task (a notify-only task's slots live only there).
+    notices = [item for item in feed.feed_for(session, user.id or 0, 200)
+               if item.link and item.link.rstrip("/").endswith(f"/tasks/{task_id}")]
+    lines = [_history_line(row) for row in history] + [
+        {"at": item.at, "text": f"Уведомление: {item.title}", "level": "INFO", "slot": {}, "supply_id": None,
+         "reason": None, "detail": item.text} for item in notices]
+    lines.sort(key=lambda line: _utc(line["at"]), reverse=True)
+    return page(request, "task.html", user, task=tasks.task_view(task), account=account, history=lines,
                 bookings=bookings.list_bookings(session, user, task_id=task_id, all_states=True),
                 attempts=task.attempts)
 
@@ -49,7 +56,15 @@ _HISTORY_WORDS = {
     "slot taken by someone else": "Слот заняли раньше нас — ищем дальше",
     "booking not confirmed by WB": "WB не подтвердил бронирование — ищем дальше, бронирование не списано",
     "interrupted booking reconciled with WB": "Прерванное бронирование сверено с WB",
+    "paused by the seller": "Вы поставили задачу на паузу",
+    "resumed by the seller": "Вы возобновили задачу",
+    "cancelled by the seller": "Вы отменили задачу",
+    "edited by the seller": "Вы изменили условия задачи",
 }
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _history_line(row: EventLog) -> dict[str, Any]:
