@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from types import SimpleNamespace
 
 from apihelpers import PASSWORD
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from wbsupply.api.logic import admin_views
+from wbsupply.api.logic.load_history import LoadHistory
+from wbsupply.api.web import charts
 from wbsupply.control.base import Notice
 from wbsupply.domain.ruformat import coefficient, msk, ru_date, ru_month
 from wbsupply.domain.statuses import Role
+from wbsupply.monitor.metrics import MonitorMetrics
 from wbsupply.notify import outbox
 from wbsupply.notify.kinds import NoticeKind
 from wbsupply.runtime import Runtime
@@ -95,3 +100,18 @@ def test_admin_lands_on_the_admin_panel(make_person, app: FastAPI) -> None:
         answer = client.post("/login", data={"email": admin.email, "password": PASSWORD, "csrf_token": token,
                                              "next": "/"})
         assert answer.status_code == 303 and answer.headers["location"] == "/admin"
+
+
+def test_admin_charts_read_the_monitor_and_the_load_history() -> None:
+    metrics = MonitorMetrics()
+    for seconds in (0.3, 0.4, 5.0):
+        metrics.detection_lag.observe(seconds)
+    lag = dict(admin_views.detection_lag(SimpleNamespace(metrics=metrics)))
+    assert (lag["≤0.5"], lag["≤6"], lag["≤0.1"]) == (2, 1, 0)
+    assert admin_views.detection_lag(None) == []  # the monitor runs in another process
+    history = LoadHistory()
+    for minute in (0, 30, 61):
+        history.sample(dt.datetime(2026, 12, 4, 9, 0, tzinfo=dt.UTC) + dt.timedelta(minutes=minute))
+    assert [hour for hour, _ in history.hourly()] == ["12:00", "13:00"]  # Moscow hours
+    svg = str(charts.bars([("12:00", 1.5), ("13:00", 0.5)], title="Нагрузка"))
+    assert svg.startswith("<svg") and svg.count("<rect") == 2 and "12:00: 1.5" in svg

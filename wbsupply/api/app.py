@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from wbsupply import __version__
 from wbsupply.api.errors import install_error_handlers
+from wbsupply.api.logic.load_history import LoadHistory, sampling
 from wbsupply.api.middleware import BodyLimitMiddleware, CsrfCookieMiddleware
 from wbsupply.api.routes import admin, auth, notifications, slots, tasks, usage, wb_accounts
 from wbsupply.api.security import SessionSigner
@@ -57,8 +60,16 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     settings = runtime.settings
     # /docs and /redoc are served below from the installed assets: the default pages load them from a CDN.
+    load_history = LoadHistory()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with sampling(load_history):  # the admin's server-load chart
+            yield
+
     app = FastAPI(title="wbsupply", version=__version__, description="API и кабинет продавца wbsupply",
-                  docs_url=None, redoc_url=None)
+                  docs_url=None, redoc_url=None, lifespan=lifespan)
+    app.state.load_history = load_history
     app.state.runtime = runtime
     # A test or the bench may hand in an engine; otherwise the configured database.
     engine = runtime.extras.get("engine") or make_engine(settings.resolved_database_url())

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from wbsupply.control.base import BookingRecord, ControlPlane, Notice, TaskRecord
+from wbsupply.domain.ruformat import ru_date
 from wbsupply.domain.slots import Slot
 from wbsupply.domain.statuses import TaskMode, TaskPhase
 from wbsupply.domain.tasks import SupplyTask
@@ -98,7 +99,7 @@ class Outcome:
 def slot_words(slot: Slot) -> str:
     name = slot.warehouse_name or f"склад {slot.warehouse_id}"
     price = "бесплатно" if slot.coefficient == 0 else f"коэффициент ×{slot.coefficient}"
-    return f"{name}, {slot.date.strftime('%d.%m.%Y')}, {slot.box_type.label}, {price}"
+    return f"{name}, {ru_date(slot.date)}, {slot.box_type.label}, {price}"
 
 
 def _crash_point(name: str) -> None:

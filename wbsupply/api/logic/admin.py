@@ -152,8 +152,8 @@ def errors(session: Session, limit: int = 200) -> list[dict[str, Any]]:
 
 def server_load(data_dir: Path) -> dict[str, Any]:
     load1, load5, load15 = os.getloadavg()
-    meminfo = _meminfo()
-    total, available = meminfo.get("MemTotal", 0), meminfo.get("MemAvailable", 0)
+    info = meminfo()
+    total, available = info.get("MemTotal", 0), info.get("MemAvailable", 0)
     disk = shutil.disk_usage(data_dir if data_dir.exists() else Path("/"))
     return {
         "cpus": os.cpu_count(),
@@ -166,7 +166,7 @@ def server_load(data_dir: Path) -> dict[str, Any]:
     }
 
 
-def _meminfo() -> dict[str, int]:
+def meminfo() -> dict[str, int]:
     values = {}
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():

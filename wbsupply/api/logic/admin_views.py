@@ -164,3 +164,18 @@ def memory_per_bot(session: Session) -> list[tuple[str, float]]:
     rows = session.execute(sa.select(col(WbAccount.label), col(WbAccount.phone), col(WbAccount.memory_bytes))
                            .where(col(WbAccount.memory_bytes).is_not(None)).order_by(col(WbAccount.id))).all()
     return [((label or phone[-4:])[:10], round(memory / 2**20, 1)) for label, phone, memory in rows]
+
+
+def detection_lag(monitor: Any) -> list[tuple[str, float]]:
+    """How many opened slots were detected within each lag bound, from the in-process monitor's histogram
+    (empty when the monitor runs elsewhere: then its /metrics has ``wbsupply_monitor_detection_lag_seconds``)."""
+    if monitor is None:
+        return []
+    buckets = [(sample.labels["le"], sample.value) for metric in monitor.metrics.detection_lag.collect()
+               for sample in metric.samples if sample.name.endswith("_bucket")]
+    points, below = [], 0.0
+    for bound, cumulative in buckets:
+        label = "больше" if bound == "+Inf" else f"≤{float(bound):g}"
+        points.append((label, cumulative - below))
+        below = cumulative
+    return points if below else []

@@ -23,10 +23,14 @@ router = APIRouter(prefix="/admin", include_in_schema=False, dependencies=[Csrf]
 def overview(request: Request, user: AdminUser, session: SessionDep, runtime: RuntimeDep) -> Response:
     chart_data = {
         "per_day": charts.bars(views.bookings_per_day(session), title="Бронирования по дням", every=2),
+        "detection": charts.bars(views.detection_lag(runtime.extras.get("monitor")), unit=" слотов",
+                                 title="Задержка обнаружения открытых слотов, с", every=2),
         "lag": charts.bars(views.booking_lag(session), unit=" с", title="От открытия слота до брони, с",
                            every=5),
         "memory": charts.bars(views.memory_per_bot(session), unit=" МБ", title="Память ботов, МБ"),
         "hours": charts.bars(views.openings_by_hour(session), title="Открытия слотов по часам (МСК)", every=3),
+        "load": charts.bars(request.app.state.load_history.hourly(), title="Нагрузка сервера по часам",
+                            every=2),
     }
     return page(request, "admin/overview.html", user, load=admin.server_load(runtime.settings.data_dir),
                 stats=admin.booking_stats(session), components=views.component_status(runtime.status),
