@@ -27,6 +27,7 @@ from wbsupply.notify import outbox
 from wbsupply.notify.kinds import NoticeKind
 from wbsupply.store import SupplyTask, User, WbAccount, make_engine, quota, session_factory, session_scope
 from wbsupply.store.journal import NotificationOutbox
+from wbsupply.worker import main as worker_main
 
 pytestmark = pytest.mark.slow
 
@@ -94,8 +95,10 @@ def test_feed_shows_a_notify_only_slot_without_telegram(product: Product, page: 
     engine.dispose()
 
 
-def test_admin_sees_a_crashed_bot_in_alerts(sqlite_database_url: str, tmp_path: Path, page: Page) -> None:  # noqa: F811
+def test_admin_sees_a_crashed_bot_in_alerts(sqlite_database_url: str, tmp_path: Path, page: Page,  # noqa: F811
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
     # WB's cabinet cannot be reached (nothing listens there): a bot with a saved session crashes when it starts.
+    monkeypatch.setattr(worker_main, "RESTART_BACKOFF_S", 1.0)  # restarts come quicker than in production
     unreachable = f"http://127.0.0.1:{free_port()}"
     engine = make_engine(sqlite_database_url)
     with session_factory(engine)() as session:
@@ -117,6 +120,10 @@ def test_admin_sees_a_crashed_bot_in_alerts(sqlite_database_url: str, tmp_path: 
         expect(page.locator("[data-troubled-bot]")).to_contain_text("crashy@example.com")
         expect(page.locator("[data-troubled-bot]")).to_contain_text("Ошибка")
         shot(page, "32-admin-alerts-crash")
+        # It keeps crashing on every restart: the admins are told it is a loop, once.
+        page.reload()
+        expect(page.locator("[data-notice=bot_crash_loop]")).to_have_count(1, timeout=SLOW)
+        expect(page.locator("[data-notice=bot_crash_loop]")).to_contain_text("остановился 3 раза подряд")
         page.click("nav.sub >> text=Ошибки")
         expect(page.locator("table.list").last).to_contain_text("Бот аварийно остановился")
         shot(page, "33-admin-errors")

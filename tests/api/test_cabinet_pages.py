@@ -15,7 +15,7 @@ from wbsupply.api.logic import admin_views
 from wbsupply.api.logic.load_history import LoadHistory
 from wbsupply.api.web import charts
 from wbsupply.control.base import Notice
-from wbsupply.domain.ruformat import coefficient, msk, ru_date, ru_month
+from wbsupply.domain.ruformat import coefficient, msk, plural, ru_date, ru_month
 from wbsupply.domain.statuses import Role
 from wbsupply.monitor.metrics import MonitorMetrics
 from wbsupply.notify import outbox
@@ -36,6 +36,8 @@ def test_russian_dates_and_moscow_time() -> None:
     assert msk(dt.datetime(2026, 12, 4, 11, 5)) == "4 декабря 2026, 14:05 МСК"  # naive = UTC, as SQLite gives it
     assert msk("2026-12-31T22:30:00+00:00") == "1 января 2027, 01:30 МСК"
     assert (coefficient(0), coefficient(2.0), coefficient(None)) == ("бесплатно", "×2", "—")
+    assert [plural(n, "раз", "раза", "раз") for n in (1, 2, 5, 11, 12, 21, 22)] == [
+        "раз", "раза", "раз", "раз", "раз", "раз", "раза"]
 
 
 def test_feed_shows_notices_counts_unread_and_filters(make_person, engine: Engine) -> None:

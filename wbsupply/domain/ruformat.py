@@ -88,3 +88,12 @@ def coefficient_limit(value: float | int | str | None) -> str:
         return "любой коэффициент"
     number = float(value)
     return "только бесплатные" if number <= 0 else f"коэффициент до ×{number:g}"
+
+
+def plural(n: int, one: str, few: str, many: str) -> str:
+    """The Russian form for ``n``: 1 раз, 2 раза, 5 раз, 11 раз, 21 раз."""
+    if n % 10 == 1 and n % 100 != 11:
+        return one
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return few
+    return many

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from wbsupply.domain.ruformat import ru_date
+from wbsupply.domain.ruformat import plural, ru_date
 from wbsupply.domain.statuses import BotStatus, BoxType
 from wbsupply.notify.kinds import ADMIN_KINDS, EMAIL_KINDS, PREF_EVENT_OF_KIND, URGENT_KINDS, NoticeKind
 
@@ -215,7 +215,9 @@ def _wb_api_disabled(p: Mapping[str, Any], base: str) -> Message:
 
 
 def _crash_loop(p: Mapping[str, Any], base: str) -> Message:
-    text = (f"Бот аккаунта {_account(p)} перезапустился {p.get('restarts', '?')} раз подряд. "
+    restarts = p.get("restarts")
+    times = f"{restarts} {plural(restarts, 'раз', 'раза', 'раз')}" if isinstance(restarts, int) else "несколько раз"
+    text = (f"Бот аккаунта {_account(p)} аварийно остановился {times} подряд за короткое время. "
             f"Последняя ошибка: {p.get('error') or p.get('text') or 'не указана'}")
     return Message("Бот падает при запуске", text, f"{base}/admin/bots")
 
