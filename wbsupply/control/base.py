@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from wbsupply.domain.slots import Slot, SlotKey
 from wbsupply.domain.statuses import BotStatus, BoxType, TaskPhase
 from wbsupply.domain.tariffs import Plan
 from wbsupply.domain.tasks import SupplyTask, SupplyTaskSpec
 from wbsupply.notify.kinds import NoticeKind
+
+if TYPE_CHECKING:
+    from wbsupply.control.bookings import Settlement
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ class BookingRecord:
     box_type: BoxType | None = None
     coefficient: float | None = None
     supply_id: int | None = None
+    plan_requested: bool = False  # plan/add was (about to be) sent for this attempt
 
     def slot(self) -> Slot | None:
         """The slot this booking was attempted for (written before WB was asked), if any."""
@@ -152,6 +156,16 @@ class ControlPlane(Protocol):
 
     async def release_booking(self, booking: BookingRecord) -> None:
         """The booking did not happen: give the quota unit back (idempotent)."""
+
+    async def mark_plan_requested(self, booking_id: int) -> None:
+        """Written just before ``plan/add`` is sent: a planned preorder is ours only if we asked."""
+
+    async def settle(self, bot_id: int, booking: BookingRecord, settlement: Settlement) -> TaskRecord:
+        """Finish a booking (booked or lost) in ONE transaction: quota, booking row, task phase and message,
+        outbox rows, event log (see :mod:`wbsupply.control.bookings`); idempotent."""
+
+    async def save_cabinet_supplies(self, bot_id: int, supplies: dict[str, Any]) -> None:
+        """The seller's drafts and unplanned preorders as the bot read them in the cabinet."""
 
     async def quota_left(self, user_id: int, limit: int) -> int:
         """Bookings the seller may still make this month (reserved ones count as used)."""

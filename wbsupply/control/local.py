@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from wbsupply.control import bookings as settling
 from wbsupply.control.auth_relay import (  # the cabinet's side of the relay, importable from here too
     AuthInputError,
     AuthRequestView,
@@ -29,6 +30,7 @@ from wbsupply.control.auth_relay import (  # the cabinet's side of the relay, im
     submit_auth_step,
 )
 from wbsupply.control.base import AuthStep, BookingRecord, BotRecord, Notice, TaskRecord
+from wbsupply.control.bookings import Settlement
 from wbsupply.domain.machines import move
 from wbsupply.domain.slots import Slot
 from wbsupply.domain.statuses import BotStatus, TaskPhase
@@ -61,6 +63,7 @@ def booking_record(row: Booking) -> BookingRecord:
         id=row.id, task_id=row.task_id, user_id=row.user_id, month=row.month, state=row.state.value,
         preorder_id=row.preorder_id, warehouse_id=row.warehouse_id, warehouse_name=row.warehouse_name,
         slot_date=row.slot_date, box_type=row.box_type, coefficient=row.coefficient, supply_id=row.supply_id,
+        plan_requested=row.plan_requested_at is not None,
     )
 
 
@@ -271,6 +274,15 @@ class LocalControlPlane:
 
     async def release_booking(self, booking: BookingRecord) -> None:
         await self._run(quota.release, _reservation(self.engine, booking))
+
+    async def mark_plan_requested(self, booking_id: int) -> None:
+        await self._run(settling.mark_plan_requested, self.engine, booking_id)
+
+    async def settle(self, bot_id: int, booking: BookingRecord, settlement: Settlement) -> TaskRecord:
+        return await self._run(settling.settle, self.engine, bot_id, booking.id, settlement)
+
+    async def save_cabinet_supplies(self, bot_id: int, supplies: dict[str, Any]) -> None:
+        await self._run(settling.save_cabinet_supplies, self.engine, bot_id, supplies)
 
     async def quota_left(self, user_id: int, limit: int) -> int:
         used = await self._run(quota.usage, self.engine, user_id, quota.month_key())

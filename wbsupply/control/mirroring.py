@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from wbsupply.control.base import AuthStep, BookingRecord, BotRecord, ControlPlane, Notice, TaskRecord
+from wbsupply.control.bookings import Settlement
 from wbsupply.control.kube import KubeApiError, KubeClient, load_configuration
 from wbsupply.control.kube_mirror import (
     ControlPlaneSettings,
@@ -178,6 +179,23 @@ class MirroringControlPlane:
     async def release_booking(self, booking: BookingRecord) -> None:
         await self.inner.release_booking(booking)
         await self._mirror_bookings(booking.user_id)
+
+    async def mark_plan_requested(self, booking_id: int) -> None:
+        await self.inner.mark_plan_requested(booking_id)
+
+    async def settle(self, bot_id: int, booking: BookingRecord, settlement: Settlement) -> TaskRecord:
+        record = await self.inner.settle(bot_id, booking, settlement)
+        slot = settlement.slot
+        booked = None if slot is None or not settlement.booked else {
+            "warehouseId": slot.warehouse_id, "warehouseName": slot.warehouse_name or None,
+            "date": slot.date.isoformat(), "boxType": slot.box_type.value, "coefficient": round(slot.coefficient)}
+        self._task_status(booking.task_id, task_status_patch(record.phase, record.message, booked=booked,
+                                                             supply_id=settlement.supply_id))
+        await self._mirror_bookings(booking.user_id)
+        return record
+
+    async def save_cabinet_supplies(self, bot_id: int, supplies: dict[str, Any]) -> None:
+        await self.inner.save_cabinet_supplies(bot_id, supplies)
 
     async def quota_left(self, user_id: int, limit: int) -> int:
         return await self.inner.quota_left(user_id, limit)

@@ -26,6 +26,9 @@ options and warehouses answer WB's "temporarily disabled" 404.
 | ``GET /sandbox/sms?phone=`` | | SMS codes sent, newest first |
 | ``GET /sandbox/inbox`` | | the same as a Russian HTML page |
 | ``POST /sandbox/public-api`` | ``{disabled: bool}`` | WB's "temporarily disabled" 404 switch |
+| ``POST /sandbox/faults`` | ``{kind, count?: 1, delay_s?, supplier_id?, book?: true}`` | arm a ``plan/add`` fault |
+| ``GET /sandbox/faults`` | | armed faults and every ``plan/add`` call so far |
+| ``DELETE /sandbox/faults`` | | disarm all faults |
 | ``POST /sandbox/clock/advance`` | ``{seconds}`` | jump the sandbox clock forward |
 | ``POST /sandbox/step`` | | run the market simulation up to now |
 | ``POST /sandbox/reset`` | | forget everything, restart the market from the seed |
@@ -46,6 +49,7 @@ from pydantic import BaseModel, Field
 
 from wbsupply.domain.statuses import BoxType
 from wbsupply.sandbox.clock import MSK
+from wbsupply.sandbox.faults import FAULT_KINDS, Fault
 from wbsupply.sandbox.market import Market
 from wbsupply.sandbox.models import MarketError, NotFound, Preorder, Seller, Slot
 from wbsupply.sandbox.ratelimit import RateLimiter
@@ -110,6 +114,14 @@ class BlockIn(BaseModel):
 
 class SwitchIn(BaseModel):
     disabled: bool
+
+
+class FaultIn(BaseModel):
+    kind: str = Field(description="one of " + ", ".join(FAULT_KINDS))
+    count: int = Field(1, ge=1, le=1000)
+    delay_s: float = Field(0.0, ge=0, le=600)
+    supplier_id: int | None = None
+    book: bool = True
 
 
 class AdvanceIn(BaseModel):
@@ -245,6 +257,21 @@ def build_router(market: Market, limiter: RateLimiter) -> APIRouter:
     def switch_public_api(body: SwitchIn) -> dict[str, Any]:
         market.public_api_disabled = body.disabled
         return {"public_api_disabled": market.public_api_disabled}
+
+    @router.post("/faults", status_code=201)
+    def arm_fault(body: FaultIn) -> dict[str, Any]:
+        fault = call(market.faults.add, Fault(body.kind, body.count, body.delay_s, body.supplier_id, body.book))
+        return asdict(fault)
+
+    @router.get("/faults")
+    def faults() -> dict[str, Any]:
+        return {"armed": market.faults.armed(), "kinds": list(FAULT_KINDS),
+                "plan_calls": [asdict(c) for c in list(market.faults.calls)]}
+
+    @router.delete("/faults")
+    def disarm_faults() -> dict[str, Any]:
+        market.faults.clear()
+        return {"armed": []}
 
     @router.post("/clock/advance")
     def advance(body: AdvanceIn) -> dict[str, Any]:

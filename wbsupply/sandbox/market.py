@@ -17,6 +17,7 @@ from typing import Any
 from wbsupply.domain.statuses import BoxType
 from wbsupply.sandbox.accounts import AccountsMixin
 from wbsupply.sandbox.clock import SandboxClock
+from wbsupply.sandbox.faults import FaultBook
 from wbsupply.sandbox.models import (
     STATUS_NOT_PLANNED,
     STATUS_PLANNED,
@@ -52,12 +53,14 @@ class Market(AccountsMixin, SimulationMixin):
         self.warehouses = tuple(warehouses)
         self.pow_difficulty = pow_difficulty  # leading zero bits of sha256 for the plan/add captcha
         self.sim = sim or SimulationConfig()
+        self.faults = FaultBook()
         self.reset()
 
     def reset(self) -> None:
         """Forget everything (sellers, supplies, slots) and restart the simulation from the seed."""
         with self._lock:
             self.public_api_disabled = False
+            self.faults.reset()
             self._warehouse_by_id = {w.id: w for w in self.warehouses}
             # separate streams: creating sellers must not change what the market does
             self._acc_rng = random.Random(f"{self.seed}/accounts")
@@ -218,7 +221,7 @@ class Market(AccountsMixin, SimulationMixin):
             slot.close()
         return coefficient
 
-    def _plan(self, preorder: Preorder, day: date, coefficient: int, rescheduled: bool) -> None:
+    def _plan(self, preorder: Preorder, day: date, coefficient: int, rescheduled: bool, by_hand: bool = False) -> None:
         now = self.clock.now()
         assert preorder.supply_id is not None
         preorder.status_id, preorder.supply_date, preorder.coefficient = STATUS_PLANNED, day, coefficient
@@ -226,7 +229,27 @@ class Market(AccountsMixin, SimulationMixin):
         seller = self.supplier_owner(preorder.supplier_id)
         self._bookings.append(Booking(preorder.supply_id, preorder.id, preorder.supplier_id, seller.id,
                                       preorder.warehouse_id, day, preorder.box_type, coefficient, now,
-                                      rescheduled))
+                                      rescheduled, by_hand))
+
+    def competitor_takes(self, supplier_id: int, preorder_id: int, day: date) -> None:
+        """Someone else books the last units of the preorder's slot on ``day`` (fault ``competitor``)."""
+        with self._lock:
+            preorder = self._own_preorder(supplier_id, preorder_id)
+            slot = self._slots.get((preorder.warehouse_id, day, preorder.box_type))
+            if slot is not None:
+                slot.close()
+
+    def plan_by_hand(self, supplier_id: int, preorder_id: int, day: date) -> Preorder | None:
+        """The seller plans the preorder in the cabinet on another date than ``day`` (fault ``seller_first``);
+        None if it was planned already."""
+        with self._lock:
+            preorder = self._own_preorder(supplier_id, preorder_id)
+            if preorder.status_id != STATUS_NOT_PLANNED:
+                return None
+            self._next_supply_id += 1
+            preorder.supply_id = self._next_supply_id
+            self._plan(preorder, day + timedelta(days=1), 0, rescheduled=False, by_hand=True)
+            return replace(preorder)
 
     def bookings(self) -> list[Booking]:
         with self._lock:

@@ -200,6 +200,7 @@ class Booking:
     coefficient: int
     booked_at: datetime
     rescheduled: bool = False
+    by_hand: bool = False  # the seller planned it in the cabinet themselves (a fault of the control API)
 
 
 @dataclass

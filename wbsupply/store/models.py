@@ -12,7 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Index, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from wbsupply.domain.statuses import BotStatus, BoxType, Role, TaskPhase
@@ -92,6 +92,11 @@ class WbAccount(WbAccountBase, table=True):
     auth_prompt: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     # The seller's WB API token (supplies scope), encrypted like session_blob: confirms bookings via WB's API.
     api_token_blob: bytes | None = Field(default=None, sa_type=LargeBinary)
+    # The seller's drafts and unplanned preorders as the bot last read them in the cabinet (the task form
+    # offers them): {"drafts": [...], "preorders": [...]}, see wbsupply.control.bookings.cabinet_supplies.
+    cabinet_supplies: dict[str, Any] = Field(default_factory=dict, sa_type=JSON,
+                                             sa_column_kwargs={"server_default": text("'{}'")})
+    cabinet_supplies_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow, sa_column_kwargs=_UPDATED)
 
@@ -104,10 +109,20 @@ class SupplyTaskBase(SQLModel):
     deadline: datetime | None = None
 
 
+# Phases in which a task holds its draft or preorder: a second task on it is refused (see claim_key).
+CLAIM_PHASES_SQL = "phase IN ('Pending', 'Watching', 'Booking', 'QuotaExceeded', 'Booked')"
+_CLAIM_WHERE = text(f"claim_key IS NOT NULL AND {CLAIM_PHASES_SQL}")
+
+
 class SupplyTask(SupplyTaskBase, table=True):
     __tablename__ = "supply_tasks"
     # The worker's question is "my account's tasks in these phases".
-    __table_args__ = (Index("ix_supply_tasks_account_phase", "account_id", "phase"),)
+    __table_args__ = (
+        Index("ix_supply_tasks_account_phase", "account_id", "phase"),
+        # One draft or preorder, one task (while the task is active or booked): never one supply, two tasks.
+        Index("uq_supply_tasks_claim", "account_id", "claim_key", unique=True, sqlite_where=_CLAIM_WHERE,
+              postgresql_where=_CLAIM_WHERE),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     owner_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
@@ -116,6 +131,7 @@ class SupplyTask(SupplyTaskBase, table=True):
     plan_rank: int = 0  # the owner's tariff as a number, larger = bigger plan; one of the priority keys
     message: str | None = Field(default=None, sa_type=Text)  # last human-readable status line
     attempts: int = 0
+    claim_key: str | None = Field(default=None, max_length=120)  # "draft:<id>" | "preorder:<id>"
     booked_warehouse_id: int | None = None
     booked_warehouse_name: str | None = Field(default=None, max_length=200)
     booked_date: date | None = None
@@ -151,6 +167,8 @@ class Booking(SQLModel, table=True):
     coefficient: float | None = None
     supply_id: int | None = Field(default=None, sa_type=BigInteger)
     preorder_id: int | None = Field(default=None, sa_type=BigInteger)
+    # Set just before plan/add is sent: WB's planned preorder is ours only if we asked (domain.booking.judge).
+    plan_requested_at: datetime | None = None
     reserved_at: datetime = Field(default_factory=utcnow)
     confirmed_at: datetime | None = None
     released_at: datetime | None = None

@@ -200,7 +200,8 @@ def _reserve(
     connection.execute(
         update(Booking)
         .where(col(Booking.id) == booking_id)
-        .values(month=month, state=BookingState.RESERVED, reserved_at=now, released_at=None)
+        .values(month=month, state=BookingState.RESERVED, reserved_at=now, released_at=None,
+                plan_requested_at=None, supply_id=None)
     )
     return Reservation(engine, booking_id, task_id, user_id, month, BookingState.RESERVED)
 

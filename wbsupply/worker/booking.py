@@ -1,12 +1,20 @@
 """Booking one slot for one task, with honest bookkeeping, and reconciling bookings cut short by a crash.
 
-Order of a booking (each step leaves a state a restarted bot can finish from):
-1. reserve the seller's quota (the ``bookings`` row in state reserved is the crash marker);
-2. task → Booking, write preorder + slot onto the marker;
-3. re-check the date in the preorder's own calendar (``getAcceptanceCosts``);
-4. plan it — JSON-RPC ``plan/add`` or the click-through dialog (same interface);
-5. confirm with WB (public supplies API, else the cabinet) → commit quota, task Booked; or release quota,
-   task back to Watching (slot taken by someone else: no charge, said in the task message and event log).
+Order of a booking (each step leaves a state a restarted bot can finish from; the step names are the crash
+points of the kill tests, :data:`STEPS`):
+1. ``reserved``: the seller's quota unit is held (the ``bookings`` row in state reserved is the crash marker);
+2. ``booking``: task → Booking;
+3. ``preorder``: the preorder to plan is known (the task's own, or created from its draft);
+4. ``marked``: preorder + slot written onto the marker;
+5. ``rechecked``: the date re-checked in the preorder's own calendar (``getAcceptanceCosts``);
+6. ``plan_requested``: the marker says we are asking WB now (``plan_requested_at``);
+7. ``after_plan``: JSON-RPC ``plan/add`` or the click-through dialog answered;
+8. ``confirmed``: WB asked what it has (public supplies API, else the cabinet);
+9. ``settled``: :func:`wbsupply.domain.booking.judge` decided ours / not ours and the control plane settled it in
+   one transaction (quota commit or release, booking row, task phase and message, outbox, event log).
+
+A booking is ours only if WB shows our preorder planned on exactly our slot and we asked for it; anything
+else releases the quota and tells the seller why (back to watching, or failed when planned elsewhere).
 """
 
 from __future__ import annotations
@@ -18,10 +26,14 @@ import logging
 import os
 import signal
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
 from wbsupply.control.base import BookingRecord, ControlPlane, Notice, TaskRecord
+from wbsupply.control.bookings import Settlement, cabinet_supplies
+from wbsupply.domain.booking import STATUS_NOT_PLANNED, Verdict, WbPreorder, judge
 from wbsupply.domain.ruformat import ru_date
 from wbsupply.domain.slots import Slot
 from wbsupply.domain.statuses import TaskMode, TaskPhase
@@ -30,14 +42,19 @@ from wbsupply.notify.kinds import NoticeKind
 from wbsupply.store.quota import month_key as booking_month
 from wbsupply.wb import cabinet_spec as spec
 from wbsupply.worker.cabinet import Cabinet, RpcFailure, SessionLost
-from wbsupply.worker.confirm import STATUS_NOT_PLANNED, Confirmer, WbUnreachable
+from wbsupply.worker.confirm import Confirmer, WbUnreachable
 
 log = logging.getLogger(__name__)
 
-# Test hook for crash-safety tests: the worker stops right after WB accepted plan/add, before any
-# bookkeeping, announces it on stderr and waits to be killed. Never set in production.
+# Test hook for crash-safety tests: the worker stops at the named step (one of STEPS), announces it on
+# stderr and waits to be killed (SIGSTOP, then the test's kill -9). Never set in production.
 CRASH_POINT_ENV = "WBSUPPLY_TEST_CRASH_POINT"
+STEPS = ("reserved", "booking", "preorder", "marked", "rechecked", "plan_requested", "after_plan", "confirmed",
+         "settled")
+# In-process tests (the randomized one) install a callable here that raises at a step to "kill" the bot there.
+crash_hook: Callable[[str, int], None] | None = None
 CONFIRM_ATTEMPTS = 3
+LISTING_MAX_AGE_S = 3.0  # a draft id not in a listing older than this is looked up again before failing
 
 
 class SlotTaken(Exception):
@@ -92,7 +109,7 @@ STRATEGIES: dict[str, type[RpcPlan] | type[UiPlan]] = {"rpc": RpcPlan, "ui": UiP
 
 @dataclass(frozen=True)
 class Outcome:
-    kind: str  # booked | taken | quota | notified | failed | unconfirmed
+    kind: str  # booked | taken (slot gone) | error | failed (task unworkable) | unconfirmed | quota | notified
     message: str = ""
 
 
@@ -102,7 +119,9 @@ def slot_words(slot: Slot) -> str:
     return f"{name}, {ru_date(slot.date)}, {slot.box_type.label}, {price}"
 
 
-def _crash_point(name: str) -> None:
+def _crash_point(name: str, task_id: int) -> None:
+    if crash_hook is not None:
+        crash_hook(name, task_id)
     if os.environ.get(CRASH_POINT_ENV) == name:
         print(f"CRASH POINT {name} reached", file=sys.stderr, flush=True)
         os.kill(os.getpid(), signal.SIGSTOP)  # frozen until the test kills us
@@ -113,18 +132,46 @@ class Booker:
                  strategies: list[PlanStrategy], plan_limit: int) -> None:
         self.bot_id, self.control, self.cabinet, self.confirmer = bot_id, control, cabinet, confirmer
         self.strategies, self.plan_limit = strategies, plan_limit
-        self._draft_preorders: dict[tuple[str, int, str], int] = {}
+        # (task, draft, warehouse, box type) -> the preorder this task made from its draft
+        self._draft_preorders: dict[tuple[int, str, int, str], int] = {}
         self._preorder_warehouse: dict[int, int] = {}
+        self._drafts_seen: set[str] = set()
+        self._listed_at = -1e9
+
+    # --- the cabinet's drafts and preorders --------------------------------------------------------------
+    async def refresh_supplies(self) -> dict[str, object]:
+        """Read the seller's drafts and unplanned preorders in the cabinet; the task form offers them."""
+        listing = await self.cabinet.list_supplies()
+        supplies = cabinet_supplies(listing)
+        self._drafts_seen = {str(d.get("draftID")) for d in listing.get("drafts") or []}
+        self._listed_at = time.monotonic()
+        await self.control.save_cabinet_supplies(self.bot_id, supplies)
+        return supplies
+
+    async def _draft_known(self, draft_id: str) -> bool:
+        if draft_id in self._drafts_seen:
+            return True
+        if time.monotonic() - self._listed_at > LISTING_MAX_AGE_S:
+            await self.refresh_supplies()
+        return draft_id in self._drafts_seen
 
     async def position(self, task: TaskRecord) -> SupplyTask | None:
-        """The task as matching should see it, its preorder checked in the cabinet once.
+        """The task as matching should see it, its draft or preorder checked in the cabinet first.
 
-        A preorder is tied to one warehouse in WB's cabinet, so a preorder task can only take slots there
-        (its warehouse list narrows to that one). A preorder that is gone or already planned outside the
-        bot fails the task instead of booking something else; None means the task is no longer workable.
+        A draft id WB does not have fails the task at once (no slot needed). A preorder is tied to one
+        warehouse in WB's cabinet, so a preorder task can only take slots there (its warehouse list narrows
+        to that one). A preorder that is gone or already planned outside the bot fails the task instead of
+        booking something else; None means the task is no longer workable.
         """
+        if task.phase is not TaskPhase.WATCHING:
+            return task.to_domain()
         preorder_id = task.spec.preorder_id
-        if preorder_id is None or task.phase is not TaskPhase.WATCHING:
+        if preorder_id is None:
+            draft_id = task.spec.draft_id
+            if draft_id is not None and task.spec.mode is TaskMode.BOOK and not await self._draft_known(draft_id):
+                await self._failed(task, f"Черновик поставки «{_short(draft_id)}» не найден в кабинете WB: "
+                                         "выберите черновик из списка в задаче или исправьте номер")
+                return None
             return task.to_domain()
         if preorder_id not in self._preorder_warehouse:
             try:
@@ -132,17 +179,18 @@ class Booker:
             except RpcFailure as failure:
                 if failure.code != spec.RPC_ERR_NOT_FOUND:
                     raise
-                await self._failed(task.id, f"Заказ {preorder_id} не найден в кабинете WB")
+                await self._failed(task, f"Заказ {preorder_id} не найден в кабинете WB")
                 return None
             if int(preorder.get("statusID") or 0) != STATUS_NOT_PLANNED:
                 text = f"Поставка по заказу {preorder_id} уже запланирована в кабинете WB"
-                await self._failed(task.id, text)
+                await self._failed(task, text)
                 return None
             self._preorder_warehouse[preorder_id] = int(preorder["warehouseID"])
         domain = task.to_domain()
         narrowed = domain.spec.model_copy(update={"warehouses": [self._preorder_warehouse[preorder_id]]})
         return replace(domain, spec=narrowed)
 
+    # --- one booking ---------------------------------------------------------------------------------
     async def handle(self, task: TaskRecord, slot: Slot) -> Outcome:
         if task.spec.mode is TaskMode.NOTIFY:
             return await self._notify_only(task, slot)
@@ -156,35 +204,42 @@ class Booker:
             await self.control.notify(notice)
             await self.control.log_event(self.bot_id, "quota exceeded", task_id=task.id)
             return Outcome("quota", text)
+        _crash_point("reserved", task.id)
         await self.control.move_task(task.id, TaskPhase.BOOKING, f"Бронируем: {slot_words(slot)}")
+        _crash_point("booking", task.id)
         try:
-            preorder_id = await self._preorder_for(task, slot)
+            preorder_id = await self._preorder_for(task, slot, booking)
+            _crash_point("preorder", task.id)
             await self.control.mark_booking_attempt(booking.id, preorder_id=preorder_id, slot=slot)
-            booking = replace(booking, preorder_id=preorder_id)
+            booking = replace(booking, preorder_id=preorder_id, warehouse_id=slot.warehouse_id,
+                              slot_date=slot.date, box_type=slot.box_type, coefficient=slot.coefficient)
+            _crash_point("marked", task.id)
             await self._recheck(preorder_id, slot, task)
+            _crash_point("rechecked", task.id)
+            await self.control.mark_plan_requested(booking.id)
+            booking = replace(booking, plan_requested=True)
+            _crash_point("plan_requested", task.id)
             supply_id = await self._plan(preorder_id, slot.date)
+            _crash_point("after_plan", task.id)
         except SlotTaken as taken:
-            return await self._lost(task, booking, slot, str(taken))
+            return await self._lost(booking, slot, str(taken))
         except TaskUnworkable as unworkable:
-            await self.control.release_booking(booking)
-            await self._failed(task.id, str(unworkable))
-            return Outcome("failed", str(unworkable))
+            return await self._not_ours(booking, slot, str(unworkable), "task unworkable")
         except Exception as exc:
-            # Unknown outcome (a timeout, a closed page, a dead session): WB decides, not our guess.
+            # Unknown outcome (a timeout, a lost answer, a closed page, a dead session): WB decides, not our guess.
             log.warning("bot %s task %s: booking interrupted (%s)", self.bot_id, task.id, type(exc).__name__)
             await self.control.log_event(self.bot_id, f"booking interrupted: {type(exc).__name__}", level="WARNING",
                                          task_id=task.id)
-            if booking.preorder_id is None:  # WB was never asked to plan anything
-                await self.control.release_booking(booking)
-                await self.control.move_task(task.id, TaskPhase.WATCHING, "Не удалось забронировать, ищем дальше")
-                outcome = Outcome("failed", "Не удалось забронировать, ищем дальше")
+            if not booking.plan_requested:  # WB was never asked to plan anything
+                text = "Не удалось забронировать, ищем дальше. Бронирование не списано"
+                outcome = await self._settle_lost(booking, TaskPhase.WATCHING, text, "booking failed before plan/add",
+                                                  kind="error")
             else:
-                outcome = await self.settle(booking, task, slot, None)
+                outcome = await self.confirm(booking, slot, None)
             if isinstance(exc, SessionLost):
                 raise
             return outcome
-        _crash_point("after_plan")
-        return await self.settle(booking, task, slot, supply_id)
+        return await self.confirm(booking, slot, supply_id)
 
     async def _notify_only(self, task: TaskRecord, slot: Slot) -> Outcome:
         text = f"Найден подходящий слот: {slot_words(slot)}"
@@ -193,19 +248,28 @@ class Booker:
                                          {"task_id": task.id, "slot": slot.to_dict()}))
         return Outcome("notified", text)
 
-    async def _preorder_for(self, task: TaskRecord, slot: Slot) -> int:
+    async def _preorder_for(self, task: TaskRecord, slot: Slot, booking: BookingRecord) -> int:
+        """The task's preorder, or the one this task made from its draft for this warehouse and box type.
+
+        Preorders made from a draft belong to the task that made them (never shared between tasks); the
+        last one is kept on the task's booking row, so a restarted bot reuses it instead of making another.
+        """
         if task.spec.preorder_id is not None:
             return task.spec.preorder_id
         assert task.spec.draft_id is not None  # the spec guarantees one of both
-        key = (task.spec.draft_id, slot.warehouse_id, slot.box_type.value)
+        key = (task.id, task.spec.draft_id, slot.warehouse_id, slot.box_type.value)
+        if (key not in self._draft_preorders and booking.preorder_id is not None
+                and booking.warehouse_id == slot.warehouse_id and booking.box_type is slot.box_type):
+            self._draft_preorders[key] = booking.preorder_id
         if key not in self._draft_preorders:
             try:
-                self._draft_preorders[key] = await self.cabinet.create_preorder(*key)
+                self._draft_preorders[key] = await self.cabinet.create_preorder(*key[1:])
             except RpcFailure as failure:
                 if failure.code != spec.RPC_ERR_NOT_FOUND:
                     raise
                 raise TaskUnworkable(
-                    f"Черновик поставки {task.spec.draft_id} не найден в кабинете WB: проверьте его номер в задаче"
+                    f"Черновик поставки «{_short(task.spec.draft_id)}» не найден в кабинете WB: "
+                    "выберите черновик из списка в задаче или исправьте номер"
                 ) from None
         return self._draft_preorders[key]
 
@@ -217,8 +281,17 @@ class Booker:
             raise SlotTaken(f"коэффициент вырос до ×{day['coefficient']}")
 
     async def _plan(self, preorder_id: int, day: dt.date) -> int | None:
+        """Book with the first strategy that answers. After an unclear failure WB is asked before the next
+        strategy is tried: a preorder WB already planned is never sent to ``plan/add`` a second time."""
         last: Exception | None = None
-        for strategy in self.strategies:
+        for index, strategy in enumerate(self.strategies):
+            if index and last is not None:
+                try:
+                    wb = await self.confirmer.state(preorder_id)
+                except WbUnreachable:
+                    raise last from None
+                if wb is None or wb.planned:
+                    raise last  # WB has it planned (or has no such preorder): the confirmation decides
             try:
                 return await strategy.plan(self.cabinet, preorder_id, day)
             except SlotTaken:
@@ -232,70 +305,101 @@ class Booker:
         assert last is not None
         raise last
 
-    async def _failed(self, task_id: int, reason: str) -> None:
-        """The task cannot be booked as written (no such preorder, already planned, ...): stop and say why."""
-        moved = await self.control.move_task(task_id, TaskPhase.FAILED, reason)
-        await self.control.notify(Notice(moved.owner_id, NoticeKind.BOOKING_FAILED, f"failed:{task_id}",
-                                         {"task_id": task_id, "reason": reason}))
-
-    async def _lost(self, task: TaskRecord, booking: BookingRecord, slot: Slot, reason: str) -> Outcome:
-        await self.control.release_booking(booking)
-        text = f"Слот заняли раньше нас ({slot_words(slot)}): {reason}. Ищем дальше, бронирование не списано"
-        await self.control.move_task(task.id, TaskPhase.WATCHING, text)
-        key = f"lost:{task.id}:{slot.warehouse_id}:{slot.date}:{booking.id}"
-        await self.control.notify(Notice(task.owner_id, NoticeKind.SLOT_LOST, key,
-                                         {"task_id": task.id, "slot": slot.to_dict(), "reason": reason}))
-        await self.control.log_event(self.bot_id, "slot taken by someone else", task_id=task.id,
-                                     payload={"slot": slot.to_dict(), "reason": reason})
-        return Outcome("taken", text)
-
-    async def settle(self, booking: BookingRecord, task: TaskRecord | None, slot: Slot,
-                     supply_id: int | None) -> Outcome:
-        """Ask WB whether the preorder is planned and finish the bookkeeping either way."""
+    # --- settling --------------------------------------------------------------------------------------
+    async def confirm(self, booking: BookingRecord, slot: Slot, supply_id: int | None) -> Outcome:
+        """Ask WB what it has for the preorder, judge it against our slot and settle the booking either way."""
         assert booking.preorder_id is not None
         for attempt in range(CONFIRM_ATTEMPTS):
             try:
-                state = await self.confirmer.state(booking.preorder_id, supply_id)
+                wb = await self.confirmer.state(booking.preorder_id, supply_id)
                 break
             except WbUnreachable as exc:
                 log.warning("bot %s: WB did not confirm booking %s yet (%s)", self.bot_id, booking.id, exc)
                 await asyncio.sleep(0.5 * (attempt + 1))
         else:
             return Outcome("unconfirmed", "WB не ответил, проверим позже")
-        task_id = booking.task_id
-        if not state.planned:
-            await self.control.release_booking(booking)
-            text = "Бронирование не состоялось, ищем дальше, бронирование не списано"
-            await self.control.move_task(task_id, TaskPhase.WATCHING, text)
-            await self.control.log_event(self.bot_id, "booking not confirmed by WB", task_id=task_id)
-            return Outcome("taken", text)
-        booked = await self.control.confirm_booking(booking, supply_id=state.supply_id or supply_id, slot=slot)
-        text = f"Забронировано: {slot_words(slot)}. Поставка № {state.supply_id or supply_id}"
-        await self.control.move_task(task_id, TaskPhase.BOOKED, text)
-        await self.control.notify(Notice(booked.owner_id, NoticeKind.BOOKED, f"booked:{task_id}",
-                                         {"task_id": task_id, "slot": slot.to_dict(),
-                                          "supply_id": state.supply_id or supply_id}))
-        await self.control.log_event(self.bot_id, "booked", task_id=task_id,
-                                     payload={"slot": slot.to_dict(), "supply_id": state.supply_id or supply_id})
+        _crash_point("confirmed", booking.task_id)
+        verdict = judge(wb, slot.key, asked=booking.plan_requested, preorder_id=booking.preorder_id)
+        if verdict.ours:
+            assert wb is not None
+            outcome = await self._booked(booking, slot, wb.supply_id or supply_id, wb)
+        elif verdict.verdict is Verdict.NOT_BOOKED:
+            text = (f"Бронирование не состоялось ({slot_words(slot)}): WB не показывает поставку на этот слот. "
+                    "Ищем дальше, бронирование не списано")
+            outcome = await self._settle_lost(booking, TaskPhase.WATCHING, text, "booking not confirmed by WB",
+                                              kind="taken", slot=slot, reason=verdict.reason)
+        else:
+            outcome = await self._not_ours(booking, slot, verdict.reason, f"booking not ours: {verdict.verdict}",
+                                           wb=wb)
+        _crash_point("settled", booking.task_id)
+        return outcome
+
+    async def _booked(self, booking: BookingRecord, slot: Slot, supply_id: int | None, wb: WbPreorder) -> Outcome:
+        text = f"Забронировано: {slot_words(slot)}. Поставка № {supply_id}"
+        payload = {"slot": slot.to_dict(), "supply_id": supply_id, "preorder_id": booking.preorder_id}
+        notice = Notice(booking.user_id, NoticeKind.BOOKED, f"booked:{booking.task_id}",
+                        {"task_id": booking.task_id, "slot": slot.to_dict(), "supply_id": supply_id})
+        await self.control.settle(self.bot_id, booking, Settlement(
+            TaskPhase.BOOKED, text, "booked", slot=slot, supply_id=supply_id, notices=(notice,), payload=payload))
         return Outcome("booked", text)
 
+    async def _lost(self, booking: BookingRecord, slot: Slot, reason: str) -> Outcome:
+        text = f"Слот заняли раньше нас ({slot_words(slot)}): {reason}. Ищем дальше, бронирование не списано"
+        return await self._settle_lost(booking, TaskPhase.WATCHING, text, "slot taken by someone else",
+                                       kind="taken", slot=slot, reason=reason)
+
+    async def _not_ours(self, booking: BookingRecord, slot: Slot, reason: str, event: str,
+                        wb: WbPreorder | None = None) -> Outcome:
+        """WB's supply is not the one we booked (planned elsewhere, gone, unknown draft): the task fails."""
+        text = f"{reason}. Бронирование не списано"
+        notice = Notice(booking.user_id, NoticeKind.BOOKING_FAILED, f"failed:{booking.task_id}:{booking.id}",
+                        {"task_id": booking.task_id, "reason": text})
+        payload = {"slot": slot.to_dict(), "reason": reason}
+        if wb is not None:
+            payload["wb"] = {"status_id": wb.status_id, "supply_id": wb.supply_id, "warehouse_id": wb.warehouse_id,
+                             "date": wb.supply_date.isoformat() if wb.supply_date else None,
+                             "box_type": wb.box_type.value if wb.box_type else None}
+        await self.control.settle(self.bot_id, booking, Settlement(
+            TaskPhase.FAILED, text, event, notices=(notice,), level="WARNING", payload=payload))
+        return Outcome("failed", text)
+
+    async def _settle_lost(self, booking: BookingRecord, phase: TaskPhase, text: str, event: str, *, kind: str,
+                           slot: Slot | None = None, reason: str = "") -> Outcome:
+        notices: tuple[Notice, ...] = ()
+        payload: dict[str, object] = {}
+        if slot is not None:
+            key = f"lost:{booking.task_id}:{slot.warehouse_id}:{slot.date}:{booking.id}:{booking_month()}"
+            notices = (Notice(booking.user_id, NoticeKind.SLOT_LOST, key,
+                              {"task_id": booking.task_id, "slot": slot.to_dict(), "reason": reason}),)
+            payload = {"slot": slot.to_dict(), "reason": reason}
+        await self.control.settle(self.bot_id, booking, Settlement(phase, text, event, notices=notices,
+                                                                   payload=payload))
+        return Outcome(kind, text)
+
+    async def _failed(self, task: TaskRecord, reason: str) -> None:
+        """The task cannot be booked as written (no such draft or preorder, already planned): stop, say why."""
+        moved = await self.control.move_task(task.id, TaskPhase.FAILED, reason)
+        await self.control.notify(Notice(moved.owner_id, NoticeKind.BOOKING_FAILED, f"failed:{task.id}:{reason[:40]}",
+                                         {"task_id": task.id, "reason": reason}))
+        await self.control.log_event(self.bot_id, "task failed before booking", level="WARNING", task_id=task.id,
+                                     payload={"reason": reason})
 
     async def reconcile(self) -> int:
         """Finish bookings a previous run left in flight (crash, kill -9, lost network); returns how many.
 
-        No marker preorder means WB was never asked: release. Otherwise WB's answer decides — planned
-        becomes a confirmed booking, not planned a released one — so nothing is booked or counted twice.
+        A marker without ``plan_requested`` means WB was never asked: release. Otherwise WB's answer, judged
+        against the marker's slot, decides — so nothing is booked, counted or claimed twice.
         """
         settled = 0
         open_bookings = await self.control.open_bookings(self.bot_id)
         for booking in open_bookings:
             slot = booking.slot()
-            if booking.preorder_id is None or slot is None:
-                await self.control.release_booking(booking)
-                await self._back_to_watching(booking.task_id)
-            elif (await self.settle(booking, None, slot, booking.supply_id)).kind == "unconfirmed":
+            if booking.preorder_id is None or slot is None or not booking.plan_requested:
+                text = "Бронирование прервалось до запроса в WB, ищем дальше. Бронирование не списано"
+                await self._settle_lost(booking, TaskPhase.WATCHING, text, "interrupted booking released",
+                                        kind="error")
+            elif (await self.confirm(booking, slot, booking.supply_id)).kind == "unconfirmed":
                 continue
-            await self.control.log_event(self.bot_id, "interrupted booking reconciled with WB", task_id=booking.task_id)
             settled += 1
         in_flight = {booking.task_id for booking in open_bookings}
         for task in await self.control.active_tasks(self.bot_id):
@@ -306,3 +410,7 @@ class Booker:
     async def _back_to_watching(self, task_id: int) -> None:
         with contextlib.suppress(ValueError):  # the task is not in Booking (already settled)
             await self.control.move_task(task_id, TaskPhase.WATCHING, "Бронирование прервалось, ищем дальше")
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -56,6 +56,7 @@ class BotConfig:
     memory_check_s: float = 1800.0
     reconcile_s: float = 60.0  # bookings WB did not confirm at once are asked about again
     quota_check_s: float = 60.0  # tasks stopped at the limit resume when the quota frees
+    supplies_refresh_s: float = 60.0  # the seller's cabinet drafts/preorders re-read for the task form
 
 
 @dataclass
@@ -164,6 +165,8 @@ class Bot:
                     raise SessionLost("the cabinet shows the login form")
                 if self.timers.ready("reconcile", self.config.reconcile_s):
                     await self._booker().reconcile()
+                if self.timers.ready("supplies", self.config.supplies_refresh_s):
+                    await self._refresh_supplies()
                 await self._book_what_fits()
                 if self.timers.ready("cache", self.config.cache_clear_s):
                     await clear_cache(self.cabinet.page, trim=self.config.trim_memory)
@@ -325,12 +328,27 @@ class Bot:
         self.record = await self.control.get_bot(self.id)
         return await self.control.quota_left(task.owner_id, self.record.plan_limit) > 0
 
+    async def _refresh_supplies(self) -> None:
+        try:
+            await self._booker().refresh_supplies()
+        except SessionLost:
+            raise
+        except Exception as exc:  # the form keeps the last list; the next turn tries again
+            log.warning("bot %s: cabinet supplies not listed (%s)", self.id, type(exc).__name__)
+
     async def _book_what_fits(self) -> None:
-        """Book the most important fitting (task, slot), one at a time, until nothing fits."""
+        """Book the most important fitting (task, slot), one at a time, until nothing fits.
+
+        A slot someone else took is forgotten; a slot one task failed on (its draft is unknown, its supply
+        was planned elsewhere, an error before plan/add) stays offered, so the next fitting task tries it at
+        once — only that task does not try that slot again in this pass.
+        """
         today = dt.datetime.now(MOSCOW).date()
+        tried: set[tuple[str, Slot]] = set()
         while self.open.slots and self.tasks:
             candidate = next((c for c in self.index.candidates(self.open.slots, today)
-                              if (c.task.id, c.slot) not in self._notified), None)
+                              if (c.task.id, c.slot) not in self._notified and (c.task.id, c.slot) not in tried),
+                             None)
             if candidate is None:
                 return
             task = self.tasks[int(candidate.task.id)]
@@ -343,8 +361,10 @@ class Bot:
                 outcome = await self._booker().handle(task, candidate.slot)
             finally:
                 self.current_task = None
-            if outcome.kind in ("taken", "failed"):
+            if outcome.kind == "taken":
                 self.open.forget(candidate.slot.key)
+            else:
+                tried.add((candidate.task.id, candidate.slot))
             await self._refresh_tasks()
 
     def _booker(self) -> Booker:

@@ -7,6 +7,7 @@ solved by the page's own script (``wbCabinet.captchaHeaders``), as a person's br
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from wbsupply.wb import cabinet_spec as spec
 from wbsupply.wb.cabinet_spec import by_testid
 
 STEP_TIMEOUT_MS = 15_000
+RPC_TIMEOUT_S = 20.0  # a JSON-RPC call that has not answered by then is an unknown outcome (RpcTimeout)
 
 # One fetch with the page's auth header; a 401 is retried once after the page's own token refresh.
 _RPC_JS = """
@@ -52,6 +54,13 @@ class RpcFailure(Exception):
         self.code, self.message, self.data = code, message, data
 
 
+class RpcTimeout(RpcFailure):
+    """The cabinet did not answer in time: WB may or may not have done it (ask before assuming either)."""
+
+    def __init__(self, method: str, seconds: float) -> None:
+        super().__init__(0, f"{method}: no answer in {seconds:g} s")
+
+
 @dataclass(frozen=True)
 class LoginOutcome:
     """What WB's login page shows after a step: the next step or a refusal."""
@@ -64,9 +73,10 @@ class LoginOutcome:
 
 
 class Cabinet:
-    def __init__(self, page: Page, base_url: str) -> None:
+    def __init__(self, page: Page, base_url: str, rpc_timeout_s: float = RPC_TIMEOUT_S) -> None:
         self.page = page
         self.base_url = base_url.rstrip("/")
+        self.rpc_timeout_s = rpc_timeout_s
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -163,7 +173,9 @@ class Cabinet:
             raise SessionLost("the cabinet shows the login form")
         args = [spec.rpc_path(method), method, params or {}, spec.AUTH_HEADER, spec.COOKIE_ACCESS, captcha]
         try:
-            answer = await self.page.evaluate(_RPC_JS, args)
+            answer = await asyncio.wait_for(self.page.evaluate(_RPC_JS, args), self.rpc_timeout_s)
+        except TimeoutError:
+            raise RpcTimeout(method, self.rpc_timeout_s) from None
         except Exception as exc:  # the page navigated away mid-call (its heartbeat found a dead session)
             if self.on_login_page():
                 raise SessionLost("the cabinet went to the login form") from exc
@@ -187,6 +199,10 @@ class Cabinet:
 
     async def preorder(self, preorder_id: int) -> dict[str, Any]:
         return dict(await self.rpc(spec.RPC_GET_PREORDER, {"preorderID": preorder_id}) or {})
+
+    async def list_supplies(self) -> dict[str, Any]:
+        """The cabinet's own list: ``{"drafts": [...], "preorders": [...]}`` (``supply/listSupplies``)."""
+        return dict(await self.rpc(spec.RPC_LIST_SUPPLIES, {}) or {})
 
     async def create_preorder(self, draft_id: str, warehouse_id: int, box_type: str) -> int:
         result = await self.rpc(spec.RPC_CREATE_PREORDER,

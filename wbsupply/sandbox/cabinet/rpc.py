@@ -9,22 +9,28 @@ proof-of-work token (``wbsupply.wb.pow``) in the captcha header.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from wbsupply.domain.statuses import BoxType
 from wbsupply.sandbox.cabinet.web import current_session
 from wbsupply.sandbox.clock import MSK
-from wbsupply.sandbox.models import MarketError, NotFound, SlotUnavailable
+from wbsupply.sandbox.faults import PlanCall
+from wbsupply.sandbox.models import STATUS_NOT_PLANNED, InvalidState, MarketError, NotFound, SlotUnavailable
 from wbsupply.wb import cabinet_spec as spec
 from wbsupply.wb.pow import ChallengeBook
 
 CALENDAR_DAYS = 30
+
+
+class AnswerLost(Exception):
+    """The request was done, but its answer never reaches the caller (an empty HTTP 502)."""
 
 
 class RpcError(Exception):
@@ -154,7 +160,49 @@ class Services:
         return preorder_json(self.market, self.market.preorder(sid, preorder_id))
 
     def plan_add(self, sid: int, params: dict[str, Any], request: Request) -> Any:
-        return self._plan(sid, params, request, reschedule=False)
+        """``plan/add`` with the injected faults of the control API (see :mod:`wbsupply.sandbox.faults`)."""
+        preorder_id = _param(params, "preorderID", int)
+        day = _param(params, "deliveryDate", _date)
+        if not self.challenges.redeem(request.headers.get(spec.CAPTCHA_HEADER)):
+            raise RpcError(spec.RPC_ERR_CAPTCHA, spec.TEXT_CAPTCHA_FAILED, http_status=403)
+        market, fault = self.market, self.market.faults.take(sid)
+        kind = fault.kind if fault else None
+
+        def record(outcome: str, already: bool) -> None:
+            market.faults.record(PlanCall(sid, preorder_id, day, market.clock.now(), kind, outcome, already))
+
+        try:
+            already = market.preorder(sid, preorder_id).status_id != STATUS_NOT_PLANNED
+        except NotFound:
+            record("not_found", False)
+            raise
+        if fault is not None and kind == "fail_before":
+            record("failed", already)
+            raise RpcError(-32000, "Внутренняя ошибка сервиса", http_status=500)
+        if fault is not None and kind == "slow":
+            time.sleep(fault.delay_s)
+        if kind == "competitor":
+            market.competitor_takes(sid, preorder_id, day)
+        if kind == "seller_first":
+            market.plan_by_hand(sid, preorder_id, day)
+        if fault is not None and kind == "timeout" and not fault.book:
+            record("failed", already)
+            time.sleep(fault.delay_s)
+            raise RpcError(-32000, "Gateway Timeout", http_status=504)
+        try:
+            market.book(sid, preorder_id, day)
+        except SlotUnavailable as taken:
+            record("slot_unavailable", already)
+            raise RpcError(spec.RPC_ERR_SLOT_UNAVAILABLE, spec.TEXT_SLOT_TAKEN, data=taken.reason) from taken
+        except InvalidState:
+            record("refused", already)
+            raise
+        record("booked", already)
+        if kind == "fail_after":
+            raise AnswerLost()
+        if fault is not None and kind == "timeout":
+            time.sleep(fault.delay_s)
+        return preorder_json(market, market.preorder(sid, preorder_id))
 
     def plan_update(self, sid: int, params: dict[str, Any], request: Request) -> Any:
         return self._plan(sid, params, request, reschedule=True)
@@ -188,7 +236,7 @@ def build_rpc_router(market: Any) -> APIRouter:
     services = Services(market).table()
 
     @router.post(spec.RPC_BASE + "/{service:path}")
-    async def call(service: str, request: Request) -> JSONResponse:
+    async def call(service: str, request: Request) -> Response:
         try:
             body = json.loads(await request.body() or b"null")
         except ValueError:
@@ -199,7 +247,7 @@ def build_rpc_router(market: Any) -> APIRouter:
         # The market is thread-safe but blocking (one lock): keep it off the event loop.
         return await run_in_threadpool(dispatch, service, body, request)
 
-    def dispatch(service: str, body: dict[str, Any], request: Request) -> JSONResponse:
+    def dispatch(service: str, body: dict[str, Any], request: Request) -> Response:
         rpc_id = body.get("id")
         try:
             handler = services.get(service)
@@ -214,6 +262,8 @@ def build_rpc_router(market: Any) -> APIRouter:
             return _reply(rpc_id, handler(session.supplier_id, params, request))
         except RpcError as error:
             return _reply(rpc_id, error=error)
+        except AnswerLost:
+            return Response(status_code=502)
         except NotFound as missing:
             return _reply(rpc_id, error=RpcError(spec.RPC_ERR_NOT_FOUND, str(missing)))
         except MarketError as refused:  # e.g. planning a supply that is already planned

@@ -1,0 +1,151 @@
+"""Settling a booking in one database transaction, and the cabinet's drafts list the bot keeps for the form.
+
+:func:`settle` is the only way a booking ends. "Booked" and "lost" are each **one** transaction: the quota
+unit (commit or release), the booking row, the task's phase and message, the outbox rows of the seller's
+notices and the event log line. A worker killed at any moment leaves either all of it or none of it; in the
+second case the RESERVED booking row is still the crash marker that ``reconcile`` finishes from.
+
+The worker reaches these functions only through its control plane
+(:meth:`wbsupply.control.local.LocalControlPlane.settle`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, update
+from sqlmodel import Session, col
+
+from wbsupply.control.base import Notice, TaskRecord
+from wbsupply.domain.machines import move
+from wbsupply.domain.slots import Slot
+from wbsupply.domain.statuses import TaskPhase
+from wbsupply.notify import outbox
+from wbsupply.store.engine import begin_immediate, session_scope
+from wbsupply.store.journal import EventLog
+from wbsupply.store.models import Booking, BookingState, MonthlyUsage, SupplyTask, WbAccount
+from wbsupply.store.quota import QuotaError
+from wbsupply.store.types import utcnow
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """How one booking ended: booked (``phase`` BOOKED) or lost (WATCHING / FAILED), and what to tell."""
+
+    phase: TaskPhase
+    message: str
+    event: str
+    slot: Slot | None = None  # booked: the slot WB planned
+    supply_id: int | None = None
+    notices: tuple[Notice, ...] = ()
+    level: str = "INFO"
+    payload: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def booked(self) -> bool:
+        return self.phase is TaskPhase.BOOKED
+
+
+def settle(engine: Engine, bot_id: int, booking_id: int, settlement: Settlement) -> TaskRecord:
+    """Finish a booking in one transaction (idempotent: settling the same way twice changes nothing)."""
+    from wbsupply.control.local import task_record  # the record helpers live with the local plane
+
+    with session_scope(begin_immediate(engine)) as session:
+        booking = session.get(Booking, booking_id, with_for_update=True)
+        if booking is None:
+            raise QuotaError(f"booking {booking_id} does not exist")
+        task = session.get(SupplyTask, booking.task_id, with_for_update=True)
+        assert task is not None  # the booking row cascades with its task
+        already = booking.state is (BookingState.CONFIRMED if settlement.booked else BookingState.RELEASED)
+        if not already:
+            _settle_quota(session, booking, settlement)
+        _move_task(task, settlement)
+        if not already:
+            for notice in settlement.notices:
+                outbox.enqueue_notice(session, notice)
+            account = session.get(WbAccount, bot_id)
+            session.add(EventLog(level=settlement.level, source="worker",
+                                 user_id=account.owner_id if account else task.owner_id, account_id=bot_id,
+                                 task_id=task.id, message=settlement.event, payload=dict(settlement.payload)))
+        session.flush()
+        return task_record(task)
+
+
+def _settle_quota(session: Session, booking: Booking, settlement: Settlement) -> None:
+    now = utcnow()
+    if booking.state is not BookingState.RESERVED:
+        raise QuotaError(f"booking {booking.id} is {booking.state.value}, it cannot be settled as "
+                         f"{'booked' if settlement.booked else 'lost'}")
+    if settlement.booked:
+        slot = settlement.slot
+        assert slot is not None
+        booking.state, booking.confirmed_at = BookingState.CONFIRMED, now
+        booking.warehouse_id, booking.slot_date, booking.box_type = slot.warehouse_id, slot.date, slot.box_type
+        booking.warehouse_name = slot.warehouse_name or booking.warehouse_name
+        booking.coefficient = slot.coefficient
+        booking.supply_id = settlement.supply_id or booking.supply_id
+        used, reserved = 1, -1
+    else:
+        booking.state, booking.released_at = BookingState.RELEASED, now
+        used, reserved = 0, -1
+    session.add(booking)
+    session.execute(
+        update(MonthlyUsage)
+        .where(col(MonthlyUsage.user_id) == booking.user_id, col(MonthlyUsage.month) == booking.month)
+        .values(used=col(MonthlyUsage.used) + used, reserved=col(MonthlyUsage.reserved) + reserved, updated_at=now)
+    )
+
+
+def _move_task(task: SupplyTask, settlement: Settlement) -> None:
+    target = settlement.phase
+    if task.phase is not target:
+        if target is TaskPhase.BOOKED and task.phase is not TaskPhase.BOOKING:
+            task.phase = move(task.phase, TaskPhase.BOOKING)  # cut short before the task showed Booking
+        task.phase = move(task.phase, target)
+    task.message = settlement.message
+    if settlement.booked:
+        slot = settlement.slot
+        assert slot is not None
+        task.booked_warehouse_id, task.booked_date, task.booked_box_type = slot.warehouse_id, slot.date, slot.box_type
+        task.booked_warehouse_name = slot.warehouse_name or None
+        task.booked_coefficient = slot.coefficient
+        task.booked_at = task.booked_at or utcnow()
+
+
+def mark_plan_requested(engine: Engine, booking_id: int) -> None:
+    """Written just before ``plan/add`` is sent: from now on WB's planned preorder may be ours."""
+    with session_scope(begin_immediate(engine)) as session:
+        booking = session.get(Booking, booking_id)
+        if booking is None:
+            raise QuotaError(f"booking {booking_id} does not exist")
+        booking.plan_requested_at = utcnow()
+
+
+# --- the seller's cabinet drafts and preorders ------------------------------------------------------------
+
+
+def cabinet_supplies(listing: dict[str, Any]) -> dict[str, Any]:
+    """The cabinet's ``supply/listSupplies`` answer reduced to what the task form offers: drafts (id, goods
+    count, date) and preorders that are not planned yet (id, draft, warehouse, box type, goods, date)."""
+    drafts = [
+        {"id": str(d.get("draftID")), "quantity": int(d.get("quantity") or 0),
+         "goods": len(d.get("goods") or []), "created_at": d.get("createdAt")}
+        for d in listing.get("drafts") or [] if d.get("draftID")
+    ]
+    preorders = [
+        {"id": int(p["preorderID"]), "draft_id": p.get("draftID"), "warehouse_id": p.get("warehouseID"),
+         "warehouse_name": p.get("warehouseName"), "box_type": p.get("boxType"),
+         "quantity": int(p.get("quantity") or 0), "created_at": p.get("createdAt")}
+        for p in listing.get("preorders") or [] if p.get("preorderID") and int(p.get("statusID") or 0) == 1
+    ]
+    return {"drafts": drafts, "preorders": preorders}
+
+
+def save_cabinet_supplies(engine: Engine, bot_id: int, supplies: dict[str, Any]) -> None:
+    with session_scope(begin_immediate(engine)) as session:
+        account = session.get(WbAccount, bot_id)
+        if account is None:
+            return
+        account.cabinet_supplies = supplies
+        account.cabinet_supplies_at = utcnow()
