@@ -30,7 +30,7 @@ from wbsupply.sandbox.app import RunningSandbox
 from wbsupply.store import quota
 from wbsupply.store.engine import session_scope
 from wbsupply.store.journal import EventLog, NotificationOutbox
-from wbsupply.store.models import Booking, BookingState, SupplyTask, User
+from wbsupply.store.models import Booking, BookingState, SupplyTask, User, WbAccount
 from wbsupply.worker.browser import BrowserHost
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
@@ -239,12 +239,14 @@ async def test_a_task_the_seller_paused_stays_paused_and_books_nothing(
     assert rows(db, Booking, Booking.task_id == paused_id) == []
 
 
-async def test_a_draft_wb_does_not_have_fails_the_task_with_a_plain_reason(
+async def test_a_draft_wb_does_not_have_is_flagged_before_any_slot_and_the_fixed_task_books(
     sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
 ) -> None:
+    from wbsupply.api.logic.tasks import update_task
+
     market = sandbox.market
     phone = "+79270000778"
-    user_id, account_id, _seller = add_seller(db, market, phone)
+    user_id, account_id, seller = add_seller(db, market, phone)
     spec = {"account_id": str(account_id), "draft_id": "no-such-draft", "warehouses": [WAREHOUSE_ID],
             "box_type": "boxes", "max_coefficient": 0, "mode": "book"}
     with session_scope(db) as session:
@@ -254,15 +256,27 @@ async def test_a_draft_wb_does_not_have_fails_the_task_with_a_plain_reason(
         task_id = task.id
     assert task_id is not None
     day = msk_day(market, 5)
+    real_draft = market.create_draft(seller.suppliers[0].id, [("2040000000017", 12)])
     async with running_bot(account_id, db, feed, host, bot_config(sandbox)):
         await login_through_relay(db, market, account_id, phone)
-        await eventually(lambda: phase_of(db, task_id) is TaskPhase.WATCHING, what="watching")
+        # No slot is open: the bot checks the draft in the cabinet's own list as soon as it sees the task.
+        await eventually(lambda: phase_of(db, task_id) is TaskPhase.FAILED, within=30, what="flagged")
+        message = row(db, SupplyTask, task_id).message
+        assert message is not None and "no-such-draft" in message and "не найден" in message
+        assert rows(db, Booking, Booking.task_id == task_id) == []
+        # The form's list: the bot saved the seller's drafts with their goods count.
+        listed = row(db, WbAccount, account_id).cabinet_supplies
+        assert {"id": real_draft.id, "quantity": 12, "goods": 1} == {
+            k: v for k, v in next(d for d in listed["drafts"] if d["id"] == real_draft.id).items()
+            if k in ("id", "quantity", "goods")}
+
+        with session_scope(db) as session:  # the seller picks the real draft: the failed task restarts
+            user = session.get(User, user_id)
+            assert user is not None
+            update_task(session, user, task_id, {"draft_id": real_draft.id})
+        assert phase_of(db, task_id) is TaskPhase.PENDING
+        await eventually(lambda: phase_of(db, task_id) is TaskPhase.WATCHING, what="watching again")
         market.open_slot(WAREHOUSE_ID, day, BoxType.BOXES, coefficient=0)
         await feed.publish([opened(day)])
-        await eventually(lambda: phase_of(db, task_id) is TaskPhase.FAILED, what="failed")
-
-    message = row(db, SupplyTask, task_id).message
-    assert message is not None and "no-such-draft" in message and "не найден" in message
-    assert [b.state for b in rows(db, Booking, Booking.task_id == task_id)] in ([], [BookingState.RELEASED])
-    assert quota.usage(db, user_id, quota.month_key()).total == 0
-    assert market.slot(WAREHOUSE_ID, day, BoxType.BOXES).capacity > 0  # nothing was booked
+        await eventually(lambda: phase_of(db, task_id) is TaskPhase.BOOKED, what="booked")
+    assert quota.usage(db, user_id, quota.month_key()) == quota.Usage(used=1, reserved=0)

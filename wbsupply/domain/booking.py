@@ -21,7 +21,8 @@ from enum import StrEnum
 
 from wbsupply.domain.ruformat import ru_date
 from wbsupply.domain.slots import SlotKey
-from wbsupply.domain.statuses import BoxType
+from wbsupply.domain.statuses import BoxType, TaskMode
+from wbsupply.domain.tasks import SupplyTaskSpec
 
 STATUS_NOT_PLANNED = 1  # WB's preorder statusID «Не запланировано»; 2 and above are planned or later
 
@@ -99,3 +100,21 @@ def _where(wb: WbPreorder) -> str:
     if wb.supply_id:
         parts.append(f"поставка № {wb.supply_id}")
     return f" ({', '.join(parts)})" if parts else ""
+
+
+def claim_key(spec: SupplyTaskSpec) -> str | None:
+    """What a booking task holds in WB: its preorder, else its draft. One draft or preorder, one task — a
+    second task on it would plan the same supply twice (or count one supply twice). Notify-only tasks book
+    nothing and hold nothing."""
+    if spec.mode is not TaskMode.BOOK:
+        return None
+    if spec.preorder_id is not None:
+        return f"preorder:{spec.preorder_id}"
+    if spec.draft_id:
+        return f"draft:{spec.draft_id.strip().lower()}"[:120]
+    return None
+
+
+def claim_words(key: str) -> str:
+    kind, _, value = key.partition(":")
+    return f"заказ {value}" if kind == "preorder" else f"черновик «{value[:60]}»"

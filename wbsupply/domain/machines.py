@@ -38,7 +38,8 @@ TASK_TRANSITIONS: Mapping[TaskPhase, frozenset[TaskPhase]] = {
     # Quota frees on the 1st of the month or on a plan upgrade.
     _P.QUOTA_EXCEEDED: frozenset({_P.WATCHING, _P.PENDING, _P.CANCELLED, _P.EXPIRED}),
     _P.BOOKED: frozenset(),
-    _P.FAILED: frozenset(),
+    # The seller fixed a failed task (e.g. picked an existing draft) and restarts it.
+    _P.FAILED: frozenset({_P.PENDING}),
     _P.EXPIRED: frozenset(),
     _P.CANCELLED: frozenset(),
 }

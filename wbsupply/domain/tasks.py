@@ -23,6 +23,7 @@ from wbsupply.domain.statuses import BoxType, TaskMode, TaskPhase
 from wbsupply.domain.tariffs import Plan
 
 MAX_LEAD_TIME_DAYS = 365  # WB plans a month ahead; the cap only keeps date arithmetic sane
+MAX_DRAFT_ID_LENGTH = 100  # WB's draft ids are UUIDs (36 characters); anything else is checked by the bot
 RULE_ERROR = "task_rule"  # pydantic error type of our own rules; their message is for the seller as is
 
 
@@ -74,7 +75,10 @@ class SupplyTaskSpec(BaseModel):
     @field_validator("draft_id")
     @classmethod
     def _draft_blank_is_none(cls, value: str | None) -> str | None:
-        return (value or "").strip() or None
+        value = (value or "").strip() or None
+        if value is not None and len(value) > MAX_DRAFT_ID_LENGTH:
+            raise _rule(f"Номер черновика WB не длиннее {MAX_DRAFT_ID_LENGTH} символов: выберите черновик из списка")
+        return value
 
     @field_validator("warehouses")
     @classmethod

@@ -30,7 +30,7 @@ from wbsupply.domain.tasks import SupplyTaskSpec
 from wbsupply.store import SupplyTask, User, WbAccount
 
 log = logging.getLogger(__name__)
-TASK_FIELDS = ("account_id", "spec", "deadline", "phase", "message")
+TASK_FIELDS = ("account_id", "spec", "deadline", "phase", "message", "claim_key")
 BOT_FIELDS = ("status", "supplier_id", "next_restart_at", "last_restart_reason")
 _UNSET: Any = object()
 _cluster: ClusterTarget | None = _UNSET
@@ -83,7 +83,8 @@ def _undo_create(session: Session, row: Any) -> None:
     session.commit()
 
 
-def submit_task(session: Session, owner: User, account: WbAccount, spec: SupplyTaskSpec) -> SupplyTask:
+def submit_task(session: Session, owner: User, account: WbAccount, spec: SupplyTaskSpec,
+                *, claim: str | None = None) -> SupplyTask:
     plan = plan_of(owner)
     task = SupplyTask(
         owner_id=owner.id or 0,
@@ -91,6 +92,7 @@ def submit_task(session: Session, owner: User, account: WbAccount, spec: SupplyT
         spec=spec.model_dump(mode="json"),
         deadline=spec.deadline,
         plan_rank=plan.rank if plan else 0,
+        claim_key=claim,
     )
     session.add(task)
     session.commit()

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from wbsupply.api.errors import Conflict, Invalid, NotFound
 from wbsupply.api.logic import control, wb
 from wbsupply.api.logic.warehouses import warehouse_names
+from wbsupply.domain.booking import claim_key, claim_words
 from wbsupply.domain.machines import SELLER_PAUSED_MESSAGE, can_move, is_paused_by_seller
 from wbsupply.domain.schedule import MOSCOW
 from wbsupply.domain.statuses import BoxType, TaskMode, TaskPhase
@@ -19,8 +20,12 @@ from wbsupply.store import EventLog, SupplyTask, User
 from wbsupply.store.types import utcnow
 
 NOT_FOUND = "Задача не найдена"
-EDITABLE = frozenset({TaskPhase.PENDING, TaskPhase.WATCHING, TaskPhase.QUOTA_EXCEEDED})
+# A failed task is editable too: the seller fixes it (e.g. picks an existing draft) and it starts again.
+EDITABLE = frozenset({TaskPhase.PENDING, TaskPhase.WATCHING, TaskPhase.QUOTA_EXCEEDED, TaskPhase.FAILED})
 ACTIVE = frozenset({TaskPhase.PENDING, TaskPhase.WATCHING, TaskPhase.BOOKING, TaskPhase.QUOTA_EXCEEDED})
+# Phases in which a task holds its draft or preorder (store.models.CLAIM_PHASES_SQL says the same to the DB).
+CLAIMING = ACTIVE | {TaskPhase.BOOKED}
+RESTARTED_MESSAGE = "Задача исправлена и запущена снова"
 _BOX_LABELS = {box.value: box.label for box in BoxType}
 MAX_ACTIVE_TASKS = 200  # per seller; a runaway script must not flood the bots
 
@@ -58,7 +63,30 @@ def create_task(session: Session, user: User, data: dict[str, Any]) -> SupplyTas
     ).all()
     if len(active) >= MAX_ACTIVE_TASKS:
         raise Conflict(f"Слишком много активных задач (не больше {MAX_ACTIVE_TASKS})")
-    return control.submit_task(session, user, account, spec)
+    claim = claim_key(spec)
+    _refuse_claimed(session, account.id or 0, claim, None)
+    try:
+        return control.submit_task(session, user, account, spec, claim=claim)
+    except sa.exc.IntegrityError:  # a concurrent request claimed it between our check and our insert
+        session.rollback()
+        _refuse_claimed(session, account.id or 0, claim, None)
+        raise
+
+
+def _refuse_claimed(session: Session, account_id: int, claim: str | None, task_id: int | None) -> None:
+    """409 when another task of this WB account already holds the draft or preorder (active or booked)."""
+    if claim is None:
+        return
+    query = select(SupplyTask).where(col(SupplyTask.account_id) == account_id, col(SupplyTask.claim_key) == claim,
+                                     col(SupplyTask.phase).in_(sorted(CLAIMING)))
+    if task_id is not None:
+        query = query.where(col(SupplyTask.id) != task_id)
+    other = session.exec(query.limit(1)).first()
+    if other is not None:
+        label = phase_label(other.phase, other.message)
+        state = "уже забронирована" if other.phase is TaskPhase.BOOKED else f"в работе («{label}»)"
+        raise Conflict(f"{claim_words(claim).capitalize()} уже выбран в задаче № {other.id}, она {state}. "
+                       "Одна поставка — одна задача: выберите другой черновик или заказ, либо отмените ту задачу")
 
 
 _VIEW_COLUMNS = (
@@ -103,14 +131,25 @@ def update_task(session: Session, user: User, task_id: int, data: dict[str, Any]
     merged = {**task.spec, **data}
     account = wb.get_account(session, user, _account_id_of(merged))
     spec = parse_spec(merged, account.id or 0)
+    claim = claim_key(spec)
+    _refuse_claimed(session, account.id or 0, claim, task.id)
     before = control.snapshot(task, control.TASK_FIELDS)
+    restarted = task.phase is TaskPhase.FAILED
     task.account_id = account.id or 0
     task.spec = spec.model_dump(mode="json")
     task.deadline = spec.deadline
+    task.claim_key = claim
+    if restarted:  # Failed → Pending: the bot checks the fixed task and watches again
+        task.phase, task.message = TaskPhase.PENDING, RESTARTED_MESSAGE
     session.add(task)
     session.add(EventLog(source="api", user_id=task.owner_id, account_id=task.account_id, task_id=task.id,
-                         message="edited by the seller"))
-    session.commit()
+                         message="edited and restarted by the seller" if restarted else "edited by the seller"))
+    try:
+        session.commit()
+    except sa.exc.IntegrityError:
+        session.rollback()
+        _refuse_claimed(session, account.id or 0, claim, task.id)
+        raise
     control.publish_task(session, task, before)
     return task
 
