@@ -109,10 +109,14 @@ def claim_key(spec: SupplyTaskSpec) -> str | None:
     if spec.mode is not TaskMode.BOOK:
         return None
     if spec.preorder_id is not None:
-        return f"preorder:{spec.preorder_id}"
+        return claim_key_of("preorder", str(spec.preorder_id))
     if spec.draft_id:
-        return f"draft:{spec.draft_id.strip().lower()}"[:120]
+        return claim_key_of("draft", spec.draft_id)
     return None
+
+
+def claim_key_of(kind: str, ident: str) -> str:
+    return f"{kind}:{ident.strip().lower()}"[:120]
 
 
 def claim_words(key: str) -> str:

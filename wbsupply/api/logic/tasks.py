@@ -253,6 +253,15 @@ def form_to_data(form: dict[str, Any], warehouse_ids: list[int]) -> dict[str, An
         value = form.get(name)
         if isinstance(value, str) and value.strip():
             data[name] = value.strip()
+    pick = form.get("pick")  # a draft or preorder picked from the cabinet's list wins over a typed one
+    if isinstance(pick, str) and ":" in pick:
+        kind, _, value = pick.partition(":")
+        if kind == "draft" and value.strip():
+            data["draft_id"] = value.strip()
+            data.pop("preorder_id", None)
+        elif kind == "preorder" and value.strip():
+            data["preorder_id"] = value.strip()
+            data.pop("draft_id", None)
     weekdays = form.get("weekdays")
     if weekdays:
         data["weekdays"] = weekdays

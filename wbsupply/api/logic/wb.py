@@ -161,3 +161,24 @@ def view(session: Session, account: WbAccount, *, with_message: bool = True) -> 
 def status(session: Session, user: User, account_id: int) -> dict[str, Any]:
     return view(session, get_account(session, user, account_id)).as_dict()
 
+
+
+def cabinet_supplies(session: Session, user: User, account_id: int) -> dict[str, Any]:
+    """The seller's drafts and unplanned preorders as the account's bot last read them in the WB cabinet,
+    each with the task that already holds it (``claimed_by``: such a pick would be refused)."""
+    from wbsupply.api.logic.tasks import CLAIMING  # tasks imports this module
+    from wbsupply.domain.booking import claim_key_of
+
+    account = get_account(session, user, account_id)
+    listing = account.cabinet_supplies or {}
+    claims = dict(session.exec(
+        select(SupplyTask.claim_key, SupplyTask.id).where(
+            SupplyTask.account_id == account.id, col(SupplyTask.claim_key).is_not(None),
+            col(SupplyTask.phase).in_(sorted(CLAIMING)))
+    ).all())
+    drafts = [{**d, "claimed_by": claims.get(claim_key_of("draft", str(d.get("id"))))}
+              for d in listing.get("drafts") or []]
+    preorders = [{**p, "claimed_by": claims.get(claim_key_of("preorder", str(p.get("id"))))}
+                 for p in listing.get("preorders") or []]
+    return {"account_id": account.id, "drafts": drafts, "preorders": preorders,
+            "checked_at": account.cabinet_supplies_at.isoformat() if account.cabinet_supplies_at else None}

@@ -30,6 +30,12 @@ def get_account(account_id: int, user: CurrentUser, session: SessionDep) -> dict
     return wb.status(session, user, account_id)
 
 
+@router.get("/{account_id}/supplies", response_model=None)
+def cabinet_supplies(account_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    """Drafts and unplanned preorders in the seller's WB cabinet, as the bot last read them (the task form)."""
+    return wb.cabinet_supplies(session, user, account_id)
+
+
 @router.post("/{account_id}/auth", response_model=None)
 def auth_step(account_id: int, body: AuthStepIn, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     return wb.submit_step(session, user, account_id, body.kind, body.value)

@@ -163,10 +163,20 @@ def _task_form(request: Request, user: User, session: Any, *, form: dict[str, An
     chosen = picked_warehouses(form) if "wh" in form else list(form.get("warehouses", []))
     ids = [w for w in chosen if isinstance(w, int)]
     stats = slots.history_stats(session, warehouse_ids=ids, box_type=form.get("box_type")) if ids else []
+    accounts = wb.list_accounts(session, user)
+    supplies = [(account, wb.cabinet_supplies(session, user, account.id or 0)) for account in accounts]
     return page(request, "task_form.html", user, status_code=status_code, form=form, task_id=task_id,
-                errors=errors or [], accounts=wb.list_accounts(session, user), warehouses=picker(),
+                errors=errors or [], accounts=accounts, warehouses=picker(),
                 chosen={w: n + 1 for n, w in enumerate(ids)}, box_types=list(BoxType),
-                chances=slots.chances_text(stats))
+                chances=slots.chances_text(stats), supplies=supplies, task_claim=_claim_of(form))
+
+
+def _claim_of(form: dict[str, Any]) -> str:
+    if form.get("pick"):
+        return str(form["pick"])
+    if form.get("preorder_id"):
+        return f"preorder:{form['preorder_id']}"
+    return f"draft:{form['draft_id']}" if form.get("draft_id") else ""
 
 
 @router.get("/tasks/new", response_class=HTMLResponse)
