@@ -1,4 +1,9 @@
-"""A worker killed (-9) between WB accepting ``plan/add`` and its own bookkeeping: the restart reconciles."""
+"""``kill -9`` of the worker at every step of a booking, from the quota reservation to the notification.
+
+Each run freezes a real worker process at one step (``WBSUPPLY_TEST_CRASH_POINT``), kills its whole process
+group with SIGKILL, restarts the bot and offers the slot again. Whatever the step, it ends with: WB's
+bookings == the cabinet's bookings, usage == confirmed bookings, and no second ``plan/add``.
+"""
 
 from __future__ import annotations
 
@@ -14,76 +19,102 @@ from bot_harness import (
     SECRET,
     WAREHOUSE_ID,
     add_seller,
-    add_task,
     bot_config,
     eventually,
     login_through_relay,
     msk_day,
-    new_preorder,
     opened,
     phase_of,
     row,
     rows,
     running_bot,
 )
+from invariants import assert_booking_truth
 from sqlalchemy import Engine
 
-from wbsupply.domain.statuses import BotStatus, BoxType, TaskPhase
+from wbsupply.domain.statuses import BoxType, TaskPhase
 from wbsupply.feed.memory import MemoryFeed
 from wbsupply.sandbox.app import RunningSandbox
-from wbsupply.store import quota
-from wbsupply.store.models import Booking, BookingState, SupplyTask, WbAccount
-from wbsupply.worker.booking import CRASH_POINT_ENV
+from wbsupply.store.engine import session_scope
+from wbsupply.store.journal import NotificationOutbox
+from wbsupply.store.models import Booking, BookingState, SupplyTask
+from wbsupply.worker.booking import CRASH_POINT_ENV, STEPS
 from wbsupply.worker.browser import BrowserHost
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 RUNNER = Path(__file__).with_name("crash_worker.py")
+PLANNED_FROM = STEPS.index("after_plan")  # from this step on WB has the booking when the worker dies
 
 
-async def test_kill_after_plan_add_reconciles_to_exactly_one_booking(
+def draft_task(db: Engine, market: object, user_id: int, account_id: int, seller: object) -> int:
+    draft = market.create_draft(seller.suppliers[0].id, [("2040000000017", 10)])  # type: ignore[attr-defined]
+    spec = {"account_id": str(account_id), "draft_id": draft.id, "warehouses": [WAREHOUSE_ID], "box_type": "boxes",
+            "max_coefficient": 0, "mode": "book"}
+    with session_scope(db) as session:
+        task = SupplyTask(owner_id=user_id, account_id=account_id, spec=spec, plan_rank=1,
+                          claim_key=f"draft:{draft.id}")
+        session.add(task)
+        session.flush()
+        assert task.id is not None
+        return task.id
+
+
+@pytest.mark.parametrize("step", STEPS)
+async def test_kill_9_at_every_step_ends_with_wb_and_the_cabinet_agreeing(
     sandbox: RunningSandbox, host: BrowserHost, db: Engine, sqlite_database_url: str, feed: MemoryFeed,
-    tmp_path: Path,
+    tmp_path: Path, step: str,
 ) -> None:
     market = sandbox.market
-    phone = "+79290000001"
+    phone = f"+7929100{STEPS.index(step):04d}"
     user_id, account_id, seller = add_seller(db, market, phone)
-    preorder_id = new_preorder(market, seller)
-    task_id = add_task(db, user_id, account_id, preorder_id)
+    task_id = draft_task(db, market, user_id, account_id, seller)
     async with running_bot(account_id, db, feed, host, bot_config(sandbox)):
         await login_through_relay(db, market, account_id, phone)
-    day = msk_day(market, 2)
+        await eventually(lambda: phase_of(db, task_id) is TaskPhase.WATCHING, what="watching")
+    day = msk_day(market, 2 + STEPS.index(step))
     market.open_slot(WAREHOUSE_ID, day, BoxType.BOXES, capacity=3)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("WBSUPPLY_")}
     env.update(WBSUPPLY_DATABASE_URL=sqlite_database_url, WBSUPPLY_SECRET_KEY=SECRET,
                WBSUPPLY_WB_CABINET_URL=sandbox.url, WBSUPPLY_WB_SUPPLIES_API_URL=sandbox.url,
-               WBSUPPLY_DATA_DIR=str(tmp_path), **{CRASH_POINT_ENV: "after_plan"})
+               WBSUPPLY_DATA_DIR=str(tmp_path), **{CRASH_POINT_ENV: step})
     worker = await asyncio.create_subprocess_exec(
         sys.executable, str(RUNNER), str(account_id), json.dumps(opened(day)), env=env,
         stderr=asyncio.subprocess.PIPE, start_new_session=True)
     try:
-        await asyncio.wait_for(_wait_for_line(worker, "CRASH POINT after_plan reached"), 60)
+        await asyncio.wait_for(_wait_for_line(worker, f"CRASH POINT {step} reached"), 60)
     finally:
         os.killpg(worker.pid, signal.SIGKILL)  # the worker, its Playwright driver and its Chromium
         await asyncio.wait_for(worker.wait(), 10)
 
-    # WB has the booking; our books only have the marker.
-    assert market.preorder(seller.suppliers[0].id, preorder_id).status_id == 2
+    supplier = seller.suppliers[0].id
+    planned = [p for p in market.list_preorders(supplier) if p.status_id == 2]
+    assert len(planned) == (1 if STEPS.index(step) >= PLANNED_FROM else 0)
     [marker] = rows(db, Booking, Booking.task_id == task_id)
-    assert (marker.state, marker.preorder_id, marker.slot_date) == (BookingState.RESERVED, preorder_id, day)
-    assert phase_of(db, task_id) is TaskPhase.BOOKING
+    if step == "settled":
+        assert marker.state is BookingState.CONFIRMED  # settled in one transaction before the kill
+    else:
+        assert marker.state is BookingState.RESERVED  # the crash marker the restart finishes from
 
-    async with running_bot(account_id, db, feed, host, bot_config(sandbox)):
-        await eventually(lambda: phase_of(db, task_id) is TaskPhase.BOOKED, what="reconciled")
-        await feed.publish([opened(day)])  # the slot still has room: a careless bot would book again
-        await eventually(lambda: row(db, WbAccount, account_id).status is BotStatus.ACTIVE)
+    async with running_bot(account_id, db, feed, host, bot_config(sandbox)) as running:
+        # Reconciled to Booked, or released and back to watching: then the slot (still free) is booked.
+        await eventually(lambda: running.bot.authorized and not rows(
+            db, Booking, Booking.task_id == task_id, Booking.state == BookingState.RESERVED), what="reconciled")
+        await eventually(lambda: phase_of(db, task_id) in (TaskPhase.BOOKED, TaskPhase.WATCHING), what="settled")
+        if phase_of(db, task_id) is TaskPhase.WATCHING:
+            assert STEPS.index(step) < PLANNED_FROM  # a booking WB has is never given up
+        await feed.publish([opened(day)])  # a careless bot would book (or count) a second time here
+        await eventually(lambda: phase_of(db, task_id) is TaskPhase.BOOKED, what="booked")
+        await eventually(lambda: rows(db, NotificationOutbox, NotificationOutbox.kind == "booked",
+                                      NotificationOutbox.user_id == user_id), what="booked notice")
+        await feed.publish([opened(day)])
+        await asyncio.sleep(0.5)
 
-    ours = [b for b in market.bookings() if b.preorder_id == preorder_id]
-    assert len(ours) == 1
-    [booking] = rows(db, Booking, Booking.task_id == task_id)
-    assert (booking.state, booking.supply_id) == (BookingState.CONFIRMED, ours[0].supply_id)
-    assert quota.usage(db, user_id, booking.month) == quota.Usage(used=1, reserved=0)
+    [confirmed] = assert_booking_truth(db, market, user_id, seller)
+    assert confirmed.task_id == task_id and confirmed.slot_date == day
     assert row(db, SupplyTask, task_id).booked_date == day
+    booked_calls = [c for c in market.faults.calls if c.supplier_id == supplier and c.outcome == "booked"]
+    assert len(booked_calls) == 1  # one plan/add that booked, whatever was killed when
 
 
 async def _wait_for_line(process: asyncio.subprocess.Process, wanted: str) -> None:
