@@ -56,6 +56,7 @@ class BotConfig:
     memory_check_s: float = 1800.0
     reconcile_s: float = 60.0  # bookings WB did not confirm at once are asked about again
     quota_check_s: float = 60.0  # tasks stopped at the limit resume when the quota frees
+    rpc_timeout_s: float = 20.0  # a cabinet call unanswered by then is an unknown outcome (WB is asked)
     supplies_refresh_s: float = 60.0  # the seller's cabinet drafts/preorders re-read for the task form
 
 
@@ -130,7 +131,7 @@ class Bot:
         self.context = await self.host.new_context(state)
         page = await self.context.new_page()
         page.on("response", self._on_response)
-        self.cabinet = Cabinet(page, self.config.cabinet_url)
+        self.cabinet = Cabinet(page, self.config.cabinet_url, self.config.rpc_timeout_s)
         self._booker_cache = None
 
     def _on_response(self, response: Response) -> None:
