@@ -1,0 +1,92 @@
+"""One draft or preorder, one task; failed tasks are fixed and restarted; the cabinet's drafts for the form."""
+
+from __future__ import annotations
+
+from apihelpers import task_body
+from sqlalchemy import Engine
+
+from wbsupply.domain.statuses import TaskPhase
+from wbsupply.store import SupplyTask, WbAccount, session_scope
+from wbsupply.store.types import utcnow
+
+DRAFT = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+
+
+def _set_phase(engine: Engine, task_id: int, phase: TaskPhase, message: str | None = None) -> None:
+    with session_scope(engine) as session:
+        task = session.get(SupplyTask, task_id)
+        task.phase, task.message = phase, message
+
+
+def test_a_second_task_on_a_claimed_draft_or_preorder_is_refused_with_the_reason(make_person, engine: Engine) -> None:
+    seller = make_person(plan_limit=50)
+    account = seller.add_account(engine)
+    first = seller.post("/api/v1/tasks", json=task_body(account, draft_id=DRAFT))
+    assert first.status_code == 201
+    again = seller.post("/api/v1/tasks", json=task_body(account, draft_id=DRAFT.upper()))
+    assert again.status_code == 409
+    detail = again.json()["detail"]
+    assert f"уже выбран в задаче № {first.json()['id']}" in detail and "Одна поставка — одна задача" in detail
+
+    by_preorder = seller.post("/api/v1/tasks", json=task_body(account, draft_id=None, preorder_id=34600123))
+    assert by_preorder.status_code == 201
+    assert seller.post("/api/v1/tasks", json=task_body(account, draft_id=None, preorder_id=34600123)).status_code == 409
+    # Notify-only tasks book nothing and hold nothing.
+    assert seller.post("/api/v1/tasks", json=task_body(account, draft_id=DRAFT, mode="notify")).status_code == 201
+
+    # Booked still holds the supply; cancelled frees it.
+    _set_phase(engine, first.json()["id"], TaskPhase.BOOKED)
+    booked = seller.post("/api/v1/tasks", json=task_body(account, draft_id=DRAFT))
+    assert booked.status_code == 409 and "уже забронирована" in booked.json()["detail"]
+    assert seller.post(f"/api/v1/tasks/{by_preorder.json()['id']}/cancel").status_code == 200
+    assert seller.post("/api/v1/tasks", json=task_body(account, draft_id=None, preorder_id=34600123)).status_code == 201
+
+    # Another WB account of the seller has its own drafts.
+    other = seller.add_account(engine, phone="+79001234568")
+    assert seller.post("/api/v1/tasks", json=task_body(other, draft_id=DRAFT)).status_code == 201
+    # Editing a task onto a claimed draft is refused the same way.
+    spare = seller.post("/api/v1/tasks", json=task_body(account)).json()
+    moved = seller.patch(f"/api/v1/tasks/{spare['id']}", json={"draft_id": DRAFT})
+    assert moved.status_code == 409
+
+
+def test_a_failed_task_is_fixed_and_restarted(make_person, engine: Engine) -> None:
+    seller = make_person()
+    account = seller.add_account(engine)
+    task = seller.post("/api/v1/tasks", json=task_body(account, draft_id="не-черновик")).json()
+    _set_phase(engine, task["id"], TaskPhase.FAILED, "Черновик поставки «не-черновик» не найден в кабинете WB")
+    fixed = seller.patch(f"/api/v1/tasks/{task['id']}", json={"draft_id": DRAFT})
+    assert fixed.status_code == 200
+    body = fixed.json()
+    assert (body["phase"], body["spec"]["draft_id"], body["message"]) == (
+        "Pending", DRAFT, "Задача исправлена и запущена снова")
+    with session_scope(engine) as session:
+        assert session.get(SupplyTask, task["id"]).claim_key == f"draft:{DRAFT}"
+    # A 5,000-character «draft id» is refused at once with a plain reason.
+    long = seller.post("/api/v1/tasks", json=task_body(account, draft_id="x" * 5000))
+    assert long.status_code == 422 and "не длиннее 100 символов" in long.json()["detail"]
+
+
+def test_the_cabinet_drafts_the_bot_read_are_listed_for_the_form(make_person, engine: Engine) -> None:
+    seller = make_person()
+    account = seller.add_account(engine)
+    empty = seller.client.get(f"/api/v1/wb-accounts/{account}/supplies")
+    assert empty.status_code == 200 and empty.json()["drafts"] == [] and empty.json()["checked_at"] is None
+    with session_scope(engine) as session:
+        row = session.get(WbAccount, account)
+        row.cabinet_supplies = {
+            "drafts": [{"id": DRAFT, "quantity": 12, "goods": 2, "created_at": "2026-12-01T10:00:00+00:00"}],
+            "preorders": [{"id": 34600001, "draft_id": DRAFT, "warehouse_id": 507, "warehouse_name": "Коледино",
+                           "box_type": "boxes", "quantity": 12, "created_at": "2026-12-01T10:05:00+00:00"}]}
+        row.cabinet_supplies_at = utcnow()
+    task = seller.post("/api/v1/tasks", json=task_body(account, draft_id=DRAFT)).json()
+    listed = seller.client.get(f"/api/v1/wb-accounts/{account}/supplies").json()
+    assert listed["drafts"][0] | {} == {"id": DRAFT, "quantity": 12, "goods": 2,
+                                        "created_at": "2026-12-01T10:00:00+00:00", "claimed_by": task["id"]}
+    assert listed["preorders"][0]["claimed_by"] is None and listed["checked_at"]
+    page = seller.client.get("/tasks/new").text
+    assert "Черновик 3fa85f64… — 12 шт." in page and f"уже в задаче № {task['id']}" in page
+    assert "Заказ 34600001 — Коледино, 12 шт." in page
+
+    stranger = make_person()
+    assert stranger.client.get(f"/api/v1/wb-accounts/{account}/supplies").status_code == 404
