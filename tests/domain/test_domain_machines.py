@@ -40,7 +40,6 @@ TASK_ALLOWED = {
     (P.QUOTA_EXCEEDED, P.PENDING),
     (P.QUOTA_EXCEEDED, P.CANCELLED),
     (P.QUOTA_EXCEEDED, P.EXPIRED),
-    (P.FAILED, P.PENDING),  # the seller edited a failed task: it starts again
 }
 
 BOT_ALLOWED = {

@@ -38,8 +38,9 @@ TASK_TRANSITIONS: Mapping[TaskPhase, frozenset[TaskPhase]] = {
     # Quota frees on the 1st of the month or on a plan upgrade.
     _P.QUOTA_EXCEEDED: frozenset({_P.WATCHING, _P.PENDING, _P.CANCELLED, _P.EXPIRED}),
     _P.BOOKED: frozenset(),
-    # The seller fixed a failed task (e.g. picked an existing draft) and restarts it.
-    _P.FAILED: frozenset({_P.PENDING}),
+    # Final. A failed task the seller fixes (e.g. picks an existing draft) starts over in Pending: that is a
+    # new start by the seller (api.logic.tasks.update_task), not a move of the bot's machine.
+    _P.FAILED: frozenset(),
     _P.EXPIRED: frozenset(),
     _P.CANCELLED: frozenset(),
 }
