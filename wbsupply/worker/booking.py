@@ -26,7 +26,6 @@ import logging
 import os
 import signal
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -54,7 +53,6 @@ STEPS = ("reserved", "booking", "preorder", "marked", "rechecked", "plan_request
 # In-process tests (the randomized one) install a callable here that raises at a step to "kill" the bot there.
 crash_hook: Callable[[str, int], None] | None = None
 CONFIRM_ATTEMPTS = 3
-LISTING_MAX_AGE_S = 3.0  # a draft id not in a listing older than this is looked up again before failing
 
 
 class SlotTaken(Exception):
@@ -136,7 +134,6 @@ class Booker:
         self._draft_preorders: dict[tuple[int, str, int, str], int] = {}
         self._preorder_warehouse: dict[int, int] = {}
         self._drafts_seen: set[str] = set()
-        self._listed_at = -1e9
 
     # --- the cabinet's drafts and preorders --------------------------------------------------------------
     async def refresh_supplies(self) -> dict[str, object]:
@@ -144,15 +141,15 @@ class Booker:
         listing = await self.cabinet.list_supplies()
         supplies = cabinet_supplies(listing)
         self._drafts_seen = {str(d.get("draftID")) for d in listing.get("drafts") or []}
-        self._listed_at = time.monotonic()
         await self.control.save_cabinet_supplies(self.bot_id, supplies)
         return supplies
 
     async def _draft_known(self, draft_id: str) -> bool:
+        """Known from the last listing, else read the cabinet's list again (a draft made a second ago counts):
+        a task is failed only on a listing read after it was seen."""
         if draft_id in self._drafts_seen:
             return True
-        if time.monotonic() - self._listed_at > LISTING_MAX_AGE_S:
-            await self.refresh_supplies()
+        await self.refresh_supplies()
         return draft_id in self._drafts_seen
 
     async def position(self, task: TaskRecord) -> SupplyTask | None:
