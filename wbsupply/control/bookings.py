@@ -98,19 +98,27 @@ def _settle_quota(session: Session, booking: Booking, settlement: Settlement) ->
 
 
 def _move_task(task: SupplyTask, settlement: Settlement) -> None:
+    """Booked: the task shows it, whatever it showed (WB has the supply). Lost: only a task still in Booking
+    moves; one the seller paused or cancelled meanwhile, or that expired, keeps its phase and message."""
     target = settlement.phase
+    if not settlement.booked:
+        if task.phase is TaskPhase.BOOKING:
+            task.phase = move(task.phase, target)
+            task.message = settlement.message
+        elif task.phase is target:
+            task.message = settlement.message
+        return
     if task.phase is not target:
-        if target is TaskPhase.BOOKED and task.phase is not TaskPhase.BOOKING:
-            task.phase = move(task.phase, TaskPhase.BOOKING)  # cut short before the task showed Booking
-        task.phase = move(task.phase, target)
+        if task.phase in (TaskPhase.WATCHING, TaskPhase.PENDING):
+            task.phase = move(task.phase, TaskPhase.BOOKING) if task.phase is TaskPhase.WATCHING else task.phase
+        task.phase = move(task.phase, target) if task.phase is TaskPhase.BOOKING else target
     task.message = settlement.message
-    if settlement.booked:
-        slot = settlement.slot
-        assert slot is not None
-        task.booked_warehouse_id, task.booked_date, task.booked_box_type = slot.warehouse_id, slot.date, slot.box_type
-        task.booked_warehouse_name = slot.warehouse_name or None
-        task.booked_coefficient = slot.coefficient
-        task.booked_at = task.booked_at or utcnow()
+    slot = settlement.slot
+    assert slot is not None
+    task.booked_warehouse_id, task.booked_date, task.booked_box_type = slot.warehouse_id, slot.date, slot.box_type
+    task.booked_warehouse_name = slot.warehouse_name or None
+    task.booked_coefficient = slot.coefficient
+    task.booked_at = task.booked_at or utcnow()
 
 
 def mark_plan_requested(engine: Engine, booking_id: int) -> None:
