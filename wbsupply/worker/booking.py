@@ -28,7 +28,7 @@ import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Literal, Protocol
 
 from wbsupply.control.base import BookingRecord, ControlPlane, Notice, TaskRecord
 from wbsupply.control.bookings import Settlement, cabinet_supplies
@@ -53,6 +53,7 @@ STEPS = ("reserved", "booking", "preorder", "marked", "rechecked", "plan_request
 # In-process tests (the randomized one) install a callable here that raises at a step to "kill" the bot there.
 crash_hook: Callable[[str, int], None] | None = None
 CONFIRM_ATTEMPTS = 3
+UNCLEAR_RECHECK_S = 1.0  # after a lost or late answer, "not planned" is asked again once after this pause
 
 
 class SlotTaken(Exception):
@@ -232,7 +233,7 @@ class Booker:
                 outcome = await self._settle_lost(booking, TaskPhase.WATCHING, text, "booking failed before plan/add",
                                                   kind="error")
             else:
-                outcome = await self.confirm(booking, slot, None)
+                outcome = await self.confirm(booking, slot, None, unclear=True)
             if isinstance(exc, SessionLost):
                 raise
             return outcome
@@ -303,18 +304,22 @@ class Booker:
         raise last
 
     # --- settling --------------------------------------------------------------------------------------
-    async def confirm(self, booking: BookingRecord, slot: Slot, supply_id: int | None) -> Outcome:
-        """Ask WB what it has for the preorder, judge it against our slot and settle the booking either way."""
+    async def confirm(self, booking: BookingRecord, slot: Slot, supply_id: int | None, *,
+                      unclear: bool = False) -> Outcome:
+        """Ask WB what it has for the preorder, judge it against our slot and settle the booking either way.
+
+        ``unclear``: plan/add got no usable answer (lost, timed out), so WB may still be working on it; "not
+        planned" is asked once more after a moment before the quota is given back.
+        """
         assert booking.preorder_id is not None
-        for attempt in range(CONFIRM_ATTEMPTS):
-            try:
-                wb = await self.confirmer.state(booking.preorder_id, supply_id)
-                break
-            except WbUnreachable as exc:
-                log.warning("bot %s: WB did not confirm booking %s yet (%s)", self.bot_id, booking.id, exc)
-                await asyncio.sleep(0.5 * (attempt + 1))
-        else:
+        wb = await self._ask_wb(booking, supply_id)
+        if wb is False:
             return Outcome("unconfirmed", "WB не ответил, проверим позже")
+        if unclear and (wb is None or not wb.planned):
+            await asyncio.sleep(UNCLEAR_RECHECK_S)
+            wb = await self._ask_wb(booking, supply_id)
+            if wb is False:
+                return Outcome("unconfirmed", "WB не ответил, проверим позже")
         _crash_point("confirmed", booking.task_id)
         verdict = judge(wb, slot.key, asked=booking.plan_requested, preorder_id=booking.preorder_id)
         if verdict.ours:
@@ -330,6 +335,17 @@ class Booker:
                                            wb=wb)
         _crash_point("settled", booking.task_id)
         return outcome
+
+    async def _ask_wb(self, booking: BookingRecord, supply_id: int | None) -> WbPreorder | Literal[False] | None:
+        """WB's preorder (None: WB has no such preorder); False when WB could not be asked."""
+        assert booking.preorder_id is not None
+        for attempt in range(CONFIRM_ATTEMPTS):
+            try:
+                return await self.confirmer.state(booking.preorder_id, supply_id)
+            except WbUnreachable as exc:
+                log.warning("bot %s: WB did not confirm booking %s yet (%s)", self.bot_id, booking.id, exc)
+                await asyncio.sleep(0.5 * (attempt + 1))
+        return False
 
     async def _booked(self, booking: BookingRecord, slot: Slot, supply_id: int | None, wb: WbPreorder) -> Outcome:
         text = f"Забронировано: {slot_words(slot)}. Поставка № {supply_id}"
