@@ -62,6 +62,8 @@ def test_a_failed_task_is_fixed_and_restarted(make_person, engine: Engine) -> No
         "Pending", DRAFT, "Задача исправлена и запущена снова")
     with session_scope(engine) as session:
         assert session.get(SupplyTask, task["id"]).claim_key == f"draft:{DRAFT}"
+    _set_phase(engine, task["id"], TaskPhase.FAILED, "Черновик поставки «x» не найден в кабинете WB")
+    assert "Исправить и запустить" in seller.client.get(f"/tasks/{task['id']}").text
     # A 5,000-character «draft id» is refused at once with a plain reason.
     long = seller.post("/api/v1/tasks", json=task_body(account, draft_id="x" * 5000))
     assert long.status_code == 422 and "не длиннее 100 символов" in long.json()["detail"]

@@ -29,6 +29,12 @@ MESSAGES = {
     "booking not confirmed by WB": "WB не подтвердил бронирование",
     "bot paused: WB authorization needed": "Бот приостановлен: нужен вход в WB",
     "booked": "Забронировано",
+    "booking not ours: elsewhere": "Поставка в WB не на слоте бота: не засчитано",
+    "booking not ours: gone": "Заказа нет в WB: не засчитано",
+    "task unworkable": "Черновика или заказа нет в WB",
+    "task failed before booking": "Черновика или заказа нет в WB (до бронирования)",
+    "booking failed before plan/add": "Бронирование не удалось до запроса в WB",
+    "interrupted booking released": "Прерванное бронирование отменено до запроса в WB",
 }
 _PREFIXES = (("bot crashed", "Бот аварийно остановился"), ("booking interrupted", "Бронирование прервалось"),
              ("WB session lost", "Сессия WB потеряна"), ("automatic re-authorization", "Автоматический вход в WB"),

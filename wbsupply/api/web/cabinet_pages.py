@@ -60,6 +60,13 @@ _HISTORY_WORDS = {
     "resumed by the seller": "Вы возобновили задачу",
     "cancelled by the seller": "Вы отменили задачу",
     "edited by the seller": "Вы изменили условия задачи",
+    "edited and restarted by the seller": "Вы исправили задачу и запустили её снова",
+    "booking not ours: elsewhere": "Поставка в WB запланирована не на слот бота — бронирование не засчитано",
+    "booking not ours: gone": "Заказа нет в кабинете WB — бронирование не засчитано",
+    "task unworkable": "Черновика или заказа нет в кабинете WB — бронирование не засчитано",
+    "task failed before booking": "Задача остановлена до бронирования: черновика или заказа нет в кабинете WB",
+    "booking failed before plan/add": "Бронирование не удалось до запроса в WB — ищем дальше, бронирование не списано",
+    "interrupted booking released": "Бронирование прервалось до запроса в WB — бронирование не списано",
 }
 
 
