@@ -84,3 +84,35 @@ def test_migrations_ship_in_the_built_package(tmp_path: Path) -> None:
 def _migration_files(root: Path) -> list[Path]:
     folder = root / "wbsupply" / "store" / "migrations"
     return [p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+
+
+def test_0004_existing_tasks_claim_their_draft_or_preorder_oldest_first(blank_database_url: str) -> None:
+    import json
+
+    from sqlalchemy import text
+
+    upgrade(blank_database_url, "0003")
+    engine = make_engine(blank_database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO users (id, email, role, active, plan_limit, notification_prefs, "
+                                    "password_hash, created_at) VALUES (1, 'a@b.c', 'seller', true, 5, '{}', 'x', "
+                                    "CURRENT_TIMESTAMP)"))
+            connection.execute(text("INSERT INTO wb_accounts (id, owner_id, phone, label, status, auth_attempts, "
+                                    "restart_count, auth_state, auth_prompt, created_at, updated_at) VALUES "
+                                    "(1, 1, '+79001112233', '', 'ACTIVE', 0, 0, 'idle', '{}', CURRENT_TIMESTAMP, "
+                                    "CURRENT_TIMESTAMP)"))
+            specs = [("Booked", {"draft_id": "D-1"}), ("Watching", {"draft_id": "d-1"}),
+                     ("Cancelled", {"preorder_id": 7}), ("Watching", {"preorder_id": 7}),
+                     ("Watching", {"draft_id": "d-2", "mode": "notify"})]
+            for number, (phase, spec) in enumerate(specs, start=1):
+                connection.execute(text(
+                    "INSERT INTO supply_tasks (id, owner_id, account_id, phase, plan_rank, attempts, spec, "
+                    "created_at, updated_at) VALUES (:id, 1, 1, :phase, 0, 0, :spec, CURRENT_TIMESTAMP, "
+                    "CURRENT_TIMESTAMP)"), {"id": number, "phase": phase, "spec": json.dumps(spec)})
+        upgrade(blank_database_url)
+        with engine.connect() as connection:
+            claims = dict(connection.execute(text("SELECT id, claim_key FROM supply_tasks ORDER BY id")).all())
+        assert claims == {1: "draft:d-1", 2: None, 3: None, 4: "preorder:7", 5: None}
+    finally:
+        engine.dispose()

@@ -21,6 +21,7 @@ down_revision: str | Sequence[str] | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+CLAIMING = ("Pending", "Watching", "Booking", "QuotaExceeded", "Booked")
 CLAIM_PHASES = "phase IN ('Pending', 'Watching', 'Booking', 'QuotaExceeded', 'Booked')"
 
 
@@ -34,7 +35,32 @@ def upgrade() -> None:
         "wb_accounts", sa.Column("cabinet_supplies", sa.JSON(), nullable=False, server_default=sa.text("'{}'"))
     )
     op.add_column("wb_accounts", sa.Column("cabinet_supplies_at", sa.DateTime(timezone=True), nullable=True))
-    # Existing tasks keep no claim (older duplicates keep working); tasks created or edited from now on do.
+    _claim_existing_tasks()
+
+
+def _claim_existing_tasks() -> None:
+    """Existing booking tasks claim their preorder or draft, oldest first; a younger duplicate of an active or
+    booked task keeps no claim (it goes on working, each task planning its own supply from a shared draft)."""
+    tasks = sa.table("supply_tasks", sa.column("id", sa.Integer), sa.column("account_id", sa.Integer),
+                     sa.column("phase", sa.String), sa.column("spec", sa.JSON), sa.column("claim_key", sa.String))
+    bind = op.get_bind()
+    held: set[tuple[int, str]] = set()
+    rows = bind.execute(sa.select(tasks.c.id, tasks.c.account_id, tasks.c.phase, tasks.c.spec)
+                        .where(tasks.c.phase.in_(CLAIMING)).order_by(tasks.c.id)).all()
+    for row in rows:
+        spec = row.spec or {}
+        if spec.get("mode", "book") != "book":
+            continue
+        if spec.get("preorder_id"):
+            claim = f"preorder:{spec['preorder_id']}"
+        elif spec.get("draft_id"):
+            claim = f"draft:{str(spec['draft_id']).strip().lower()}"[:120]
+        else:
+            continue
+        if (row.account_id, claim) in held:
+            continue
+        held.add((row.account_id, claim))
+        bind.execute(tasks.update().where(tasks.c.id == row.id).values(claim_key=claim))
 
 
 def downgrade() -> None:
