@@ -92,3 +92,24 @@ def test_the_cabinet_drafts_the_bot_read_are_listed_for_the_form(make_person, en
 
     stranger = make_person()
     assert stranger.client.get(f"/api/v1/wb-accounts/{account}/supplies").status_code == 404
+
+
+def test_the_form_books_the_draft_picked_from_the_list_and_refuses_a_claimed_one(make_person, engine: Engine) -> None:
+    import re
+
+    seller = make_person()
+    account = seller.add_account(engine)
+    with session_scope(engine) as session:
+        session.get(WbAccount, account).cabinet_supplies = {
+            "drafts": [{"id": DRAFT, "quantity": 3, "goods": 1, "created_at": None}], "preorders": []}
+    page = seller.client.get("/tasks/new").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    form = {"csrf_token": token, "account_id": str(account), "pick": f"draft:{DRAFT}", "draft_id": "typed-ignored",
+            "box_type": "boxes", "wh": ["507"], "max_coefficient": "0", "mode": "book"}
+    created = seller.client.post("/tasks/new", data=form, follow_redirects=False)
+    assert created.status_code == 303
+    with session_scope(engine) as session:
+        task = session.query(SupplyTask).one()
+        assert (task.spec["draft_id"], task.claim_key) == (DRAFT, f"draft:{DRAFT}")
+    again = seller.client.post("/tasks/new", data=form)
+    assert again.status_code == 409 and "Одна поставка — одна задача" in again.text

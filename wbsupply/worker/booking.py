@@ -141,7 +141,9 @@ class Booker:
         """Read the seller's drafts and unplanned preorders in the cabinet; the task form offers them."""
         listing = await self.cabinet.list_supplies()
         supplies = cabinet_supplies(listing)
-        self._drafts_seen = {str(d.get("draftID")) for d in listing.get("drafts") or []}
+        # A draft is known if the cabinet lists it, or lists a preorder made from it (WB may file the draft away).
+        self._drafts_seen = {str(d.get("draftID")) for d in listing.get("drafts") or []} | {
+            str(p.get("draftID")) for p in listing.get("preorders") or [] if p.get("draftID")}
         await self.control.save_cabinet_supplies(self.bot_id, supplies)
         return supplies
 
