@@ -172,8 +172,7 @@ def _task_form(request: Request, user: User, session: Any, *, form: dict[str, An
 
 
 def _claim_of(form: dict[str, Any]) -> str:
-    if form.get("pick"):
-        return str(form["pick"])
+    """What the task being edited holds now (its own draft or preorder stays selectable in the list)."""
     if form.get("preorder_id"):
         return f"preorder:{form['preorder_id']}"
     return f"draft:{form['draft_id']}" if form.get("draft_id") else ""
