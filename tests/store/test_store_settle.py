@@ -104,3 +104,28 @@ def test_not_ours_fails_the_task_with_the_reason(engine: Engine, make_seller: Ma
     assert state(engine, seller, task_id)[:6] == (
         TaskPhase.FAILED, "Поставка запланирована не на выбранный ботом слот", BookingState.RELEASED, None,
         Usage(used=0, reserved=0), ["booking_failed"])
+
+
+def test_one_supply_is_never_booked_for_two_tasks(engine: Engine, make_seller: MakeSeller) -> None:
+    from wbsupply.control.bookings import SupplyClaimed
+
+    seller = make_seller(tasks=2)
+    first, second = seller.task_ids
+    reservations = []
+    for task_id in (first, second):
+        with session_scope(engine) as session:
+            task = session.get(SupplyTask, task_id)
+            task.phase = TaskPhase.BOOKING
+            task.spec = {"account_id": str(seller.account_id), "preorder_id": 7, "warehouses": [507],
+                         "box_type": "boxes"}
+        reservation = reserve(engine, seller.user_id, month_key(), 5, task_id)
+        assert reservation is not None
+        with session_scope(engine) as session:
+            session.get(Booking, reservation.booking_id).preorder_id = 7
+        reservations.append(reservation)
+    settle(engine, seller.account_id, reservations[0].booking_id, booked(seller, first))
+    before = state(engine, seller, second)
+    with pytest.raises(SupplyClaimed) as claimed:
+        settle(engine, seller.account_id, reservations[1].booking_id, booked(seller, second))
+    assert (claimed.value.task_id, claimed.value.supply_id) == (first, 26600001)
+    assert state(engine, seller, second) == before  # nothing written for the second task

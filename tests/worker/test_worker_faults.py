@@ -19,6 +19,7 @@ from bot_harness import (
     eventually,
     login_through_relay,
     msk_day,
+    new_preorder,
     opened,
     phase_of,
     row,
@@ -171,3 +172,39 @@ async def test_legacy_tasks_sharing_a_draft_each_plan_their_own_supply(
     bookings = assert_booking_truth(db, market, user_id, seller)
     assert sorted((b.task_id, b.slot_date) for b in bookings) == [(first, day_a), (second, day_b)]
     assert len({b.preorder_id for b in bookings}) == 2
+
+
+async def test_legacy_tasks_on_one_preorder_never_count_one_supply_twice(
+    sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
+) -> None:
+    """Both tasks ask WB for the same preorder on the same slot: WB plans it once; the second task's answer
+    («already planned», on exactly its slot) is the first task's supply, so it is not counted again."""
+    market = sandbox.market
+    phone = "+79292000008"
+    user_id, account_id, seller = add_seller(db, market, phone)
+    preorder = new_preorder(market, seller)
+    spec = {"account_id": str(account_id), "preorder_id": preorder, "warehouses": [WAREHOUSE_ID],
+            "box_type": "boxes", "max_coefficient": 0, "mode": "book"}
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
+    ids = []
+    with session_scope(db) as session:
+        for deadline in (soon, None):  # made before claims: no claim_key, so both exist
+            task = SupplyTask(owner_id=user_id, account_id=account_id, spec={**spec, "deadline": None},
+                              plan_rank=1, deadline=deadline)
+            task.spec = {**spec, "deadline": deadline.isoformat() if deadline else None}
+            session.add(task)
+            session.flush()
+            ids.append(task.id)
+    first, second = ids
+    day = msk_day(market, 21)
+    async with running_bot(account_id, db, feed, host, bot_config(sandbox)):
+        await login_through_relay(db, market, account_id, phone)
+        await eventually(lambda: phase_of(db, first) is phase_of(db, second) is TaskPhase.WATCHING, what="watching")
+        market.open_slot(WAREHOUSE_ID, day, BoxType.BOXES, capacity=2)
+        await feed.publish([opened(day)])
+        await eventually(lambda: phase_of(db, first) is TaskPhase.BOOKED, what="first booked")
+        await eventually(lambda: phase_of(db, second) is TaskPhase.FAILED, what="second not counted")
+    [booking] = assert_booking_truth(db, market, user_id, seller)
+    assert booking.task_id == first
+    message = row(db, SupplyTask, second).message or ""
+    assert f"уже забронирована задачей № {first}" in message or "уже запланирована" in message

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, update
-from sqlmodel import Session, col
+from sqlalchemy import Engine, or_, update
+from sqlmodel import Session, col, select
 
 from wbsupply.control.base import Notice, TaskRecord
 from wbsupply.domain.machines import move
@@ -27,6 +27,14 @@ from wbsupply.store.journal import EventLog
 from wbsupply.store.models import Booking, BookingState, MonthlyUsage, SupplyTask, WbAccount
 from wbsupply.store.quota import QuotaError
 from wbsupply.store.types import utcnow
+
+
+class SupplyClaimed(Exception):
+    """WB's supply is already a confirmed booking of another task: one supply is never counted twice."""
+
+    def __init__(self, task_id: int, supply_id: int | None) -> None:
+        super().__init__(f"supply {supply_id} is already booked by task {task_id}")
+        self.task_id, self.supply_id = task_id, supply_id
 
 
 @dataclass(frozen=True)
@@ -48,7 +56,9 @@ class Settlement:
 
 
 def settle(engine: Engine, bot_id: int, booking_id: int, settlement: Settlement) -> TaskRecord:
-    """Finish a booking in one transaction (idempotent: settling the same way twice changes nothing)."""
+    """Finish a booking in one transaction (idempotent: settling the same way twice changes nothing).
+
+    Raises :class:`SupplyClaimed` (nothing written) when the supply is already another task's booking."""
     from wbsupply.control.local import task_record  # the record helpers live with the local plane
 
     with session_scope(begin_immediate(engine)) as session:
@@ -58,6 +68,8 @@ def settle(engine: Engine, bot_id: int, booking_id: int, settlement: Settlement)
         task = session.get(SupplyTask, booking.task_id, with_for_update=True)
         assert task is not None  # the booking row cascades with its task
         already = booking.state is (BookingState.CONFIRMED if settlement.booked else BookingState.RELEASED)
+        if settlement.booked and not already:
+            _refuse_a_second_claim(session, booking, settlement.supply_id)
         if not already:
             _settle_quota(session, booking, settlement)
         _move_task(task, settlement)
@@ -70,6 +82,16 @@ def settle(engine: Engine, bot_id: int, booking_id: int, settlement: Settlement)
                                  task_id=task.id, message=settlement.event, payload=dict(settlement.payload)))
         session.flush()
         return task_record(task)
+
+
+def _refuse_a_second_claim(session: Session, booking: Booking, supply_id: int | None) -> None:
+    same = col(Booking.preorder_id) == booking.preorder_id
+    if supply_id is not None:
+        same = or_(same, col(Booking.supply_id) == supply_id)
+    other = session.exec(select(Booking).where(
+        same, col(Booking.state) == BookingState.CONFIRMED, col(Booking.id) != booking.id)).first()
+    if other is not None:
+        raise SupplyClaimed(other.task_id, other.supply_id)
 
 
 def _settle_quota(session: Session, booking: Booking, settlement: Settlement) -> None:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from wbsupply.control.base import BookingRecord, ControlPlane, Notice, TaskRecord
-from wbsupply.control.bookings import Settlement, cabinet_supplies
+from wbsupply.control.bookings import Settlement, SupplyClaimed, cabinet_supplies
 from wbsupply.domain.booking import STATUS_NOT_PLANNED, Verdict, WbPreorder, judge
 from wbsupply.domain.ruformat import ru_date
 from wbsupply.domain.slots import Slot
@@ -135,6 +135,7 @@ class Booker:
         self._draft_preorders: dict[tuple[int, str, int, str], int] = {}
         self._preorder_warehouse: dict[int, int] = {}
         self._drafts_seen: set[str] = set()
+        self._planned: set[int] = set()  # preorders this bot saw booked: never sent to plan/add again
 
     # --- the cabinet's drafts and preorders --------------------------------------------------------------
     async def refresh_supplies(self) -> dict[str, object]:
@@ -194,6 +195,10 @@ class Booker:
     async def handle(self, task: TaskRecord, slot: Slot) -> Outcome:
         if task.spec.mode is TaskMode.NOTIFY:
             return await self._notify_only(task, slot)
+        if task.spec.preorder_id in self._planned:  # another task (made before claims) booked this preorder
+            text = f"Поставка по заказу {task.spec.preorder_id} уже запланирована в кабинете WB"
+            await self._failed(task, text)
+            return Outcome("failed", text)
         booking = await self.control.reserve_booking(task, self.plan_limit)
         if booking is None:
             text = "Лимит бронирований по тарифу на этот месяц исчерпан — задача остановлена"
@@ -326,7 +331,13 @@ class Booker:
         verdict = judge(wb, slot.key, asked=booking.plan_requested, preorder_id=booking.preorder_id)
         if verdict.ours:
             assert wb is not None
-            outcome = await self._booked(booking, slot, wb.supply_id or supply_id, wb)
+            try:
+                outcome = await self._booked(booking, slot, wb.supply_id or supply_id, wb)
+            except SupplyClaimed as claimed:  # e.g. two tasks (made before claims) on one preorder
+                reason = (f"Поставка № {claimed.supply_id} по заказу {booking.preorder_id} уже забронирована "
+                          f"задачей № {claimed.task_id}")
+                outcome = await self._not_ours(booking, slot, reason, "booking not ours: claimed by another task",
+                                               wb=wb)
         elif verdict.verdict is Verdict.NOT_BOOKED:
             text = (f"Бронирование не состоялось ({slot_words(slot)}): WB не показывает поставку на этот слот. "
                     "Ищем дальше, бронирование не списано")
@@ -356,6 +367,9 @@ class Booker:
                         {"task_id": booking.task_id, "slot": slot.to_dict(), "supply_id": supply_id})
         await self.control.settle(self.bot_id, booking, Settlement(
             TaskPhase.BOOKED, text, "booked", slot=slot, supply_id=supply_id, notices=(notice,), payload=payload))
+        if booking.preorder_id is not None:
+            self._planned.add(booking.preorder_id)
+            self._preorder_warehouse.pop(booking.preorder_id, None)  # re-checked (planned) if a task names it
         return Outcome("booked", text)
 
     async def _lost(self, booking: BookingRecord, slot: Slot, reason: str) -> Outcome:

@@ -31,6 +31,7 @@ MESSAGES = {
     "booked": "Забронировано",
     "booking not ours: elsewhere": "Поставка в WB не на слоте бота: не засчитано",
     "booking not ours: gone": "Заказа нет в WB: не засчитано",
+    "booking not ours: claimed by another task": "Поставка уже забронирована другой задачей: не засчитано",
     "task unworkable": "Черновика или заказа нет в WB",
     "task failed before booking": "Черновика или заказа нет в WB (до бронирования)",
     "booking failed before plan/add": "Бронирование не удалось до запроса в WB",

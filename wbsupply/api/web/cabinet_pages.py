@@ -63,6 +63,7 @@ _HISTORY_WORDS = {
     "edited and restarted by the seller": "Вы исправили задачу и запустили её снова",
     "booking not ours: elsewhere": "Поставка в WB запланирована не на слот бота — бронирование не засчитано",
     "booking not ours: gone": "Заказа нет в кабинете WB — бронирование не засчитано",
+    "booking not ours: claimed by another task": "Эта поставка уже забронирована другой задачей — не засчитано",
     "task unworkable": "Черновика или заказа нет в кабинете WB — бронирование не засчитано",
     "task failed before booking": "Задача остановлена до бронирования: черновика или заказа нет в кабинете WB",
     "booking failed before plan/add": "Бронирование не удалось до запроса в WB — ищем дальше, бронирование не списано",
