@@ -137,7 +137,7 @@ def test_kubernetes_down_leaves_the_database_as_it_was(
     tasks_before, accounts_before = count(engine, SupplyTask), count(engine, WbAccount)
 
     monkeypatch.setattr("wbsupply.api.logic.control._cluster", target(UNREACHABLE))
-    response = seller.post("/api/v1/tasks", json=task_body(account_id))
+    response = seller.post("/api/v1/tasks", json=task_body(account_id, draft_id="draft-2"))  # one draft, one task
     assert response.status_code == 503
     assert response.json()["detail"] == MirrorError.message_ru
     assert count(engine, SupplyTask) == tasks_before  # the new row was taken back

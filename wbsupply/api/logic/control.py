@@ -111,9 +111,9 @@ def publish_task(session: Session, task: SupplyTask, before: Mapping[str, Any]) 
     spec_changed = any(before[name] != getattr(task, name) for name in ("account_id", "spec", "deadline"))
     status_changed = any(before[name] != getattr(task, name) for name in ("phase", "message"))
     try:
-        if spec_changed:  # an edit: only Pending / Watching / QuotaExceeded tasks, the phase stays
+        if spec_changed:  # an edit (a failed task fixed by the seller also restarts: its status follows below)
             _write(lambda mirror: mirror.apply_supply_task(task))
-        elif status_changed:
+        if status_changed:
             patch = task_status_patch(task.phase, task.message)
             _write(lambda mirror: mirror.mirror_task_status(task.id or 0, patch))
     except ClusterUnavailable:
