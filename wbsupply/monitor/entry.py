@@ -17,6 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
 
 from wbsupply.config import Settings
 from wbsupply.feed.base import SlotFeed
@@ -161,6 +165,59 @@ class MonitorComponent:
             engine.dispose()
 
 
+NOT_CONFIGURED_RETRY_S = 60.0
+
+
+def create_waiting_app(reason: str) -> Starlette:
+    """Health of a monitor that has no slot source yet: alive, not ready, and saying why (also in /metrics)."""
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"ready": False, "alive": True, "degraded": reason}, status_code=503)
+
+    async def live(request: Request) -> Response:
+        return JSONResponse({"alive": True, "degraded": reason})
+
+    async def metrics(request: Request) -> Response:
+        text = ("# HELP wbsupply_monitor_configured 1 when the monitor has a slot source\n"
+                "# TYPE wbsupply_monitor_configured gauge\nwbsupply_monitor_configured 0\n")
+        return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
+
+    return Starlette(routes=[Route("/healthz", healthz), Route("/healthz/live", live), Route("/metrics", metrics)])
+
+
+async def _serve_until(app: Starlette, host: str, port: int, done: asyncio.Event | asyncio.Task[Any]) -> None:
+    server = _QuietServer(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    serving = asyncio.create_task(server.serve())
+    try:
+        await (done.wait() if isinstance(done, asyncio.Event) else done)
+    finally:
+        server.should_exit = True
+        await serving
+
+
+async def wait_for_monitor(settings: Settings, feed: SlotFeed, engine: Engine, stop: asyncio.Event, host: str,
+                           port: int, retry_s: float = NOT_CONFIGURED_RETRY_S) -> Monitor | None:
+    """Build the monitor; without a slot source (no WB tokens, sandbox not up yet) wait degraded and retry.
+
+    A monitor that exits would crash-loop its pod and hide the reason; this one stays up, not ready, and
+    its /healthz says what is missing. None if stopped meanwhile.
+    """
+    while not stop.is_set():
+        try:
+            return await build_monitor(settings, feed, engine=engine)
+        except (RuntimeError, httpx.HTTPError) as exc:
+            reason = str(exc) or type(exc).__name__
+        log.error("monitor degraded, not polling: %s (retrying every %.0f s)", reason, retry_s)
+        pause = asyncio.create_task(_sleep_or_stop(stop, retry_s))
+        await _serve_until(create_waiting_app(reason), host, port, pause)
+    return None
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
 async def serve_monitor(settings: Settings, stop: asyncio.Event, host: str, port: int) -> None:
     from wbsupply.feed.memory import MemoryFeed
     from wbsupply.feed.redis import RedisFeed
@@ -169,7 +226,11 @@ async def serve_monitor(settings: Settings, stop: asyncio.Event, host: str, port
     feed: Any = RedisFeed(settings.redis_url, maxlen=settings.events_stream_maxlen) if settings.redis_url \
         else MemoryFeed(settings.events_stream_maxlen)
     engine = engine_from_settings(settings)
-    monitor = await build_monitor(settings, feed, engine=engine)
+    monitor = await wait_for_monitor(settings, feed, engine, stop, host, port)
+    if monitor is None:
+        await feed.close()
+        engine.dispose()
+        return
     server = _QuietServer(uvicorn.Config(create_app(monitor), host=host, port=port, log_level="warning"))
     serving = asyncio.create_task(server.serve())
     try:
