@@ -294,7 +294,6 @@ class ControlPlane:
             component_kubeconfig("controller-manager", "system:kube-controller-manager"),
             "--leader-elect=false", "--secure-port", "0", "--use-service-account-credentials",
             "--service-account-private-key-file", str(sa_key), "--root-ca-file", str(pki.ca_path),
-            "--controllers", "*,-nodeipam,-cloud-node-lifecycle,-service,-route,-persistentvolume-binder",
         )
         self._start(
             "kube-scheduler", "--kubeconfig", component_kubeconfig("scheduler", "system:kube-scheduler"),

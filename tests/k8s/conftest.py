@@ -21,7 +21,7 @@ from kubecluster import KubeCluster
 from servers import free_port, redis_executor
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def release(kube_cluster: KubeCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Release]:
     folder = tmp_path_factory.mktemp("e2e")
     (folder / "redis").mkdir()
