@@ -272,7 +272,7 @@ class ControlPlane:
             "--service-account-issuer", SA_ISSUER, "--service-account-key-file", str(sa_pub),
             "--service-account-signing-key-file", str(sa_key), "--service-cluster-ip-range", SERVICE_CIDR,
             # On loopback the "kubernetes" Service's endpoints cannot be reconciled (127.0.0.1 is refused).
-            "--endpoint-reconciler-type", "none", "--allow-privileged", "true", "--profiling", "false",
+            "--endpoint-reconciler-type", "none", "--allow-privileged=true", "--profiling=false",
             "--cert-dir", str(self.folder / "apiserver-certs"),
         )
         admin_cert, admin_key = pki.issue("admin", "admin", groups=("system:masters",))

@@ -18,11 +18,12 @@ import pytest
 import yaml
 from e2e_helpers import CHART, RELEASE, Release, chart_values, wait_http
 from kubecluster import KubeCluster
-from servers import free_port, redis_executor
+from servers import PostgresServer, free_port, redis_executor
 
 
 @pytest.fixture(scope="module")
-def release(kube_cluster: KubeCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Release]:
+def release(kube_cluster: KubeCluster, postgres_server: PostgresServer,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Release]:
     folder = tmp_path_factory.mktemp("e2e")
     (folder / "redis").mkdir()
     redis = redis_executor(folder / "redis")
@@ -31,7 +32,7 @@ def release(kube_cluster: KubeCluster, tmp_path_factory: pytest.TempPathFactory)
     installed = Release(kube_cluster, namespace, folder)
     try:
         values = folder / "values.yaml"
-        database = f"sqlite:///{folder / 'wbsupply.sqlite3'}"
+        database = postgres_server.create_database(f"e2e_{uuid.uuid4().hex[:8]}")
         values.write_text(yaml.safe_dump(chart_values(kube_cluster, database, f"redis://127.0.0.1:{redis.port}/0")))
         kube_cluster.helm_run("install", RELEASE, str(CHART), "-n", namespace, "--create-namespace", "-f",
                               str(values), "--wait", "--timeout", "120s")

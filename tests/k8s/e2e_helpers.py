@@ -106,8 +106,8 @@ class Release:
             else:
                 env |= self.secret_data(source["secretRef"]["name"])
         for item in container.get("env") or []:
-            if "value" in item:
-                env[item["name"]] = item["value"]
+            if "valueFrom" not in item:
+                env[item["name"]] = item.get("value", "")  # the API server drops empty values
             elif "secretKeyRef" in item["valueFrom"]:
                 ref = item["valueFrom"]["secretKeyRef"]
                 env[item["name"]] = self.secret_data(ref["name"])[ref["key"]]

@@ -25,11 +25,13 @@ EXAMPLES = CHART / "files" / "examples"
 WORKER_PROBE = Path(__file__).with_name("worker_probe.py")
 
 
-def example(name: str, namespace: str, **changes: Any) -> dict[str, Any]:
-    body = yaml.safe_load((EXAMPLES / f"{name}.yaml").read_text())
+def example(kind: str, namespace: str, name: str | None = None, **spec: Any) -> dict[str, Any]:
+    """The chart's example resource in ``namespace``, renamed and with ``spec`` fields changed."""
+    body = yaml.safe_load((EXAMPLES / f"{kind}.yaml").read_text())
     body["metadata"]["namespace"] = namespace
-    for key, value in changes.items():
-        body["metadata" if key == "name" else "spec"][key] = value
+    if name:
+        body["metadata"]["name"] = name
+    body["spec"] |= spec
     return body
 
 

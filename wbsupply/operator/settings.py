@@ -45,7 +45,8 @@ class OperatorConfig(BaseSettings):
 
     # Kubernetes API watching. Kopf's defaults (no timeouts) let a watch that the API server or a load
     # balancer silently dropped hang forever: the operator then looks alive but sees no more events.
-    watch_server_timeout: float = 300
+    # An integer: the API server rejects timeoutSeconds=300.0 (400 Bad Request), kmock did not notice.
+    watch_server_timeout: int = 300
     watch_client_timeout: float = 330
     watch_connect_timeout: float = 30
     request_timeout: float = 60
