@@ -11,10 +11,12 @@ nothing is built or started then, and ``helm``/``kubectl`` come from PATH.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import datetime
 import ipaddress
 import os
 import shutil
+import signal
 import ssl
 import subprocess
 import time
@@ -41,6 +43,7 @@ FAKE_NODE_TAINT = {"key": "kwok.x-k8s.io/node", "value": "fake", "effect": "NoSc
 FAKE_NODE_LABEL = {"type": "kwok"}
 SERVICE_CIDR = "10.96.0.0/16"
 SA_ISSUER = "https://kubernetes.default.svc.cluster.local"
+PR_SET_PDEATHSIG = 1
 
 
 def build_controlplane() -> Path:
@@ -232,7 +235,7 @@ class ControlPlane:
     def _start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
         with (self.logs / f"{name}.log").open("wb") as log:
             process = subprocess.Popen([str(self.bin / name), *args], stdout=log, stderr=subprocess.STDOUT,
-                                       cwd=self.folder, start_new_session=True)
+                                       cwd=self.folder, preexec_fn=_die_with_parent)
         self.processes.append((name, process))
         return process
 
@@ -344,6 +347,11 @@ class ControlPlane:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when the test process dies, so a killed pytest leaves no control plane behind."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def fake_node(name: str) -> dict[str, Any]:

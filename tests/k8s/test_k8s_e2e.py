@@ -269,6 +269,8 @@ def test_helm_upgrade_changes_a_crd_field(release: Release, tmp_path: Path) -> N
 
 
 def test_helm_uninstall_keeps_the_crds_and_every_custom_resource(release: Release) -> None:
+    for process in release.processes.values():  # the components go with the release
+        process.stop()
     release.cluster.helm_run("uninstall", RELEASE, "-n", release.namespace, "--wait")
     release.installed = False
     for crd in ("sellerbots.wbsupply.io", "supplytasks.wbsupply.io", "clusterkopfpeerings.kopf.dev"):
