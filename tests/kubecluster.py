@@ -343,7 +343,7 @@ class ControlPlane:
                 process.terminate()
         for _, process in reversed(self.processes):
             try:
-                process.wait(10)
+                process.wait(3)  # throwaway state: no need to wait for a graceful API server shutdown
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
