@@ -34,8 +34,11 @@ def release(kube_cluster: KubeCluster, postgres_server: PostgresServer,
         values = folder / "values.yaml"
         database = postgres_server.create_database(f"e2e_{uuid.uuid4().hex[:8]}")
         values.write_text(yaml.safe_dump(chart_values(kube_cluster, database, f"redis://127.0.0.1:{redis.port}/0")))
-        kube_cluster.helm_run("install", RELEASE, str(CHART), "-n", namespace, "--create-namespace", "-f",
-                              str(values), "--wait", "--timeout", "120s")
+        # The packaged chart, as users get it: CRD templates and examples must be inside the package.
+        kube_cluster.helm_run("package", str(CHART), "-d", str(folder))
+        package = next(folder.glob("wbsupply-*.tgz"))
+        installed.notes = kube_cluster.helm_run("install", RELEASE, str(package), "-n", namespace,
+                                                "--create-namespace", "-f", str(values), "--wait", "--timeout", "120s")
         for component in ("operator", "api", "monitor"):
             installed.kubeconfigs[component] = installed.token_kubeconfig(f"{RELEASE}-{component}")
 

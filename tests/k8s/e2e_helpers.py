@@ -70,6 +70,7 @@ class Release:
     kubeconfigs: dict[str, Path] = field(default_factory=dict)  # component -> its ServiceAccount's token
     processes: dict[str, LocalProcess] = field(default_factory=dict)
     api_url: str = ""
+    notes: str = ""  # what `helm install` printed (NOTES.txt)
     monitor_url: str = ""
     installed: bool = True
 
@@ -152,6 +153,7 @@ def chart_values(cluster: KubeCluster, database_url: str, redis_url: str) -> dic
         "api": placement | {"replicaCount": 1} | replicas,
         "monitor": placement | replicas,
         "notifier": placement | replicas,
+        "sandbox": placement | replicas,  # deployed by the upgrade test
     }
 
 

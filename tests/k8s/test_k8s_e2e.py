@@ -6,6 +6,7 @@ The tests share one release (see conftest) and run in file order: the last two u
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import shutil
@@ -92,6 +93,17 @@ def test_install_brings_templated_crds_the_admin_secret_and_running_components(r
                       if pod["status"]["phase"] == "Running"}
         assert components == {"operator", "api", "monitor", "notifier"}
         assert {pod["spec"]["nodeName"] for pod in pods} <= set(release.cluster.fake_nodes)
+
+
+def test_notes_tell_how_to_log_in_and_carry_a_working_example(release: Release) -> None:
+    ns = release.namespace
+    command = f"kubectl -n {ns} get secret {RELEASE}-admin -o jsonpath='{{.data.password}}' | base64 -d"
+    assert command in release.notes
+    password = release.kubectl("get", "secret", f"{RELEASE}-admin", "-o", "jsonpath={.data.password}").stdout
+    assert base64.b64decode(password).decode() == release.secret_data(f"{RELEASE}-admin")["password"]
+    example_bot = yaml.safe_load(release.notes.split("<<'YAML'\n", 1)[1].split("\nYAML\n", 1)[0])
+    assert example_bot["metadata"] == {"name": "ivanov-42", "namespace": ns}
+    assert release.kubectl("apply", "--dry-run=server", "-f", "-", stdin=yaml.safe_dump(example_bot)).returncode == 0
 
 
 def test_each_component_gets_only_the_chart_rbac(release: Release) -> None:
@@ -252,7 +264,7 @@ def test_kubectl_get_shows_the_printer_columns(release: Release) -> None:
 # --- upgrade and uninstall (last: they change the release) ----------------------------------------------
 
 
-def test_helm_upgrade_changes_a_crd_field(release: Release, tmp_path: Path) -> None:
+def test_helm_upgrade_changes_a_crd_field_and_deploys_the_sandbox(release: Release, tmp_path: Path) -> None:
     chart = tmp_path / "wbsupply"
     shutil.copytree(CHART, chart)
     path = chart / "files" / "crds" / "supplytasks.wbsupply.io.yaml"
@@ -261,11 +273,17 @@ def test_helm_upgrade_changes_a_crd_field(release: Release, tmp_path: Path) -> N
     columns.insert(-1, {"name": "Preorder", "type": "integer", "jsonPath": ".spec.preorderId"})
     path.write_text(yaml.safe_dump(copy.deepcopy(crd), sort_keys=False))
     release.cluster.helm_run("upgrade", RELEASE, str(chart), "-n", release.namespace, "--reuse-values",
-                             "--wait", "--timeout", "120s")
+                             "--set", "config.sandboxEnabled=true", "--wait", "--timeout", "120s")
     live = json.loads(release.cluster.kubectl_run("get", "crd", "supplytasks.wbsupply.io", "-o", "json").stdout)
     assert "Preorder" in [c["name"] for c in live["spec"]["versions"][0]["additionalPrinterColumns"]]
     header = release.kubectl("get", "st").stdout.splitlines()[0].split()
     assert "PREORDER" in header
+    # The same upgrade turned the sandbox on: its Deployment and Service, and every component pointed at it.
+    assert release.get("deployment", f"{RELEASE}-sandbox")["status"].get("readyReplicas") == (
+        1 if release.cluster.fake_nodes else None)
+    assert release.get("service", f"{RELEASE}-sandbox")["spec"]["ports"][0]["port"] == 8100
+    config = release.get("configmap", f"{RELEASE}-config")["data"]
+    assert config["WBSUPPLY_SANDBOX_HOST"] == f"{RELEASE}-sandbox" and "WBSUPPLY_WB_API_URL" not in config
 
 
 def test_helm_uninstall_keeps_the_crds_and_every_custom_resource(release: Release) -> None:
