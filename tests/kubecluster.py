@@ -149,14 +149,15 @@ class Pki:
         return self._write("sa.key", _pem_key(key)), self._write("sa.pub", public)
 
 
-def write_kubeconfig(path: Path, server: str, ca: Path, user: dict[str, Any], namespace: str = "default") -> Path:
+def write_kubeconfig(path: Path, cluster: dict[str, Any], user: dict[str, Any], namespace: str = "default") -> Path:
+    """A kubeconfig with one context: ``cluster`` (server, CA) and ``user`` (certificate or token)."""
     path.write_text(
         yaml.safe_dump(
             {
                 "apiVersion": "v1",
                 "kind": "Config",
                 "current-context": "test",
-                "clusters": [{"name": "test", "cluster": {"server": server, "certificate-authority": str(ca)}}],
+                "clusters": [{"name": "test", "cluster": cluster}],
                 "contexts": [{"name": "test", "context": {"cluster": "test", "user": "test", "namespace": namespace}}],
                 "users": [{"name": "test", "user": user}],
             }
@@ -174,8 +175,6 @@ class KubeCluster:
     """What the tests get: an admin kubeconfig and the tools; ``fake_nodes`` is empty on external clusters."""
 
     kubeconfig: Path
-    server: str
-    ca_path: Path | None
     helm: str
     kubectl: str
     folder: Path
@@ -205,20 +204,7 @@ class KubeCluster:
         admin = yaml.safe_load(self.kubeconfig.read_text())
         context = next(c for c in admin["contexts"] if c["name"] == admin["current-context"])["context"]
         cluster = next(c for c in admin["clusters"] if c["name"] == context["cluster"])["cluster"]
-        path.write_text(
-            yaml.safe_dump(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Config",
-                    "current-context": "sa",
-                    "clusters": [{"name": "sa", "cluster": cluster}],
-                    "contexts": [{"name": "sa", "context": {"cluster": "sa", "user": "sa", "namespace": namespace}}],
-                    "users": [{"name": "sa", "user": {"token": token}}],
-                }
-            )
-        )
-        path.chmod(0o600)
-        return path
+        return write_kubeconfig(path, cluster, {"token": token}, namespace)
 
 
 class ControlPlane:
@@ -279,7 +265,8 @@ class ControlPlane:
             "--cert-dir", str(self.folder / "apiserver-certs"),
         )
         admin_cert, admin_key = pki.issue("admin", "admin", groups=("system:masters",))
-        admin = write_kubeconfig(self.folder / "admin.kubeconfig", server, pki.ca_path,
+        endpoint = {"server": server, "certificate-authority": str(pki.ca_path)}
+        admin = write_kubeconfig(self.folder / "admin.kubeconfig", endpoint,
                                  {"client-certificate": str(admin_cert), "client-key": str(admin_key)})
         context = ssl.create_default_context(cafile=str(pki.ca_path))
         context.load_cert_chain(str(admin_cert), str(admin_key))
@@ -288,7 +275,7 @@ class ControlPlane:
 
         def component_kubeconfig(name: str, user: str) -> str:
             cert, key = pki.issue(name, user)
-            path = write_kubeconfig(self.folder / f"{name}.kubeconfig", server, pki.ca_path,
+            path = write_kubeconfig(self.folder / f"{name}.kubeconfig", endpoint,
                                     {"client-certificate": str(cert), "client-key": str(key)})
             return str(path)
 
@@ -308,7 +295,7 @@ class ControlPlane:
             "--cidr", "10.244.0.0/16", "--node-ip", "10.0.0.1",
         )
         cluster = KubeCluster(
-            kubeconfig=admin, server=server, ca_path=pki.ca_path, helm=str(self.bin / "helm"),
+            kubeconfig=admin, helm=str(self.bin / "helm"),
             kubectl=str(self.bin / "kubectl"), folder=self.folder, fake_nodes=[],
         )
         for number in range(FAKE_NODES):
@@ -376,12 +363,9 @@ def kube_cluster_context(folder: Path) -> Iterator[KubeCluster]:
     """The session's cluster: the built control plane, or the one ``WBSUPPLY_TEST_KUBECONFIG`` names."""
     external = os.environ.get(K8S_ENV)
     if external:
-        kubeconfig = Path(external).expanduser()
-        config = yaml.safe_load(kubeconfig.read_text())
-        server = config["clusters"][0]["cluster"]["server"]
         found = tools(None)
-        yield KubeCluster(kubeconfig=kubeconfig, server=server, ca_path=None, helm=found["helm"],
-                          kubectl=found["kubectl"], folder=folder, fake_nodes=[])
+        yield KubeCluster(kubeconfig=Path(external).expanduser(), helm=found["helm"], kubectl=found["kubectl"],
+                          folder=folder, fake_nodes=[])
         return
     plane = ControlPlane(build_controlplane(), folder)
     try:

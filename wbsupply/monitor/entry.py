@@ -185,18 +185,21 @@ def create_waiting_app(reason: str) -> Starlette:
     return Starlette(routes=[Route("/healthz", healthz), Route("/healthz/live", live), Route("/metrics", metrics)])
 
 
-async def _serve_until(app: Starlette, host: str, port: int, done: asyncio.Event | asyncio.Task[Any]) -> None:
-    server = _QuietServer(uvicorn.Config(app, host=host, port=port, log_level="warning"))
-    serving = asyncio.create_task(server.serve())
-    try:
-        await (done.wait() if isinstance(done, asyncio.Event) else done)
-    finally:
-        server.should_exit = True
-        await serving
+class SwitchableApp:
+    """The one ASGI app of ``wbsupply monitor``'s server: the waiting app until the monitor is built, then its own.
+
+    One server for both keeps /healthz/live answering throughout (a gap would fail the liveness probe).
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
 
 
-async def wait_for_monitor(settings: Settings, feed: SlotFeed, engine: Engine, stop: asyncio.Event, host: str,
-                           port: int, retry_s: float = NOT_CONFIGURED_RETRY_S) -> Monitor | None:
+async def wait_for_monitor(settings: Settings, feed: SlotFeed, engine: Engine, stop: asyncio.Event,
+                           app: SwitchableApp, retry_s: float = NOT_CONFIGURED_RETRY_S) -> Monitor | None:
     """Build the monitor; without a slot source (no WB tokens, sandbox not up yet) wait degraded and retry.
 
     A monitor that exits would crash-loop its pod and hide the reason; this one stays up, not ready, and
@@ -208,14 +211,10 @@ async def wait_for_monitor(settings: Settings, feed: SlotFeed, engine: Engine, s
         except (RuntimeError, httpx.HTTPError) as exc:
             reason = str(exc) or type(exc).__name__
         log.error("monitor degraded, not polling: %s (retrying every %.0f s)", reason, retry_s)
-        pause = asyncio.create_task(_sleep_or_stop(stop, retry_s))
-        await _serve_until(create_waiting_app(reason), host, port, pause)
+        app.app = create_waiting_app(reason)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), retry_s)
     return None
-
-
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
 
 
 async def serve_monitor(settings: Settings, stop: asyncio.Event, host: str, port: int) -> None:
@@ -226,19 +225,20 @@ async def serve_monitor(settings: Settings, stop: asyncio.Event, host: str, port
     feed: Any = RedisFeed(settings.redis_url, maxlen=settings.events_stream_maxlen) if settings.redis_url \
         else MemoryFeed(settings.events_stream_maxlen)
     engine = engine_from_settings(settings)
-    monitor = await wait_for_monitor(settings, feed, engine, stop, host, port)
-    if monitor is None:
-        await feed.close()
-        engine.dispose()
-        return
-    server = _QuietServer(uvicorn.Config(create_app(monitor), host=host, port=port, log_level="warning"))
+    app = SwitchableApp(create_waiting_app("starting"))
+    server = _QuietServer(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
     serving = asyncio.create_task(server.serve())
+    monitor = None
     try:
-        await monitor.run(stop)
+        monitor = await wait_for_monitor(settings, feed, engine, stop, app)
+        if monitor is not None:
+            app.app = create_app(monitor)
+            await monitor.run(stop)
     finally:
         server.should_exit = True
         await serving
-        await close_sources(monitor)
+        if monitor is not None:
+            await close_sources(monitor)
         await feed.close()
         engine.dispose()
 
