@@ -20,8 +20,11 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check wbsupply tests bench
 	$(BIN)/mypy
 
+# The k8s tests' control plane is built once from pinned Go modules into ~/.cache/wbsupply (not with
+# WBSUPPLY_TEST_KUBECONFIG, which names a cluster to test against instead).
 test: $(BIN)/.installed lint
 	scripts/ensure-system-deps.sh browser postgres redis
+	[ -n "$$WBSUPPLY_TEST_KUBECONFIG" ] || scripts/build-controlplane.sh >/dev/null
 	$(BIN)/python -m pytest
 
 bench: $(BIN)/.installed

@@ -11,7 +11,10 @@ Fixtures:
 - ``sqlite_database_url`` / ``postgresql_database_url``: one backend only.
 - ``blank_database_url``: an empty database (no tables), both backends, for migration tests.
 - ``postgres_server`` (session): the PostgreSQL server of this test session (:mod:`servers`).
-Any test that uses ``postgres_server`` (directly or through the fixtures above) is marked ``postgres``.
+- ``kube_cluster`` (session): a real Kubernetes control plane on loopback (:mod:`kubecluster`), or the
+  cluster ``WBSUPPLY_TEST_KUBECONFIG`` names.
+Any test that uses ``postgres_server`` (directly or through the fixtures above) is marked ``postgres``,
+any test that uses ``kube_cluster`` is marked ``k8s``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kubecluster import KubeCluster, kube_cluster_context
 from servers import PostgresServer, redis_executor, start_postgres
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -42,12 +46,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "postgres_server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.postgres)
+        if "kube_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.k8s)
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     with start_postgres() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def kube_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeCluster]:
+    with kube_cluster_context(tmp_path_factory.mktemp("kube")) as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="session")

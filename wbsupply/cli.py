@@ -55,11 +55,16 @@ def api() -> None:
     """Run the API and web cabinet alone (migrates the database first), as the cluster's API pod does."""
     import uvicorn
 
-    from wbsupply.store.engine import upgrade
+    from wbsupply.api.bootstrap import ensure_configured_admin
+    from wbsupply.store.engine import make_engine, upgrade
 
     _setup_logging()
     settings = get_settings()
     upgrade(settings.resolved_database_url())
+    engine = make_engine(settings.resolved_database_url())
+    if ensure_configured_admin(engine, settings):
+        logging.getLogger("wbsupply.api").info("first administrator %s created", settings.admin_email)
+    engine.dispose()
     uvicorn.run(
         "wbsupply.api.main:create_app_from_env", factory=True, host=settings.api_host, port=settings.api_port,
         log_level="warning", proxy_headers=True,

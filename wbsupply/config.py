@@ -41,6 +41,9 @@ class Settings(ControlPlaneConfig):
     secret_key: SecretStr | None = Field(
         default=None, description="Signs sessions and encrypts WB sessions; generated into data_dir if unset"
     )
+    # The cluster's first administrator (the Helm chart passes them from a Secret): created by `wbsupply api`.
+    admin_email: str | None = Field(default=None, description="Login of the first administrator")
+    admin_password: SecretStr | None = Field(default=None, description="Password of the first administrator")
 
     # Wildberries: the built-in sandbox unless real URLs and tokens are configured.
     sandbox_enabled: bool = Field(default=True, description="Start the built-in WB sandbox with `wbsupply up`")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -9,9 +10,10 @@ from typing import Any
 import helm_python as helm
 import pytest
 import yaml
-from deploy_helpers import CHART, KUBE_VERSION, load_yaml, validate_manifest
+from deploy_helpers import CHART, CRDS, KUBE_VERSION, load_yaml, validate_manifest
 
 from wbsupply.operator.builders import WORKER_UID
+from wbsupply.operator.settings import OperatorConfig
 
 PRODUCTION = load_yaml(CHART / "values-production.yaml")
 VALUE_SETS = {"default": {}, "production": PRODUCTION}
@@ -102,7 +104,8 @@ def test_default_install_brings_its_own_databases(chart: helm.Chart) -> None:
 def test_production_uses_external_services_and_two_operators(chart: helm.Chart) -> None:
     manifests = render(chart, PRODUCTION)
     assert by_kind(manifests, "StatefulSet") == {}
-    assert by_kind(manifests, "Secret") == {}  # everything comes from the existing Secret
+    # Everything comes from the existing Secret, except the first admin's generated password.
+    assert set(by_kind(manifests, "Secret")) == {"wbsupply-admin"}
     operator = by_kind(manifests, "Deployment")["wbsupply-operator"]
     assert operator["spec"]["replicas"] == 2
     env_from = operator["spec"]["template"]["spec"]["containers"][0]["envFrom"]
@@ -142,12 +145,13 @@ def test_operator_is_configured_for_the_workers(chart: helm.Chart) -> None:
     env = {item["name"]: item.get("value") for item in container["env"]}
     assert container["args"] == ["operator"]
     assert env["WBSUPPLY_OPERATOR_WORKER_IMAGE"] == "wbsupply/worker:0.1.0"
-    assert env["WBSUPPLY_OPERATOR_WORKER_MEMORY_REQUEST"] == "200Mi"
-    assert env["WBSUPPLY_OPERATOR_WORKER_MEMORY_LIMIT"] == "400Mi"
+    assert env["WBSUPPLY_OPERATOR_WORKER_MEMORY_REQUEST"] == "512Mi"
+    assert env["WBSUPPLY_OPERATOR_WORKER_MEMORY_LIMIT"] == "768Mi"
     assert env["WBSUPPLY_OPERATOR_NAMESPACES"] == '["sellers"]'
     assert env["WBSUPPLY_OPERATOR_STANDALONE"] == "false"
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
-    assert by_kind(manifests, "ClusterKopfPeering").keys() == {"wbsupply"}
+    assert env["WBSUPPLY_OPERATOR_PEERING_NAME"] == "wbsupply"  # the operator creates its ClusterKopfPeering
+    assert by_kind(manifests, "ClusterKopfPeering") == {}  # a chart cannot ship a CR of its own CRD
     assert load_yaml(CHART / "values.yaml")["podSecurityContext"]["runAsUser"] == WORKER_UID
 
 
@@ -199,3 +203,90 @@ def test_api_and_monitor_are_probed_on_their_health_endpoints(chart: helm.Chart)
     assert monitor["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
     assert monitor["livenessProbe"]["httpGet"] == {"path": "/healthz/live", "port": "metrics"}
     assert {"name": "WBSUPPLY_METRICS_PORT", "value": str(monitor["ports"][0]["containerPort"])} in monitor["env"]
+
+
+def notes(chart: helm.Chart, values: dict[str, Any]) -> str:
+    rendered = chart.render(values, name="wbsupply", namespace="shop", is_install=True)
+    return next(text for path, text in rendered.items() if path.endswith("NOTES.txt"))
+
+
+def test_crds_are_templates_kept_on_uninstall(chart: helm.Chart) -> None:
+    crds = by_kind(render(chart, {}), "CustomResourceDefinition")
+    assert set(crds) == {"sellerbots.wbsupply.io", "supplytasks.wbsupply.io", "clusterkopfpeerings.kopf.dev"}
+    for crd in crds.values():
+        assert crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+        assert crd["metadata"]["labels"]["app.kubernetes.io/part-of"] == "wbsupply"
+    assert crds["sellerbots.wbsupply.io"]["spec"] == load_yaml(CRDS / "sellerbots.wbsupply.io.yaml")["spec"]
+    loose = by_kind(render(chart, {"crds": {"keep": False}}), "CustomResourceDefinition")
+    assert all("helm.sh/resource-policy" not in (c["metadata"].get("annotations") or {}) for c in loose.values())
+    assert by_kind(render(chart, {"crds": {"enabled": False}}), "CustomResourceDefinition") == {}
+
+
+def test_first_admin_password_is_generated_into_a_secret_the_api_reads(chart: helm.Chart) -> None:
+    manifests = render(chart, {"admin": {"email": "boss@shop.example"}})
+    secret = by_kind(manifests, "Secret")["wbsupply-admin"]["stringData"]
+    assert secret["email"] == "boss@shop.example" and len(secret["password"]) == 24
+    api = by_kind(manifests, "Deployment")["wbsupply-api"]["spec"]["template"]["spec"]["containers"][0]
+    env = {item["name"]: item["valueFrom"]["secretKeyRef"] for item in api["env"]}
+    assert env["WBSUPPLY_ADMIN_EMAIL"] == {"name": "wbsupply-admin", "key": "email"}
+    assert env["WBSUPPLY_ADMIN_PASSWORD"] == {"name": "wbsupply-admin", "key": "password"}
+    text = notes(chart, {})
+    assert "kubectl -n shop get secret wbsupply-admin -o jsonpath='{.data.password}' | base64 -d" in text
+    existing = render(chart, {"admin": {"existingSecret": "our-admin"}})
+    assert "wbsupply-admin" not in by_kind(existing, "Secret")
+    api = by_kind(existing, "Deployment")["wbsupply-api"]["spec"]["template"]["spec"]["containers"][0]
+    assert {item["valueFrom"]["secretKeyRef"]["name"] for item in api["env"]} == {"our-admin"}
+
+
+def test_notes_carry_the_example_sellerbot(chart: helm.Chart) -> None:
+    text = notes(chart, {})
+    assert "crds/examples" not in text
+    example = text.split("<<'YAML'\n", 1)[1].split("\nYAML\n", 1)[0]
+    bot = yaml.safe_load(example)
+    assert bot["kind"] == "SellerBot" and bot["metadata"]["namespace"] == "shop"
+    validate_manifest(bot)
+
+
+def test_sandbox_is_deployed_and_used_when_enabled(chart: helm.Chart) -> None:
+    assert "wbsupply-sandbox" not in by_kind(render(chart, {}), "Deployment")
+    manifests = render(chart, {"config": {"sandboxEnabled": True}, "sandbox": {"seed": 7}})
+    sandbox = by_kind(manifests, "Deployment")["wbsupply-sandbox"]["spec"]["template"]["spec"]["containers"][0]
+    assert sandbox["args"][:5] == ["sandbox", "--host", "0.0.0.0", "--port", "8100"]
+    assert sandbox["args"][5:7] == ["--seed", "7"]
+    assert by_kind(manifests, "Service")["wbsupply-sandbox"]["spec"]["ports"][0]["port"] == 8100
+    config = by_kind(manifests, "ConfigMap")["wbsupply-config"]["data"]
+    assert config["WBSUPPLY_SANDBOX_HOST"] == "wbsupply-sandbox" and config["WBSUPPLY_SANDBOX_PORT"] == "8100"
+    assert "WBSUPPLY_WB_API_URL" not in config  # with a URL set the components would skip the sandbox
+
+
+def test_existing_service_accounts_are_used_when_not_created(chart: helm.Chart) -> None:
+    values = {"serviceAccount": {"create": False, "names": {"operator": "ops", "api": "web"}}}
+    manifests = render(chart, values)
+    assert by_kind(manifests, "ServiceAccount") == {}
+    accounts = {name: d["spec"]["template"]["spec"]["serviceAccountName"]
+                for name, d in by_kind(manifests, "Deployment").items()}
+    assert accounts == {"wbsupply-operator": "ops", "wbsupply-api": "web", "wbsupply-monitor": "default",
+                        "wbsupply-notifier": "default"}
+    subjects = [b["subjects"][0]["name"] for kind in ("ClusterRoleBinding", "RoleBinding")
+                for b in by_kind(manifests, kind).values()]
+    assert sorted(subjects) == ["ops", "web"]
+
+
+def test_worker_scheduling_reaches_the_operator(chart: helm.Chart) -> None:
+    toleration = {"key": "kwok.x-k8s.io/node", "operator": "Exists", "effect": "NoSchedule"}
+    values = {
+        "imagePullSecrets": [{"name": "regcred"}],
+        "operator": {"worker": {"nodeSelector": {"type": "kwok"}, "tolerations": [toleration],
+                                "priorityClassName": "bots"}},
+    }
+    operator = by_kind(render(chart, values), "Deployment")["wbsupply-operator"]["spec"]["template"]["spec"]
+    env = {item["name"]: item.get("value") for item in operator["containers"][0]["env"]}
+    assert operator["imagePullSecrets"] == [{"name": "regcred"}]
+    config = OperatorConfig(**{
+        key.removeprefix("WBSUPPLY_OPERATOR_").lower(): json.loads(value) if value[:1] in "[{" else value
+        for key, value in env.items() if key.startswith("WBSUPPLY_OPERATOR_WORKER_")
+    })
+    assert config.worker_image_pull_secrets == [{"name": "regcred"}]
+    assert config.worker_node_selector == {"type": "kwok"}
+    assert config.worker_tolerations == [toleration]
+    assert config.worker_priority_class_name == "bots"

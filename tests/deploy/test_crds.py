@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -67,9 +68,13 @@ def test_crd_has_status_subresource_short_name_and_columns(name: str, short: str
     assert "Age" in columns
 
 
-def test_chart_ships_exactly_the_crds_of_the_repository() -> None:
-    chart_crds = {path.name: path.read_bytes() for path in (CHART / "crds").glob("*.yaml")}
-    assert chart_crds == {path.name: path.read_bytes() for path in CRDS.glob("*.yaml")}
+def test_chart_ships_exactly_the_crds_and_examples_of_the_repository() -> None:
+    def files(folder: Path) -> dict[str, bytes]:
+        return {path.name: path.read_bytes() for path in folder.glob("*.yaml")}
+
+    assert files(CHART / "files" / "crds") == files(CRDS)
+    assert files(CHART / "files" / "examples") == files(CRDS / "examples")
+    assert not (CHART / "crds").exists()  # Helm's crds/ folder is never upgraded: they are templates now
 
 
 def test_enums_follow_the_domain() -> None:

@@ -1,50 +1,24 @@
 """Fixtures for the operator tests: kmock's Kubernetes emulator and an in-process operator against it.
 
-Tests marked ``k8s`` need a real cluster. They are deselected (reported, not skipped) unless
-``WBSUPPLY_TEST_KUBECONFIG`` names a kubeconfig; asking for them with ``-m k8s`` without it is an error.
-Run them with: ``WBSUPPLY_TEST_KUBECONFIG=~/.kube/config pytest -m k8s tests/operator``.
+Tests against a real API server use the session's ``kube_cluster`` (tests/conftest.py) and live in tests/k8s.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import kmock
 import pytest
 import pytest_asyncio
 import yaml
-from operator_helpers import K8S_ENV, NAMESPACE, START, FakeClock, register_crds
+from operator_helpers import NAMESPACE, START, FakeClock, register_crds
 
 from wbsupply.operator.main import operate
 from wbsupply.operator.notifications import BotNotification
 from wbsupply.operator.settings import OperatorConfig
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if os.environ.get(K8S_ENV):
-        return
-    cluster_tests = [item for item in items if item.get_closest_marker("k8s")]
-    if not cluster_tests:
-        return
-    if "k8s" in (config.option.markexpr or "") and "not k8s" not in config.option.markexpr:
-        raise pytest.UsageError(f"-m k8s needs a real cluster: set {K8S_ENV} to a kubeconfig path")
-    config.hook.pytest_deselected(items=cluster_tests)
-    items[:] = [item for item in items if not item.get_closest_marker("k8s")]
-    config.stash[_DESELECTED] = len(cluster_tests)
-
-
-_DESELECTED = pytest.StashKey[int]()
-
-
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    count = config.stash.get(_DESELECTED, 0)
-    if count:
-        terminalreporter.write_line(f"{count} k8s test(s) deselected: set {K8S_ENV} to run them against a cluster")
 
 
 # One emulator and one operator per test module: stopping kopf costs ~5 s (it waits for timers that

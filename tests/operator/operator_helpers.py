@@ -11,7 +11,6 @@ from typing import Any
 import kmock
 import yaml
 
-K8S_ENV = "WBSUPPLY_TEST_KUBECONFIG"
 ROOT = Path(__file__).resolve().parents[2]
 NAMESPACE = "sellers"
 START = datetime.datetime(2026, 11, 26, 9, 0, tzinfo=datetime.UTC)  # 12:00 Moscow, outside the restart window

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from wbsupply.api.errors import Conflict
 from wbsupply.api.logic import users
 from wbsupply.api.security import new_password
 from wbsupply.config import Settings
@@ -49,6 +50,26 @@ def ensure_first_users(engine: Engine, settings: Settings, market: Any | None = 
     if settings.sandbox_enabled and market is not None:
         ensure_sandbox_seller(market)
     return lines
+
+
+def ensure_configured_admin(engine: Engine, settings: Settings) -> bool:
+    """The cluster's first administrator from ``WBSUPPLY_ADMIN_EMAIL`` / ``WBSUPPLY_ADMIN_PASSWORD``.
+
+    Created once, while no administrator exists; the password stays in the Secret it came from, so it is
+    never printed. Several API replicas may start at once: the unique e-mail lets only one of them win.
+    True if this call created the user.
+    """
+    if not settings.admin_email or settings.admin_password is None:
+        return False
+    with session_factory(engine)() as session:
+        if users.count_admins(session):
+            return False
+        try:
+            users.create_user(session, settings.admin_email, settings.admin_password.get_secret_value(),
+                              role=Role.ADMIN, plan_limit=500)
+        except Conflict:
+            return False
+    return True
 
 
 def ensure_sandbox_seller(market: Any) -> str:

@@ -27,6 +27,7 @@ KINDS: dict[str, tuple[str, bool]] = {
     "Event": ("events", True),
     "SellerBot": ("sellerbots", True),
     "SupplyTask": ("supplytasks", True),
+    "ClusterKopfPeering": ("clusterkopfpeerings", False),
 }
 
 

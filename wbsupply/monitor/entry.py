@@ -17,6 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
 
 from wbsupply.config import Settings
 from wbsupply.feed.base import SlotFeed
@@ -161,6 +165,58 @@ class MonitorComponent:
             engine.dispose()
 
 
+NOT_CONFIGURED_RETRY_S = 60.0
+
+
+def create_waiting_app(reason: str) -> Starlette:
+    """Health of a monitor that has no slot source yet: alive, not ready, and saying why (also in /metrics)."""
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"ready": False, "alive": True, "degraded": reason}, status_code=503)
+
+    async def live(request: Request) -> Response:
+        return JSONResponse({"alive": True, "degraded": reason})
+
+    async def metrics(request: Request) -> Response:
+        text = ("# HELP wbsupply_monitor_configured 1 when the monitor has a slot source\n"
+                "# TYPE wbsupply_monitor_configured gauge\nwbsupply_monitor_configured 0\n")
+        return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
+
+    return Starlette(routes=[Route("/healthz", healthz), Route("/healthz/live", live), Route("/metrics", metrics)])
+
+
+class SwitchableApp:
+    """The one ASGI app of ``wbsupply monitor``'s server: the waiting app until the monitor is built, then its own.
+
+    One server for both keeps /healthz/live answering throughout (a gap would fail the liveness probe).
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+
+async def wait_for_monitor(settings: Settings, feed: SlotFeed, engine: Engine, stop: asyncio.Event,
+                           app: SwitchableApp, retry_s: float = NOT_CONFIGURED_RETRY_S) -> Monitor | None:
+    """Build the monitor; without a slot source (no WB tokens, sandbox not up yet) wait degraded and retry.
+
+    A monitor that exits would crash-loop its pod and hide the reason; this one stays up, not ready, and
+    its /healthz says what is missing. None if stopped meanwhile.
+    """
+    while not stop.is_set():
+        try:
+            return await build_monitor(settings, feed, engine=engine)
+        except (RuntimeError, httpx.HTTPError) as exc:
+            reason = str(exc) or type(exc).__name__
+        log.error("monitor degraded, not polling: %s (retrying every %.0f s)", reason, retry_s)
+        app.app = create_waiting_app(reason)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), retry_s)
+    return None
+
+
 async def serve_monitor(settings: Settings, stop: asyncio.Event, host: str, port: int) -> None:
     from wbsupply.feed.memory import MemoryFeed
     from wbsupply.feed.redis import RedisFeed
@@ -169,15 +225,20 @@ async def serve_monitor(settings: Settings, stop: asyncio.Event, host: str, port
     feed: Any = RedisFeed(settings.redis_url, maxlen=settings.events_stream_maxlen) if settings.redis_url \
         else MemoryFeed(settings.events_stream_maxlen)
     engine = engine_from_settings(settings)
-    monitor = await build_monitor(settings, feed, engine=engine)
-    server = _QuietServer(uvicorn.Config(create_app(monitor), host=host, port=port, log_level="warning"))
+    app = SwitchableApp(create_waiting_app("starting"))
+    server = _QuietServer(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
     serving = asyncio.create_task(server.serve())
+    monitor = None
     try:
-        await monitor.run(stop)
+        monitor = await wait_for_monitor(settings, feed, engine, stop, app)
+        if monitor is not None:
+            app.app = create_app(monitor)
+            await monitor.run(stop)
     finally:
         server.should_exit = True
         await serving
-        await close_sources(monitor)
+        if monitor is not None:
+            await close_sources(monitor)
         await feed.close()
         engine.dispose()
 

@@ -188,6 +188,23 @@ def build_worker_container(bot_name: str, namespace: str, spec: Spec, config: Op
     } | _probes(config.worker_health_port)
 
 
+def _scheduling(config: OperatorConfig) -> dict[str, Any]:
+    """Pull secrets, node selector, tolerations and priority class of worker pods, from the operator's settings."""
+    fields: dict[str, Any] = {}
+    if config.worker_image_pull_secrets:
+        fields["imagePullSecrets"] = [
+            {"name": item} if isinstance(item, str) else {"name": item["name"]}
+            for item in config.worker_image_pull_secrets
+        ]
+    if config.worker_node_selector:
+        fields["nodeSelector"] = dict(config.worker_node_selector)
+    if config.worker_tolerations:
+        fields["tolerations"] = [dict(item) for item in config.worker_tolerations]
+    if config.worker_priority_class_name:
+        fields["priorityClassName"] = config.worker_priority_class_name
+    return fields
+
+
 def build_deployment(bot_name: str, namespace: str, spec: Spec, config: OperatorConfig) -> dict[str, Any]:
     """One worker pod per bot; ``paused`` scales it to zero."""
     name = worker_name(bot_name)
@@ -222,7 +239,8 @@ def build_deployment(bot_name: str, namespace: str, spec: Spec, config: Operator
                         # Chromium keeps shared memory in /dev/shm; the container default (64Mi) is tight.
                         {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "128Mi"}},
                     ],
-                },
+                }
+                | _scheduling(config),
             },
         },
     }

@@ -19,6 +19,14 @@ from wbsupply.operator.settings import OperatorConfig, configure
 logger = logging.getLogger(__name__)
 
 
+def build_peering(name: str) -> dict[str, object]:
+    """The ClusterKopfPeering through which replicas elect the active operator.
+
+    The operator creates it itself: a Helm chart cannot ship a custom resource together with its CRD.
+    """
+    return {"apiVersion": "kopf.dev/v1", "kind": "ClusterKopfPeering", "metadata": {"name": name}}
+
+
 async def operate(
     config: OperatorConfig,
     *,
@@ -32,6 +40,10 @@ async def operate(
     settings = kopf.OperatorSettings()
     configure(settings, config)
     kube = KubeClient.from_environment(config.kubeconfig)
+    if not config.standalone and not config.namespaces:
+        peering = build_peering(config.peering_name)
+        if await kube.create_if_missing(peering):
+            logger.info("created ClusterKopfPeering %s", config.peering_name)
     context = Context(config=config, kube=kube, notify=notify, clock=clock or utcnow)  # type: ignore[arg-type]
     try:
         await kopf.operator(

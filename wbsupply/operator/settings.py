@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from typing import Any
 
 import kopf
 from pydantic import Field
@@ -16,14 +17,22 @@ class OperatorConfig(BaseSettings):
     # Worker pods.
     worker_image: str = "wbsupply/worker:0.1.0"
     worker_image_pull_policy: str = Field(default="IfNotPresent", pattern="^(Always|IfNotPresent|Never)$")
-    worker_memory_request: str = "200Mi"
-    worker_memory_limit: str = Field(default="400Mi", description="Default limit; a SellerBot may override it")
+    # One bot measures ~395 MB PSS (bench/bot_memory.py) and its cgroup is charged more than PSS.
+    worker_memory_request: str = "512Mi"
+    worker_memory_limit: str = Field(default="768Mi", description="Default limit; a SellerBot may override it")
     worker_cpu_request: str = "50m"
     worker_cpu_limit: str | None = None
     worker_health_port: int = Field(default=8080, ge=1, le=65535)
     worker_env_configmap: str | None = Field(default=None, description="ConfigMap with WBSUPPLY_* for workers")
     worker_env_secret: str | None = Field(default=None, description="Secret with DB/Redis URLs for workers")
     worker_service_account_prefix: str = "wbsupply-bot-"
+    # Scheduling of worker pods (JSON in the environment, as the chart renders them).
+    worker_image_pull_secrets: list[str | dict[str, str]] = Field(
+        default_factory=list, description='Private registries: ["regcred"] or [{"name": "regcred"}]'
+    )
+    worker_node_selector: dict[str, str] = Field(default_factory=dict)
+    worker_tolerations: list[dict[str, Any]] = Field(default_factory=list)
+    worker_priority_class_name: str | None = None
 
     # Timers (seconds). Status/memory/auth follow the founding design: 5 min, 30 min, 1 hour.
     status_interval: float = 300
@@ -36,7 +45,8 @@ class OperatorConfig(BaseSettings):
 
     # Kubernetes API watching. Kopf's defaults (no timeouts) let a watch that the API server or a load
     # balancer silently dropped hang forever: the operator then looks alive but sees no more events.
-    watch_server_timeout: float = 300
+    # An integer: the API server rejects timeoutSeconds=300.0 (400 Bad Request), kmock did not notice.
+    watch_server_timeout: int = 300
     watch_client_timeout: float = 330
     watch_connect_timeout: float = 30
     request_timeout: float = 60

@@ -21,6 +21,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 PROC = Path("/proc")
+CGROUP = Path("/sys/fs/cgroup")  # in a pod: the container's own cgroup (cgroup namespace)
 HEARTBEAT_FRESH_S = 120.0
 LOOP_LAG_LIMIT_S = 5.0
 
@@ -70,6 +71,35 @@ def process_name(pid: int) -> str:
 
 def tree_pss(root: int | None = None) -> int:
     return sum(pss_bytes(pid) for pid in descendants(root or os.getpid()))
+
+
+def cgroup_memory_bytes(root: Path = CGROUP) -> int | None:
+    """What the kernel charges a memory-limited container, as the kubelet counts it; None without a limit.
+
+    The OOM killer acts on the cgroup's charge (memory.current: every process, page cache, kernel memory),
+    which exceeds the processes' PSS. The kubelet's "working set" leaves out inactive file cache, which the
+    kernel reclaims before killing; this is that figure, for cgroup v2 and v1.
+    """
+    v2 = (root / "memory.max", root / "memory.current", "inactive_file ")
+    v1 = (root / "memory" / "memory.limit_in_bytes", root / "memory" / "memory.usage_in_bytes", "total_inactive_file ")
+    for limit_file, usage_file, inactive_key in (v2, v1):
+        try:
+            limit = limit_file.read_text().strip()
+            usage = int(usage_file.read_text())
+            stat = (usage_file.parent / "memory.stat").read_text()
+        except (OSError, ValueError):
+            continue
+        if limit == "max" or int(limit) >= 2**60:  # v1 reports "no limit" as a huge number
+            return None
+        inactive = next((int(line.split()[1]) for line in stat.splitlines() if line.startswith(inactive_key)), 0)
+        return max(usage - inactive, 0)
+    return None
+
+
+def pod_memory_bytes() -> int:
+    """A worker's memory for the operator's check: its container's cgroup charge in a pod, else the tree's PSS."""
+    charged = cgroup_memory_bytes()
+    return charged if charged is not None else tree_pss()
 
 
 def tree_pss_by_kind(root: int | None = None) -> dict[str, int]:

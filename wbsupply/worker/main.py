@@ -29,7 +29,7 @@ from wbsupply.store.engine import engine_from_settings, session_scope
 from wbsupply.store.models import WbAccount
 from wbsupply.worker.bot import Bot, BotConfig
 from wbsupply.worker.browser import BrowserHost, BrowserOptions
-from wbsupply.worker.health import HealthState, serve_health, tick, tree_pss
+from wbsupply.worker.health import HealthState, pod_memory_bytes, serve_health, tick, tree_pss
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +201,8 @@ async def serve_one_bot(bot_id: int, settings: Settings, feed: SlotFeed, stop: a
     health = HealthState(browser_connected=lambda: host.connected)
     port = health_port if health_port is not None else settings.health_port
     server = asyncio.create_task(serve_health(health, "0.0.0.0", port, stop))  # pod probes come from outside
-    bot = Bot(bot_id, control, feed, host, bot_config(settings, ensure_secret_key(settings)), health, tree_pss)
+    config = bot_config(settings, ensure_secret_key(settings))
+    bot = Bot(bot_id, control, feed, host, config, health, pod_memory_bytes)  # the limit applies to the cgroup
     try:
         await bot.run(stop)
     except Exception as exc:  # the pod restarts us; meanwhile the seller and admin see why

@@ -99,6 +99,19 @@ value stored in the cluster wins, so passwords and keys do not rotate by acciden
 {{- .Values.postgresql.password -}}
 {{- end -}}
 
+{{- define "wbsupply.adminSecretName" -}}
+{{- default (include "wbsupply.componentName" (dict "root" . "component" "admin")) .Values.admin.existingSecret -}}
+{{- end -}}
+
+{{- define "wbsupply.adminPassword" -}}
+{{- $secret := include "wbsupply.componentName" (dict "root" . "component" "admin") -}}
+{{- include "wbsupply.keptSecret" (dict "root" . "secret" $secret "key" "password" "fallback" (randAlphaNum 24)) -}}
+{{- end -}}
+
+{{- define "wbsupply.sandboxName" -}}
+{{- include "wbsupply.componentName" (dict "root" . "component" "sandbox") -}}
+{{- end -}}
+
 {{- define "wbsupply.secretKey" -}}
 {{- if not .Values.secrets.secretKey -}}
 {{- $secret := include "wbsupply.componentName" (dict "root" . "component" "env") -}}
@@ -159,7 +172,10 @@ spec:
         {{- toYaml . | nindent 8 }}
         {{- end }}
     spec:
-      serviceAccountName: {{ include "wbsupply.componentName" $ctx }}
+      serviceAccountName: {{ include "wbsupply.serviceAccountName" $ctx }}
+      {{- with .priorityClassName }}
+      priorityClassName: {{ . }}
+      {{- end }}
       automountServiceAccountToken: {{ .kubeApi | default false }}
       enableServiceLinks: false
       {{- include "wbsupply.podSecurity" $root | nindent 6 }}
@@ -206,6 +222,18 @@ spec:
       affinity:
         {{- toYaml . | nindent 8 }}
       {{- end }}
+{{- end -}}
+
+{{/*
+The ServiceAccount a component's pods run as: its own when serviceAccount.create, else the one named in
+serviceAccount.names (or "default"). Call with (dict "root" $ "component" "api").
+*/}}
+{{- define "wbsupply.serviceAccountName" -}}
+{{- if .root.Values.serviceAccount.create -}}
+{{- include "wbsupply.componentName" . -}}
+{{- else -}}
+{{- index .root.Values.serviceAccount.names .component | default "default" -}}
+{{- end -}}
 {{- end -}}
 
 {{/* A ServiceAccount of one component. */}}

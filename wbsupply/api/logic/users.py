@@ -128,6 +128,10 @@ def count_users(session: Session) -> int:
     return int(session.exec(select(func.count()).select_from(User)).one())
 
 
+def count_admins(session: Session) -> int:
+    return int(session.exec(select(func.count()).select_from(User).where(col(User.role) == Role.ADMIN)).one())
+
+
 # --- invitations ----------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,71 @@
+"""End-to-end fixtures: the Helm chart installed into the session's real cluster, its components as local processes.
+
+The operator, the API and the monitor run on this machine (no images are built), each authenticated with a
+token of **its own ServiceAccount created by the chart**, so the chart's RBAC is exactly what they get; their
+environment is read back from the chart's Deployments, ConfigMap and Secrets in the cluster. On the built
+control plane the chart's own pods (and the worker pods) run on kwok's fake nodes; on an external cluster
+(``WBSUPPLY_TEST_KUBECONFIG``) the chart's components are scaled to zero, the local processes replace them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import yaml
+from e2e_helpers import CHART, RELEASE, Release, chart_values, wait_http
+from kubecluster import KubeCluster
+from servers import PostgresServer, free_port, redis_executor
+
+
+@pytest.fixture(scope="module")
+def release(kube_cluster: KubeCluster, postgres_server: PostgresServer,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Release]:
+    folder = tmp_path_factory.mktemp("e2e")
+    (folder / "redis").mkdir()
+    redis = redis_executor(folder / "redis")
+    redis.start()
+    namespace = f"wbsupply-e2e-{uuid.uuid4().hex[:6]}"
+    installed = Release(kube_cluster, namespace, folder)
+    try:
+        values = folder / "values.yaml"
+        database = postgres_server.create_database(f"e2e_{uuid.uuid4().hex[:8]}")
+        values.write_text(yaml.safe_dump(chart_values(kube_cluster, database, f"redis://127.0.0.1:{redis.port}/0")))
+        # The packaged chart, as users get it: CRD templates and examples must be inside the package.
+        kube_cluster.helm_run("package", str(CHART), "-d", str(folder))
+        package = next(folder.glob("wbsupply-*.tgz"))
+        installed.notes = kube_cluster.helm_run("install", RELEASE, str(package), "-n", namespace,
+                                                "--create-namespace", "-f", str(values), "--wait", "--timeout", "120s")
+        for component in ("operator", "api", "monitor"):
+            installed.kubeconfigs[component] = installed.token_kubeconfig(f"{RELEASE}-{component}")
+
+        installed.start("operator", ["operator"], {
+            "WBSUPPLY_OPERATOR_KUBECONFIG": str(installed.kubeconfigs["operator"]),
+            "WBSUPPLY_OPERATOR_LIVENESS_ENDPOINT": f"http://127.0.0.1:{free_port()}/healthz",
+        })
+        api_port = free_port()
+        api = installed.start("api", ["api"], {
+            "WBSUPPLY_KUBECONFIG": str(installed.kubeconfigs["api"]),
+            "WBSUPPLY_KUBE_NAMESPACE": namespace,
+            "WBSUPPLY_API_HOST": "127.0.0.1",
+            "WBSUPPLY_API_PORT": str(api_port),
+        })
+        monitor_port = free_port()
+        monitor = installed.start("monitor", ["monitor"], {"WBSUPPLY_METRICS_PORT": str(monitor_port)})
+        installed.api_url = f"http://127.0.0.1:{api_port}"
+        installed.monitor_url = f"http://127.0.0.1:{monitor_port}"
+        wait_http(f"{installed.api_url}/healthz", api)
+        wait_http(f"{installed.monitor_url}/healthz/live", monitor)
+        yield installed
+    finally:
+        for process in installed.processes.values():
+            process.stop()
+        if installed.installed:
+            subprocess.run([kube_cluster.helm, "uninstall", RELEASE, "-n", namespace], env=kube_cluster.env(),
+                           capture_output=True, timeout=120)
+        kube_cluster.kubectl_run("delete", "namespace", namespace, "--wait=false", check=False)
+        redis.stop()
+        shutil.rmtree(folder / "redis", ignore_errors=True)

@@ -1,0 +1,298 @@
+"""The Helm chart against a real API server: install, the components' RBAC, SellerBot → worker pod, the
+worker's permissions, restart, pause, garbage collection, CRD validation and columns, upgrade, uninstall.
+
+The tests share one release (see conftest) and run in file order: the last two upgrade and uninstall it.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+from e2e_helpers import CHART, RELEASE, Release, eventually
+from kubecluster import FAKE_NODE_LABEL, FAKE_NODE_TAINT
+
+from wbsupply.operator.names import ANNOTATION_RESTART_REQUEST, LABEL_BOT, worker_name
+
+EXAMPLES = CHART / "files" / "examples"
+WORKER_PROBE = Path(__file__).with_name("worker_probe.py")
+
+
+def example(kind: str, namespace: str, name: str | None = None, **spec: Any) -> dict[str, Any]:
+    """The chart's example resource in ``namespace``, renamed and with ``spec`` fields changed."""
+    body = yaml.safe_load((EXAMPLES / f"{kind}.yaml").read_text())
+    body["metadata"]["namespace"] = namespace
+    if name:
+        body["metadata"]["name"] = name
+    body["spec"] |= spec
+    return body
+
+
+def sellerbot(release: Release, name: str, account: str) -> dict[str, Any]:
+    bot = example("sellerbot", release.namespace, name=name)
+    bot["spec"]["wbAccountRef"]["accountId"] = account
+    bot["spec"]["sessionSecretRef"]["name"] = f"wb-session-{account}"
+    release.apply(bot)
+    return bot
+
+
+def worker_pods(release: Release, bot: str) -> list[dict[str, Any]]:
+    return list(release.get("pods", selector=f"{LABEL_BOT}={bot}")["items"])
+
+
+def running_pod(release: Release, bot: str) -> dict[str, Any]:
+    """The bot's worker pod once it is Running on a kwok node (scheduled, on an external cluster)."""
+
+    def check() -> dict[str, Any] | None:
+        for pod in worker_pods(release, bot):
+            if pod["metadata"].get("deletionTimestamp"):
+                continue
+            node = pod["spec"].get("nodeName")
+            if not release.cluster.fake_nodes and node:
+                return pod
+            if pod["status"].get("phase") == "Running" and node in release.cluster.fake_nodes:
+                return pod
+        return None
+
+    return eventually(check, 60, f"a running worker pod of {bot}")
+
+
+def events_of(release: Release, name: str) -> list[dict[str, Any]]:
+    done = release.kubectl("get", "events", "--field-selector", f"involvedObject.name={name}", "-o", "json")
+    return list(json.loads(done.stdout)["items"])
+
+
+def can_i(release: Release, component: str, *args: str) -> bool:
+    done = release.kubectl("auth", "can-i", *args, as_=component, check=False)
+    return done.stdout.strip() == "yes"
+
+
+# --- install --------------------------------------------------------------------------------------------
+
+
+def test_install_brings_templated_crds_the_admin_secret_and_running_components(release: Release) -> None:
+    status = json.loads(release.cluster.helm_run("status", RELEASE, "-n", release.namespace, "-o", "json"))
+    assert status["info"]["status"] == "deployed"
+    for crd in ("sellerbots.wbsupply.io", "supplytasks.wbsupply.io", "clusterkopfpeerings.kopf.dev"):
+        body = json.loads(release.cluster.kubectl_run("get", "crd", crd, "-o", "json").stdout)
+        assert body["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+        assert body["metadata"]["annotations"]["meta.helm.sh/release-name"] == RELEASE  # a template, upgraded
+    admin = release.secret_data(f"{RELEASE}-admin")
+    assert admin["email"] == "admin@wbsupply.local" and len(admin["password"]) == 24
+    if release.cluster.fake_nodes:
+        pods = release.get("pods", selector=f"app.kubernetes.io/instance={RELEASE}")["items"]
+        components = {pod["metadata"]["labels"]["app.kubernetes.io/component"] for pod in pods
+                      if pod["status"]["phase"] == "Running"}
+        assert components == {"operator", "api", "monitor", "notifier"}
+        assert {pod["spec"]["nodeName"] for pod in pods} <= set(release.cluster.fake_nodes)
+
+
+def test_notes_tell_how_to_log_in_and_carry_a_working_example(release: Release) -> None:
+    ns = release.namespace
+    command = f"kubectl -n {ns} get secret {RELEASE}-admin -o jsonpath='{{.data.password}}' | base64 -d"
+    assert command in release.notes
+    password = release.kubectl("get", "secret", f"{RELEASE}-admin", "-o", "jsonpath={.data.password}").stdout
+    assert base64.b64decode(password).decode() == release.secret_data(f"{RELEASE}-admin")["password"]
+    example_bot = yaml.safe_load(release.notes.split("<<'YAML'\n", 1)[1].split("\nYAML\n", 1)[0])
+    assert example_bot["metadata"] == {"name": "ivanov-42", "namespace": ns}
+    assert release.kubectl("apply", "--dry-run=server", "-f", "-", stdin=yaml.safe_dump(example_bot)).returncode == 0
+
+
+def test_each_component_gets_only_the_chart_rbac(release: Release) -> None:
+    ns = release.namespace
+    assert can_i(release, "operator", "create", "deployments", "-n", "kube-system")  # cluster-wide workers
+    assert can_i(release, "operator", "create", "clusterkopfpeerings.kopf.dev")
+    assert not can_i(release, "operator", "list", "secrets", "-n", ns)  # never lists or deletes Secrets
+    assert not can_i(release, "operator", "delete", "secrets", "-n", ns)
+    assert can_i(release, "api", "create", "sellerbots.wbsupply.io", "-n", ns)
+    assert not can_i(release, "api", "create", "sellerbots.wbsupply.io", "-n", "default")  # its namespace only
+    assert not can_i(release, "api", "create", "deployments", "-n", ns)
+    assert not can_i(release, "monitor", "get", "sellerbots.wbsupply.io", "-n", ns)  # needs no API access
+    # The operator made its peering object on start (a chart cannot ship a CR of its own CRD).
+    peering = ("get", "clusterkopfpeering", "wbsupply")
+    eventually(lambda: release.cluster.kubectl_run(*peering, check=False).returncode == 0, 30, "ClusterKopfPeering")
+
+
+def test_first_admin_logs_in_and_the_api_writes_a_sellerbot_with_its_token(release: Release) -> None:
+    admin = release.secret_data(f"{RELEASE}-admin")
+    with httpx.Client(base_url=f"{release.api_url}/api/v1", timeout=30) as api:
+        token = api.post("/auth/token", json={"email": admin["email"], "password": admin["password"], "name": "e2e"})
+        assert token.status_code == 200, token.text
+        as_admin = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        seller = api.post("/admin/users", headers=as_admin,
+                          json={"email": "seller@shop.example", "password": "seller-pass-1", "plan_limit": 25})
+        assert seller.status_code == 201, seller.text
+        seller_token = api.post("/auth/token", json={"email": "seller@shop.example", "password": "seller-pass-1",
+                                                     "name": "e2e"}).json()["access_token"]
+        account = api.post("/wb-accounts", headers={"Authorization": f"Bearer {seller_token}"},
+                           json={"phone": "+79001234567", "label": "e2e", "accept_risk": True})
+        assert account.status_code == 201, account.text
+    bot = f"bot-{account.json()['id']}"
+    body = eventually(lambda: release.get("sellerbot", bot), 10, f"SellerBot {bot} written by the API")
+    assert body["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "wbsupply-api"
+    eventually(lambda: release.get("deployment", worker_name(bot)), 30, "its worker Deployment")
+
+
+def test_monitor_without_wb_tokens_waits_degraded_and_visible(release: Release) -> None:
+    monitor = release.processes["monitor"]
+    health = httpx.get(f"{release.monitor_url}/healthz", timeout=5)
+    assert health.status_code == 503
+    assert "WBSUPPLY_WB_API_TOKENS" in health.json()["degraded"]
+    assert httpx.get(f"{release.monitor_url}/healthz/live", timeout=5).status_code == 200
+    assert monitor.alive()
+
+
+# --- SellerBot lifecycle --------------------------------------------------------------------------------
+
+
+def test_sellerbot_applied_with_kubectl_gets_its_worker_on_a_node(release: Release) -> None:
+    release.apply(example("sellerbot", release.namespace))
+    name = "ivanov-42"
+    child = worker_name(name)
+    for kind in ("serviceaccount", "role", "rolebinding", "deployment"):
+        body = eventually(lambda kind=kind: release.get(kind, child), 30, f"{kind} {child}")
+        owner = body["metadata"]["ownerReferences"][0]
+        assert (owner["kind"], owner["name"], owner.get("controller")) == ("SellerBot", name, True)
+    pod = running_pod(release, name)
+    spec = pod["spec"]
+    assert spec["serviceAccountName"] == child
+    assert spec["imagePullSecrets"] == [{"name": "regcred"}]
+    assert spec["containers"][0]["resources"]["requests"]["memory"] == "512Mi"
+    assert spec["containers"][0]["resources"]["limits"]["memory"] == "768Mi"  # the example's own limit
+    if release.cluster.fake_nodes:
+        assert spec["nodeSelector"] == FAKE_NODE_LABEL
+        assert any(t["key"] == FAKE_NODE_TAINT["key"] for t in spec["tolerations"])
+
+    def applied() -> dict[str, Any]:
+        status = release.get("sellerbot", name).get("status") or {}
+        assert status["phase"] == "INITIALIZING" and status["deployment"] == child
+        return status
+
+    status = eventually(applied, 30, "status written by the operator")
+    assert [c["type"] for c in status["conditions"]] == ["WorkerApplied"]
+    assert release.get("secret", "wb-session-42") is not None  # the empty session Secret the worker fills
+    assert eventually(lambda: events_of(release, name), 30, "Events on the SellerBot")
+
+
+def test_worker_token_patches_its_own_bot_and_secret_but_no_other(release: Release) -> None:
+    sellerbot(release, "petrov-43", "43")
+    running_pod(release, "petrov-43")
+    eventually(lambda: release.get("secret", "wb-session-43"), 30, "the second bot's Secret")
+    kubeconfig = release.token_kubeconfig(worker_name("ivanov-42"))
+    done = subprocess.run(
+        [sys.executable, str(WORKER_PROBE), str(kubeconfig), release.namespace, "ivanov-42", "wb-session-42",
+         "petrov-43", "wb-session-43"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )
+    assert json.loads(done.stdout) == {
+        "own_status": 200, "own_secret": 200, "other_status": 403, "other_secret": 403, "other_secret_read": 403,
+    }
+    status = release.get("sellerbot", "ivanov-42")["status"]
+    assert status["memoryBytes"] == 300 * 2**20 and status["lastHeartbeat"]
+    assert "storageState" in release.secret_data("wb-session-42")
+    assert "storageState" not in (release.get("secret", "wb-session-43").get("data") or {})
+
+
+def test_restart_annotation_rolls_a_new_replicaset(release: Release) -> None:
+    name = "ivanov-42"
+    before = running_pod(release, name)["metadata"]["name"]
+    replicasets = {rs["metadata"]["name"] for rs in release.get("replicasets", selector=f"{LABEL_BOT}={name}")["items"]}
+    release.kubectl("annotate", "sellerbot", name, f"{ANNOTATION_RESTART_REQUEST}=e2e-1", "--overwrite")
+
+    def rolled() -> set[str]:
+        current = {rs["metadata"]["name"] for rs in release.get("replicasets", selector=f"{LABEL_BOT}={name}")["items"]}
+        return current - replicasets
+
+    assert len(eventually(rolled, 30, "a new ReplicaSet")) == 1
+    after = eventually(lambda: (pod := running_pod(release, name))["metadata"]["name"] != before and pod, 60)
+    assert after["metadata"]["ownerReferences"][0]["name"] in rolled()
+    assert eventually(lambda: release.get("sellerbot", name)["status"].get("lastRestartRequest") == "e2e-1", 30)
+    assert eventually(lambda: any(e["reason"] == "RestartRequested" for e in events_of(release, name)), 30)
+
+
+def test_pause_scales_the_worker_to_zero(release: Release) -> None:
+    name = "ivanov-42"
+    release.kubectl("patch", "sellerbot", name, "--type", "merge", "-p", '{"spec": {"paused": true}}')
+    eventually(lambda: release.get("deployment", worker_name(name))["spec"]["replicas"] == 0, 30, "replicas 0")
+    eventually(lambda: not worker_pods(release, name), 60, "no worker pod")
+    assert eventually(lambda: release.get("sellerbot", name)["status"]["phase"] == "STOPPED", 30)
+    release.kubectl("patch", "sellerbot", name, "--type", "merge", "-p", '{"spec": {"paused": false}}')
+    running_pod(release, name)
+
+
+def test_deleting_a_sellerbot_collects_everything_it_owns(release: Release) -> None:
+    child = worker_name("petrov-43")
+    release.kubectl("delete", "sellerbot", "petrov-43", "--wait=false")
+    for kind in ("deployment", "serviceaccount", "role", "rolebinding"):
+        eventually(lambda kind=kind: release.get(kind, child) is None, 60, f"{kind} {child} collected")
+    eventually(lambda: not worker_pods(release, "petrov-43"), 60, "its pod gone")
+    assert release.get("secret", "wb-session-43") is not None  # the session belongs to the WB account
+
+
+# --- custom resources -----------------------------------------------------------------------------------
+
+
+def test_api_server_rejects_a_supplytask_that_violates_the_schema(release: Release) -> None:
+    bad = example("supplytask", release.namespace, name="bad-task", boxType="crates", warehouses=[])
+    done = release.apply(bad, check=False)
+    assert done.returncode != 0
+    assert "spec.boxType" in done.stderr and "Unsupported value" in done.stderr
+    assert release.get("supplytask", "bad-task") is None
+
+
+def test_kubectl_get_shows_the_printer_columns(release: Release) -> None:
+    release.apply(example("supplytask", release.namespace))
+    out = release.kubectl("get", "sb,st").stdout
+    lines = out.splitlines()
+    bot_header = next(line for line in lines if line.startswith("NAME") and "SELLER" in line)
+    assert bot_header.split() == ["NAME", "SELLER", "TARIFF", "PHASE", "PAUSED", "BOOKINGS", "AGE"]
+    task_header = next(line for line in lines if line.startswith("NAME") and "BOX" in line)
+    assert task_header.split() == ["NAME", "BOT", "PHASE", "BOX", "MODE", "DEADLINE", "SUPPLY", "AGE"]
+    assert any(line.startswith("sellerbot.wbsupply.io/ivanov-42 ") and "standard" in line for line in lines)
+    assert any(line.startswith("supplytask.wbsupply.io/ivanov-42-preorder-123456 ") and "boxes" in line
+               for line in lines)
+
+
+# --- upgrade and uninstall (last: they change the release) ----------------------------------------------
+
+
+def test_helm_upgrade_changes_a_crd_field_and_deploys_the_sandbox(release: Release, tmp_path: Path) -> None:
+    chart = tmp_path / "wbsupply"
+    shutil.copytree(CHART, chart)
+    path = chart / "files" / "crds" / "supplytasks.wbsupply.io.yaml"
+    crd = yaml.safe_load(path.read_text())
+    columns = crd["spec"]["versions"][0]["additionalPrinterColumns"]
+    columns.insert(-1, {"name": "Preorder", "type": "integer", "jsonPath": ".spec.preorderId"})
+    path.write_text(yaml.safe_dump(copy.deepcopy(crd), sort_keys=False))
+    release.cluster.helm_run("upgrade", RELEASE, str(chart), "-n", release.namespace, "--reuse-values",
+                             "--set", "config.sandboxEnabled=true", "--wait", "--timeout", "120s")
+    live = json.loads(release.cluster.kubectl_run("get", "crd", "supplytasks.wbsupply.io", "-o", "json").stdout)
+    assert "Preorder" in [c["name"] for c in live["spec"]["versions"][0]["additionalPrinterColumns"]]
+    header = release.kubectl("get", "st").stdout.splitlines()[0].split()
+    assert "PREORDER" in header
+    # The same upgrade turned the sandbox on: its Deployment and Service, and every component pointed at it.
+    assert release.get("deployment", f"{RELEASE}-sandbox")["status"].get("readyReplicas") == (
+        1 if release.cluster.fake_nodes else None)
+    assert release.get("service", f"{RELEASE}-sandbox")["spec"]["ports"][0]["port"] == 8100
+    config = release.get("configmap", f"{RELEASE}-config")["data"]
+    assert config["WBSUPPLY_SANDBOX_HOST"] == f"{RELEASE}-sandbox" and "WBSUPPLY_WB_API_URL" not in config
+
+
+def test_helm_uninstall_keeps_the_crds_and_every_custom_resource(release: Release) -> None:
+    for process in release.processes.values():  # the components go with the release
+        process.stop()
+    release.cluster.helm_run("uninstall", RELEASE, "-n", release.namespace, "--wait")
+    release.installed = False
+    for crd in ("sellerbots.wbsupply.io", "supplytasks.wbsupply.io", "clusterkopfpeerings.kopf.dev"):
+        assert release.cluster.kubectl_run("get", "crd", crd, check=False).returncode == 0, crd
+    assert release.get("deployment", f"{RELEASE}-operator") is None  # the release itself is gone
+    assert release.get("sellerbot", "ivanov-42") is not None
+    assert release.get("supplytask", "ivanov-42-preorder-123456") is not None
