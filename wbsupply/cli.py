@@ -55,6 +55,7 @@ def api() -> None:
     """Run the API and web cabinet alone (migrates the database first), as the cluster's API pod does."""
     import uvicorn
 
+    from wbsupply.runtime import proxy_options
     from wbsupply.store.engine import upgrade
 
     _setup_logging()
@@ -62,7 +63,7 @@ def api() -> None:
     upgrade(settings.resolved_database_url())
     uvicorn.run(
         "wbsupply.api.main:create_app_from_env", factory=True, host=settings.api_host, port=settings.api_port,
-        log_level="warning", proxy_headers=True,
+        log_level="warning", **proxy_options(settings),
     )
 
 

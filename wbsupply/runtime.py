@@ -54,11 +54,12 @@ class _QuietServer(uvicorn.Server):
 class HttpComponent:
     """Serves an ASGI app inside the shared event loop until ``stop`` is set."""
 
-    def __init__(self, name: str, app: Any, host: str, port: int) -> None:
+    def __init__(self, name: str, app: Any, host: str, port: int, **options: Any) -> None:
         self.name = name
         self.url = f"http://{host}:{port}"
         self._server = _QuietServer(
-            uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+            uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on",
+                           **{"proxy_headers": False, **options})
         )
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -75,6 +76,13 @@ class HttpComponent:
             raise RuntimeError(f"{self.name}: cannot listen on {self.url} (port in use?)") from None
         finally:
             watcher.cancel()
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's forwarded-header options: off unless proxies are configured (uvicorn's own default trusts
+    X-Forwarded-For from loopback, which lets anyone on the machine pick their address for the login limiter)."""
+    trusted = settings.forwarded_allow_ips.strip()
+    return {"proxy_headers": True, "forwarded_allow_ips": trusted} if trusted else {"proxy_headers": False}
 
 
 def ensure_secret_key(settings: Settings) -> str:
@@ -124,7 +132,8 @@ def build_embedded_components(runtime: Runtime) -> list[Component]:
         sandbox_app = create_sandbox(SandboxConfig(seed=settings.sandbox_seed, speed=settings.sandbox_speed))
         runtime.extras["sandbox_market"] = sandbox_app.state.market
         components.append(HttpComponent("sandbox", sandbox_app, settings.sandbox_host, settings.sandbox_port))
-    components.append(HttpComponent("api", create_api(runtime), settings.api_host, settings.api_port))
+    components.append(HttpComponent("api", create_api(runtime), settings.api_host, settings.api_port,
+                                    **proxy_options(settings)))
 
     from wbsupply.monitor.entry import MonitorComponent
     from wbsupply.notify.main import NotifierComponent

@@ -1,12 +1,14 @@
 """Passwords (argon2id), signed session cookies, bearer tokens and CSRF tokens.
 
-Sessions are stateless signed cookies; they carry a fingerprint of the password hash, so changing a
-password (or an admin deactivating the user) ends every session of that user at once.
+Sessions are signed cookies that carry the user's session version and a fingerprint of the password hash:
+signing out or changing the password bumps the version on the server, which ends every cookie of that user
+at once (an admin deactivating the user does too).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import time
 from functools import lru_cache
@@ -50,6 +52,11 @@ def sha256(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+def keyed_hash(secret: str, value: str) -> str:
+    """HMAC-SHA256: for values (tried passwords) a plain hash would leave crackable in the database."""
+    return hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
 def new_api_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
@@ -72,20 +79,24 @@ class SessionSigner:
     def fingerprint(password_hash: str) -> str:
         return sha256(password_hash)[:16]
 
-    def dumps(self, user_id: int, password_hash: str) -> str:
-        return self._serializer.dumps({"u": user_id, "p": self.fingerprint(password_hash)})
+    def dumps(self, user_id: int, password_hash: str, version: int) -> str:
+        return self._serializer.dumps({"u": user_id, "p": self.fingerprint(password_hash), "v": version})
 
-    def loads(self, cookie: str) -> tuple[int, str] | None:
+    def loads(self, cookie: str) -> tuple[int, str, int] | None:
+        """User id, password fingerprint and session version of a valid, unexpired cookie."""
         verified = self._verified(cookie)
-        if verified is None or time.time() - verified[2] > SESSION_MAX_AGE:
+        if verified is None or time.time() - verified[3] > SESSION_MAX_AGE:
             return None
-        return verified[0], verified[1]
+        return verified[0], verified[1], verified[2]
 
-    def _verify(self, cookie: str) -> tuple[int, str, float] | None:
+    def _verify(self, cookie: str) -> tuple[int, str, int, float] | None:
         try:
             data, signed_at = self._serializer.loads(cookie, return_timestamp=True)
         except BadSignature:
             return None
-        if not isinstance(data, dict) or not isinstance(data.get("u"), int) or not isinstance(data.get("p"), str):
+        if not isinstance(data, dict):
             return None
-        return data["u"], data["p"], signed_at.timestamp()
+        user_id, fingerprint, version = data.get("u"), data.get("p"), data.get("v")
+        if not isinstance(user_id, int) or not isinstance(fingerprint, str) or not isinstance(version, int):
+            return None
+        return user_id, fingerprint, version, signed_at.timestamp()

@@ -58,6 +58,8 @@ class User(UserBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     password_hash: str = Field(max_length=255)  # argon2id PHC string, never the password
     created_at: datetime = Field(default_factory=utcnow)
+    # Carried by every session cookie: signing out or changing the password bumps it, ending every cookie.
+    session_version: int = 0
 
 
 # --- WB accounts (one SellerBot each) --------------------------------------------------------------------

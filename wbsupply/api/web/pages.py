@@ -8,7 +8,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from wbsupply.api.deps import Csrf, CurrentUser, OptionalUser, RuntimeDep, SessionDep, client_ip, run_db
+from wbsupply.api.deps import (
+    Csrf,
+    CurrentUser,
+    OptionalUser,
+    ReadSessionDep,
+    RuntimeDep,
+    SessionDep,
+    client_ip,
+    run_db,
+)
 from wbsupply.api.logic import bookings, notifications, slots, tasks, users, wb
 from wbsupply.api.logic.usage import usage_view
 from wbsupply.api.logic.warehouses import picker
@@ -34,10 +43,10 @@ def login_form(request: Request, user: OptionalUser, next: str = "/") -> Respons
 
 
 @router.post("/login")
-async def login(request: Request, session: SessionDep) -> Response:
+async def login(request: Request, session: ReadSessionDep) -> Response:
     form = await read_form(request)
     user, error = await attempt(users.authenticate, session, form.get("email", ""), form.get("password", ""),
-                                client_ip(request))
+                                client_ip(request), secret=request.app.state.secret_key)
     if error is not None or user is None:
         status = error.status_code if error else 401
         retry_after = getattr(error, "retry_after", None)
@@ -55,7 +64,9 @@ async def login(request: Request, session: SessionDep) -> Response:
 
 
 @router.post("/logout")
-def logout() -> Response:
+def logout(user: OptionalUser, session: SessionDep) -> Response:
+    if user is not None:
+        users.end_sessions(session, user)
     response = redirect("/login")
     clear_session_cookie(response)
     return response
