@@ -16,10 +16,10 @@ from wbsupply.api.security import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_
 from wbsupply.domain.statuses import Role
 from wbsupply.runtime import Runtime
 from wbsupply.store import User
+from wbsupply.store.types import MAX_ROW_ID
 
-# Ids are 64-bit signed integers in both databases: a larger one in a path is a 422, not an overflow (500).
-MAX_DB_ID = 2**63 - 1
-DbId = Annotated[int, Path(ge=1, le=MAX_DB_ID)]
+# A path id beyond the id columns' range is a 422, not an overflow or a database error (a 500).
+DbId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FAILED = "Форма устарела или отправлена с другого сайта: обновите страницу и попробуйте снова"
@@ -37,7 +37,9 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# Closed when the handler returns, before FastAPI validates the response against its model (in the thread
+# pool, for a sync handler): no connection is held while waiting for a thread (a deadlock under load).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 async def get_read_session(request: Request) -> AsyncIterator[Session]:
@@ -50,7 +52,7 @@ async def get_read_session(request: Request) -> AsyncIterator[Session]:
         session.close()
 
 
-ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 
 P = ParamSpec("P")
 T = TypeVar("T")

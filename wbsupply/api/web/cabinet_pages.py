@@ -32,7 +32,7 @@ def notification_feed(request: Request, user: CurrentUser, session: SessionDep, 
 
 
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)
-def task_page(request: Request, task_id: int, user: CurrentUser, session: SessionDep) -> Response:
+def task_page(request: Request, task_id: DbId, user: CurrentUser, session: SessionDep) -> Response:
     task = tasks.get_task(session, user, task_id)
     account = session.get(WbAccount, task.account_id)
     history = session.exec(select(EventLog).where(col(EventLog.task_id) == task_id)
