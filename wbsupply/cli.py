@@ -55,9 +55,10 @@ def api() -> None:
     """Run the API and web cabinet alone (migrates the database first), as the cluster's API pod does."""
     import uvicorn
 
-    from wbsupply.runtime import proxy_options
+    from wbsupply.runtime import private_files, proxy_options
     from wbsupply.store.engine import upgrade
 
+    private_files()
     _setup_logging()
     settings = get_settings()
     upgrade(settings.resolved_database_url())

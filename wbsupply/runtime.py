@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
 import signal
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,8 +147,28 @@ def build_embedded_components(runtime: Runtime) -> list[Component]:
     return components
 
 
+CREDENTIALS_FILE = "first-start-credentials.txt"
+
+
+def announce_credentials(lines: list[str], data_dir: Path, *, terminal: bool) -> None:
+    """The first start's passwords: on a terminal, shown once; otherwise (a log file, a service manager's
+    journal) into a file only the owner can read, and only its path goes to the output."""
+    secret = [line for line in lines if "/" in line and ("администратор" in line or "демо-продавец" in line)]
+    if terminal or not secret:
+        print("\n".join(lines), flush=True)
+        return
+    path = data_dir / CREDENTIALS_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write("\n".join(lines) + "\n")
+    os.chmod(path, 0o600)  # also when the file was already there
+    written = (f"Пароли первого запуска записаны в {path.resolve()} (файл доступен только владельцу): "
+               "прочитайте и удалите его")
+    print("\n".join([written, *(line for line in lines[1:] if line not in secret)]), flush=True)
+
+
 def _first_start(runtime: Runtime) -> None:
-    """Admin and demo seller on the very first start; their passwords go to the terminal once, not to logs."""
+    """Admin and demo seller on the very first start; their passwords go to the terminal once, never to logs."""
     from wbsupply.api.bootstrap import DEMO_PHONE, ensure_first_users, ensure_sandbox_seller
     from wbsupply.store import make_engine
 
@@ -161,7 +183,7 @@ def _first_start(runtime: Runtime) -> None:
         draft = ensure_sandbox_seller(market)
         lines.append(f"Песочница WB: телефон {DEMO_PHONE}, черновик поставки для задачи: {draft}")
     if lines:
-        print("\n".join(lines), flush=True)
+        announce_credentials(lines, Path(runtime.settings.data_dir), terminal=sys.stdout.isatty())
 
 
 async def _main(settings: Settings) -> None:
@@ -177,11 +199,18 @@ async def _main(settings: Settings) -> None:
     log.info("wbsupply stopped")
 
 
+def private_files() -> None:
+    """Files this process creates (database, WAL, secret key, browser profiles) are the owner's only."""
+    os.umask(0o077)
+
+
 def run_embedded(settings: Settings) -> None:
     from wbsupply.store.engine import upgrade
 
     try:
-        Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+        private_files()
+        Path(settings.data_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
+        Path(settings.data_dir).chmod(0o700)  # sessions of sellers' WB cabinets live here
         ensure_secret_key(settings)
         upgrade(settings.resolved_database_url())
         asyncio.run(_main(settings))
