@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 
 from wbsupply.api.deps import AdminUser, Csrf, DbId, RuntimeDep, SessionDep
-from wbsupply.api.logic import admin, users
+from wbsupply.api.logic import admin, phone_guard, users
 from wbsupply.api.routes.auth import user_public
 from wbsupply.api.routes.outputs import BotActionOut, CreatedUserOut, InvitationOut, UserOut
 from wbsupply.api.routes.schemas import InvitationIn, UserCreateIn, UserUpdateIn
@@ -50,6 +50,13 @@ def bots(_: AdminUser, session: SessionDep) -> list[dict[str, Any]]:
 @router.post("/bots/{account_id}/{action}", response_model=BotActionOut)
 def bot_action(account_id: DbId, action: str, admin_: AdminUser, session: SessionDep) -> dict[str, Any]:
     account = admin.bot_action(session, admin_, account_id, action)
+    return {"id": account.id, "status": account.status.value, "status_label": account.status.label}
+
+
+@router.post("/wb-accounts/{account_id}/approve-phone", response_model=BotActionOut)
+def approve_phone(account_id: DbId, _: AdminUser, session: SessionDep) -> dict[str, Any]:
+    """Vouch that the account's phone is its seller's (another seller has it connected too): codes may be sent."""
+    account = phone_guard.approve(session, account_id)
     return {"id": account.id, "status": account.status.value, "status_label": account.status.label}
 
 

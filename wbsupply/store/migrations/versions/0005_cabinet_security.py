@@ -1,4 +1,5 @@
-"""Cabinet security: session version of users, API token expiry, idempotency keys of task creation.
+"""Cabinet security: session version of users, API token expiry, idempotency keys of task creation, admin
+approval of a WB phone that another seller has connected too.
 
 Revision ID: 0005
 Revises: 0003
@@ -20,6 +21,7 @@ def upgrade() -> None:
     # Plain add_column: SQLite adds NOT NULL columns that carry a default in place (no table rebuild).
     op.add_column("users", sa.Column("session_version", sa.Integer(), nullable=False, server_default="0"))
     op.add_column("api_tokens", sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("wb_accounts", sa.Column("phone_approved_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         "idempotency_keys",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -38,6 +40,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("idempotency_keys")
+    with op.batch_alter_table("wb_accounts") as batch:
+        batch.drop_column("phone_approved_at")
     with op.batch_alter_table("api_tokens") as batch:
         batch.drop_column("expires_at")
     with op.batch_alter_table("users") as batch:
