@@ -19,7 +19,7 @@ from wbsupply.api.logic.health import database_state
 from wbsupply.api.logic.load_history import LoadHistory, sampling
 from wbsupply.api.middleware import BodyLimitMiddleware, CsrfCookieMiddleware, SecurityHeadersMiddleware
 from wbsupply.api.routes import admin, auth, notifications, slots, tasks, usage, wb_accounts
-from wbsupply.api.routes.outputs import HealthOut
+from wbsupply.api.routes.outputs import ERRORS, HealthOut
 from wbsupply.api.security import SessionSigner
 from wbsupply.api.web import admin_pages, cabinet_pages, pages, render
 from wbsupply.store import begin_immediate, make_engine, session_factory
@@ -31,7 +31,7 @@ STATIC_DIR = Path(__file__).with_name("web") / "static"
 
 
 def api_router() -> APIRouter:
-    router = APIRouter(prefix="/api/v1")
+    router = APIRouter(prefix="/api/v1", responses=ERRORS)
     for module in (auth, wb_accounts, tasks, slots, usage, notifications, admin):
         router.include_router(module.router)
     router.include_router(auth.me_router)

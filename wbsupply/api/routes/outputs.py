@@ -16,6 +16,20 @@ class Out(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class ErrorOut(BaseModel):
+    """Every error of the JSON API: a Russian message, and one line per problem when there are several."""
+
+    detail: str
+    errors: list[str] | None = None
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": text}
+    for status, text in {401: "not signed in", 403: "not allowed", 404: "not found", 409: "conflict",
+                         413: "body over 1 MiB", 422: "invalid request", 429: "too many requests"}.items()
+}
+
+
 class Ok(Out):
     ok: bool
 
