@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 import time
 from functools import lru_cache
 
@@ -24,18 +25,25 @@ CSRF_FIELD = "csrf_token"
 SESSION_MAX_AGE = 14 * 24 * 3600
 TOKEN_PREFIX = "wbs_"
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# argon2id, 64 MiB and 3 passes as the library recommends, but one lane: a hash takes one core, not all of
+# them (older hashes with four lanes are rehashed at the next sign-in).
+_hasher = PasswordHasher(parallelism=1)
+# One hash at a time per process: a flood of sign-ins queues here instead of taking every core from the
+# cabinet, the bots and the monitor (each hash is a quarter of a second of CPU and 64 MiB).
+_HASHING = threading.BoundedSemaphore(1)
 # Verifying against this keeps unknown e-mails as slow as wrong passwords (no account probing by timing).
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    with _HASHING:
+        return _hasher.hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        with _HASHING:
+            return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
