@@ -32,6 +32,7 @@ from wbsupply.store import SupplyTask, WbAccount, make_engine, session_factory, 
 WRITERS = 20
 FLOODERS = 20
 PASSWORD = "bench-password-1"
+WARM_UP_SECONDS = 5.0  # the runtime's first minute (monitor's first polls, bots' supervisor) is not "idle"
 IDLE_SECONDS = 10.0
 DASHBOARD_EVERY = 0.1  # the bystander opens its dashboard ten times a second
 
@@ -172,6 +173,7 @@ async def _load(base: str, sellers: list[tuple[int, str]], accounts: dict[int, i
                                                headers={"Authorization": f"Bearer {token}"}), accounts[user_id]))
         try:
             idle_statuses: Counter[int] = Counter()
+            await _dashboard_latencies(bystander, time.monotonic() + WARM_UP_SECONDS, idle_statuses)
             idle = await _dashboard_latencies(bystander, time.monotonic() + IDLE_SECONDS, idle_statuses)
             statuses: Counter[int] = Counter()
             logins: Counter[int] = Counter()
@@ -243,6 +245,8 @@ def main(quick: bool = False) -> BenchResult:
     result.add("tasks_created", len(outcome["created"]), "tasks")  # type: ignore[arg-type]
     result.add("failed_logins_answered", logins[401] + logins[429], "requests")
     result.add("logins_slowed_429", logins[429], "requests")
+    result.add("dashboard_idle_p50", percentile(outcome["idle"], 50), "ms")  # type: ignore[arg-type]
+    result.add("dashboard_loaded_p50", percentile(outcome["loaded"], 50), "ms")  # type: ignore[arg-type]
     result.add("dashboard_idle_p99", idle_p99, "ms")
     result.add("dashboard_loaded_p99", loaded_p99, "ms")
     result.add("dashboard_p99_ratio", loaded_p99 / idle_p99, "x", target=3)

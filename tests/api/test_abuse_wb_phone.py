@@ -69,3 +69,16 @@ def test_code_requests_are_limited_per_seller(make_person, engine: Engine) -> No
         ids.append(response.json()["id"])
     limited = seller.post(f"/api/v1/wb-accounts/{ids[0]}/auth", json={"kind": "reconnect"})
     assert limited.status_code == 429
+
+
+def test_the_admin_panel_approves_a_shared_phone(make_person, engine: Engine) -> None:
+    seller_b, seller_a, admin = make_person(), make_person(), make_person(role=Role.ADMIN)
+    seller_b.post("/api/v1/wb-accounts", json={"phone": B_PHONE})
+    account = seller_a.post("/api/v1/wb-accounts", json={"phone": B_PHONE}).json()["id"]
+    page = admin.client.get("/admin/bots")
+    assert f'action="/admin/bots/{account}/approve-phone"' in page.text
+    approved = admin.client.post(f"/admin/bots/{account}/approve-phone",
+                                 data={"csrf_token": admin.client.cookies.get("wbsupply_csrf")},
+                                 follow_redirects=False)
+    assert approved.status_code == 303
+    assert seller_a.post(f"/api/v1/wb-accounts/{account}/auth", json={"kind": "reconnect"}).status_code == 200

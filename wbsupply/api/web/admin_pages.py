@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from wbsupply.api.deps import AdminUser, Csrf, DbId, RuntimeDep, SessionDep
-from wbsupply.api.logic import admin, users
+from wbsupply.api.logic import admin, phone_guard, users
 from wbsupply.api.logic import admin_views as views
 from wbsupply.api.logic.wb import AUTH_LABELS
 from wbsupply.api.security import new_password
@@ -108,7 +108,13 @@ async def invite(request: Request, user: AdminUser, session: SessionDep) -> Resp
 @router.get("/bots", response_class=HTMLResponse)
 def bots(request: Request, user: AdminUser, session: SessionDep) -> Response:
     return page(request, "admin/bots.html", user, bots=admin.bots(session), success=views.bot_success(session),
-                auth_labels=AUTH_LABELS)
+                auth_labels=AUTH_LABELS, proof_needed=phone_guard.PROOF_NEEDED)
+
+
+@router.post("/bots/{account_id}/approve-phone")
+def approve_phone(account_id: DbId, user: AdminUser, session: SessionDep) -> Response:
+    phone_guard.approve(session, account_id)
+    return redirect("/admin/bots")
 
 
 @router.post("/bots/{account_id}/{action}")
