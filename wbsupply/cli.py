@@ -56,8 +56,10 @@ def api() -> None:
     import uvicorn
 
     from wbsupply.api.bootstrap import ensure_configured_admin
+    from wbsupply.runtime import private_files, proxy_options
     from wbsupply.store.engine import make_engine, upgrade
 
+    private_files()
     _setup_logging()
     settings = get_settings()
     upgrade(settings.resolved_database_url())
@@ -67,7 +69,7 @@ def api() -> None:
     engine.dispose()
     uvicorn.run(
         "wbsupply.api.main:create_app_from_env", factory=True, host=settings.api_host, port=settings.api_port,
-        log_level="warning", proxy_headers=True,
+        log_level="warning", **proxy_options(settings),
     )
 
 

@@ -38,6 +38,11 @@ class Settings(ControlPlaneConfig):
     # Web cabinet / API.
     api_host: str = Field(default="127.0.0.1", description="Address of the API and web cabinet")
     api_port: int = Field(default=8000, ge=1, le=65535, description="Port of the API and web cabinet")
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Proxies trusted for X-Forwarded-For/-Proto, comma-separated ('*' = any); empty: none, the "
+        "peer address is the client (set it only behind a reverse proxy that overwrites the header)",
+    )
     secret_key: SecretStr | None = Field(
         default=None, description="Signs sessions and encrypts WB sessions; generated into data_dir if unset"
     )

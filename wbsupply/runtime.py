@@ -2,7 +2,9 @@
 
 Each component is an object with a ``name`` and ``async run(stop)`` that returns once ``stop`` is set; the
 runtime starts them together and stops them together, so Ctrl-C ends the process cleanly (no traceback, no
-child processes left behind).
+child processes left behind). While running, each is supervised on its own: one that fails is restarted with
+a growing pause and the admins are alerted, while the others keep serving. Only a failure to start at all
+(``StartupError``: a port in use) ends the process, with one line saying why.
 """
 
 from __future__ import annotations
@@ -10,9 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
 import signal
-from collections.abc import Iterator
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,6 +30,12 @@ from wbsupply.feed.memory import MemoryFeed
 log = logging.getLogger("wbsupply.runtime")
 
 STOP_GRACE_SECONDS = 10.0
+RESTART_DELAYS = (1.0, 2.0, 5.0, 15.0, 30.0, 60.0)  # after the 1st, 2nd, ... failure in a row
+HEALTHY_AFTER_SECONDS = 300.0  # a component that ran this long before failing starts its count afresh
+
+
+class StartupError(RuntimeError):
+    """A component cannot start at all (e.g. its port is taken): restarting would not help."""
 
 
 class Component(Protocol):
@@ -54,27 +65,38 @@ class _QuietServer(uvicorn.Server):
 class HttpComponent:
     """Serves an ASGI app inside the shared event loop until ``stop`` is set."""
 
-    def __init__(self, name: str, app: Any, host: str, port: int) -> None:
+    def __init__(self, name: str, app: Any, host: str, port: int, **options: Any) -> None:
         self.name = name
         self.url = f"http://{host}:{port}"
-        self._server = _QuietServer(
-            uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
-        )
+        self._config = {"app": app, "host": host, "port": port, "log_level": "warning", "lifespan": "on",
+                        "proxy_headers": False, **options}
+        self._served = False
 
     async def run(self, stop: asyncio.Event) -> None:
+        server = _QuietServer(uvicorn.Config(**self._config))  # a fresh server on every (re)start
+
         async def exit_on_stop() -> None:
             await stop.wait()
-            self._server.should_exit = True
+            server.should_exit = True
 
         watcher = asyncio.create_task(exit_on_stop())
         try:
             # Awaited here, not in a task of its own: uvicorn's SystemExit on a bind error must be caught
             # in this frame, since asyncio lets a task's SystemExit escape the whole loop.
-            await self._server.serve()
+            await server.serve()
         except SystemExit:
-            raise RuntimeError(f"{self.name}: cannot listen on {self.url} (port in use?)") from None
+            message = f"{self.name}: cannot listen on {self.url} (port in use?)"
+            raise (RuntimeError(message) if self._served else StartupError(message)) from None
         finally:
+            self._served = self._served or server.started
             watcher.cancel()
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's forwarded-header options: off unless proxies are configured (uvicorn's own default trusts
+    X-Forwarded-For from loopback, which lets anyone on the machine pick their address for the login limiter)."""
+    trusted = settings.forwarded_allow_ips.strip()
+    return {"proxy_headers": True, "forwarded_allow_ips": trusted} if trusted else {"proxy_headers": False}
 
 
 def ensure_secret_key(settings: Settings) -> str:
@@ -89,9 +111,67 @@ def ensure_secret_key(settings: Settings) -> str:
     return path.read_text().strip()
 
 
-async def run_components(components: list[Component], stop: asyncio.Event) -> None:
-    """Run all components; the first to fail stops the others, and its error is raised."""
-    tasks = {asyncio.create_task(c.run(stop), name=c.name): c for c in components}
+Alert = Callable[[str, BaseException, int], Awaitable[None]]
+
+
+async def supervise(component: Component, stop: asyncio.Event, status: dict[str, str],
+                    alert: Alert | None = None) -> None:
+    """Run ``component`` until ``stop``; restart it after a failure with a growing pause (see RESTART_DELAYS)."""
+    loop = asyncio.get_running_loop()
+    failures = 0
+    while not stop.is_set():
+        started = loop.time()
+        try:
+            await component.run(stop)
+            if stop.is_set():
+                return
+            error: BaseException = RuntimeError("stopped on its own")
+        except StartupError:
+            raise
+        except Exception as exc:
+            if stop.is_set():
+                return
+            error = exc
+        failures = 1 if loop.time() - started >= HEALTHY_AFTER_SECONDS else failures + 1
+        delay = RESTART_DELAYS[min(failures, len(RESTART_DELAYS)) - 1]
+        status[component.name] = "failed"
+        log.error("component %s failed (%d in a row): %s; restarting in %.0f s", component.name, failures,
+                  error, delay)
+        if alert is not None:
+            try:
+                await alert(component.name, error, failures)
+            except Exception as exc:  # the alert is best effort: a locked database must not stop the restart
+                log.warning("could not alert the admins about %s: %s", component.name, exc)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        if not stop.is_set():
+            status[component.name] = "restarting"
+            log.info("restarting component %s", component.name)
+
+
+def admin_alert(settings: Settings) -> Alert:
+    """Tell the admins (Telegram admin chat and cabinet) that a component failed; once per component an hour."""
+    from wbsupply.notify.kinds import NoticeKind
+    from wbsupply.notify.outbox import alert_admins
+    from wbsupply.store import make_engine
+
+    engine = make_engine(settings.resolved_database_url())
+
+    async def alert(name: str, error: BaseException, failures: int) -> None:
+        hour = time.strftime("%Y-%m-%dT%H", time.gmtime())
+        payload = {"component": name, "error": str(error)[:500], "failures": failures}
+        await asyncio.to_thread(alert_admins, engine, NoticeKind.COMPONENT_FAILED, payload,
+                                f"component_failed:{name}:{hour}")
+
+    return alert
+
+
+async def run_components(components: list[Component], stop: asyncio.Event, *,
+                         status: dict[str, str] | None = None, alert: Alert | None = None) -> None:
+    """Run all components, each supervised (restarted after a failure) until ``stop`` is set. A component
+    that cannot start at all (``StartupError``) stops the others, and its error is raised."""
+    status = status if status is not None else {}
+    tasks = {asyncio.create_task(supervise(c, stop, status, alert), name=c.name): c for c in components}
     failure: BaseException | None = None
     pending = set(tasks)
     while pending:
@@ -124,7 +204,8 @@ def build_embedded_components(runtime: Runtime) -> list[Component]:
         sandbox_app = create_sandbox(SandboxConfig(seed=settings.sandbox_seed, speed=settings.sandbox_speed))
         runtime.extras["sandbox_market"] = sandbox_app.state.market
         components.append(HttpComponent("sandbox", sandbox_app, settings.sandbox_host, settings.sandbox_port))
-    components.append(HttpComponent("api", create_api(runtime), settings.api_host, settings.api_port))
+    components.append(HttpComponent("api", create_api(runtime), settings.api_host, settings.api_port,
+                                    **proxy_options(settings)))
 
     from wbsupply.monitor.entry import MonitorComponent
     from wbsupply.notify.main import NotifierComponent
@@ -136,8 +217,28 @@ def build_embedded_components(runtime: Runtime) -> list[Component]:
     return components
 
 
+CREDENTIALS_FILE = "first-start-credentials.txt"
+
+
+def announce_credentials(lines: list[str], data_dir: Path, *, terminal: bool) -> None:
+    """The first start's passwords: on a terminal, shown once; otherwise (a log file, a service manager's
+    journal) into a file only the owner can read, and only its path goes to the output."""
+    secret = [line for line in lines if "/" in line and ("администратор" in line or "демо-продавец" in line)]
+    if terminal or not secret:
+        print("\n".join(lines), flush=True)
+        return
+    path = data_dir / CREDENTIALS_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write("\n".join(lines) + "\n")
+    os.chmod(path, 0o600)  # also when the file was already there
+    written = (f"Пароли первого запуска записаны в {path.resolve()} (файл доступен только владельцу): "
+               "прочитайте и удалите его")
+    print("\n".join([written, *(line for line in lines[1:] if line not in secret)]), flush=True)
+
+
 def _first_start(runtime: Runtime) -> None:
-    """Admin and demo seller on the very first start; their passwords go to the terminal once, not to logs."""
+    """Admin and demo seller on the very first start; their passwords go to the terminal once, never to logs."""
     from wbsupply.api.bootstrap import DEMO_PHONE, ensure_first_users, ensure_sandbox_seller
     from wbsupply.store import make_engine
 
@@ -152,7 +253,7 @@ def _first_start(runtime: Runtime) -> None:
         draft = ensure_sandbox_seller(market)
         lines.append(f"Песочница WB: телефон {DEMO_PHONE}, черновик поставки для задачи: {draft}")
     if lines:
-        print("\n".join(lines), flush=True)
+        announce_credentials(lines, Path(runtime.settings.data_dir), terminal=sys.stdout.isatty())
 
 
 async def _main(settings: Settings) -> None:
@@ -164,15 +265,22 @@ async def _main(settings: Settings) -> None:
     components = build_embedded_components(runtime)
     _first_start(runtime)
     log.info("wbsupply is up: cabinet on http://%s:%s (Ctrl-C stops)", settings.api_host, settings.api_port)
-    await run_components(components, stop)
+    await run_components(components, stop, status=runtime.status, alert=admin_alert(settings))
     log.info("wbsupply stopped")
+
+
+def private_files() -> None:
+    """Files this process creates (database, WAL, secret key, browser profiles) are the owner's only."""
+    os.umask(0o077)
 
 
 def run_embedded(settings: Settings) -> None:
     from wbsupply.store.engine import upgrade
 
     try:
-        Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+        private_files()
+        Path(settings.data_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
+        Path(settings.data_dir).chmod(0o700)  # sessions of sellers' WB cabinets live here
         ensure_secret_key(settings)
         upgrade(settings.resolved_database_url())
         asyncio.run(_main(settings))

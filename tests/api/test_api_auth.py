@@ -44,7 +44,7 @@ def test_wrong_password_is_401_in_russian(make_person) -> None:
     assert response.json()["detail"] == "Неверный e-mail или пароль"
 
 
-def test_five_failures_lock_that_ip_and_email_for_15_minutes(make_person) -> None:
+def test_five_failures_slow_that_ip_and_email_down(make_person) -> None:
     person = make_person(login=False)
     with time_machine.travel("2026-11-26 10:00:00+00:00", tick=False) as clock:
         for _ in range(5):
@@ -57,7 +57,7 @@ def test_five_failures_lock_that_ip_and_email_for_15_minutes(make_person) -> Non
         # Another e-mail from the same address is not affected.
         assert person.client.post("/api/v1/auth/login", json={"email": "x@example.com", "password": "a"}).status_code \
             == 401
-        clock.shift(15 * 60 + 1)
+        clock.shift(int(locked.headers["retry-after"]) + 1)
         assert person.client.post("/api/v1/auth/login", json={"email": person.email, "password": PASSWORD}) \
             .status_code == 200
 

@@ -51,7 +51,7 @@ def test_wrong_types_get_the_domain_messages(seller, engine: Engine) -> None:
         ({"lead_time_days": None, "date_from": "2020-01-01", "date_to": "2020-01-05"},
          "Дата окончания периода уже прошла"),
         ({"unexpected": 1}, "unexpected: такого поля нет"),
-        ({"account_id": "abc"}, "Аккаунт WB: неверное значение"),
+        ({"account_id": "abc"}, "Аккаунт WB: введите целое число"),
     ],
 )
 def test_rule_violations_are_russian(seller, engine: Engine, override: dict, message: str) -> None:

@@ -21,7 +21,7 @@ def test_first_users_once(engine: Engine, tmp_path: Path) -> None:
     assert "admin@wbsupply.local" in text and DEMO_EMAIL in text and DEMO_PHONE in text
     demo_password = next(line for line in lines if DEMO_EMAIL in line).rsplit(" / ", 1)[1]
     with session_factory(engine)() as session:
-        assert users.authenticate(session, DEMO_EMAIL, demo_password, "127.0.0.1").plan_limit == 25
+        assert users.authenticate(session, DEMO_EMAIL, demo_password, "127.0.0.1", secret="s").plan_limit == 25
     seller = market.seller_by_phone(DEMO_PHONE)
     assert seller is not None and len(market.list_drafts(seller.suppliers[0].id)) == 1
 

@@ -209,6 +209,7 @@ def test_task_phase_changes_follow_the_machine() -> None:
 
 def test_a_window_reaching_far_into_the_future_is_checked_without_walking_it() -> None:
     far = spec(date_from=TODAY, date_to=dt.date(9999, 12, 31), weekdays=[6], skip_dates=[TODAY + dt.timedelta(days=3)])
-    assert check_against_today(far, TODAY) == []
+    # The API refuses such a window (dates at most a year from today); the model still handles it lazily.
+    assert check_against_today(far, TODAY) == ["Дата окончания периода: не дальше года от сегодняшнего дня"]
     assert far.dates_on_calendar(TODAY)[0] == TODAY + dt.timedelta(days=10), "first Sunday not skipped"
     assert len(far.dates_on_calendar(TODAY)) == 3

@@ -28,11 +28,13 @@ def test_from_make_run_to_a_booked_supply(tmp_path: Path) -> None:
     assert proc.stdout is not None
     try:
         printed: dict[str, str] = {}
-        while "draft" not in printed:  # what the terminal shows on the first start
+        while "draft" not in printed:  # what the output shows on the first start (not a terminal here)
             line = proc.stdout.readline()
-            assert line, "wbsupply up ended before printing the demo credentials"
-            if "демо-продавец" in line:
-                printed["password"] = line.rsplit("/", 1)[-1].strip()
+            assert line, "wbsupply up ended before printing the demo draft"
+            if "Пароли первого запуска записаны в" in line:
+                credentials = Path(line.split(" записаны в ", 1)[1].split(" (", 1)[0]).read_text()
+                demo = next(row for row in credentials.splitlines() if "демо-продавец" in row)
+                printed["password"] = demo.rsplit("/", 1)[-1].strip()
             if "черновик поставки для задачи" in line:
                 printed["draft"] = line.rsplit(":", 1)[-1].strip()
         api, sandbox = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{sandbox_port}"

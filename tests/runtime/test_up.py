@@ -99,7 +99,9 @@ def test_up_serves_and_stops_cleanly_on_ctrl_c(tmp_path):
     assert proc.returncode == 0, output
     assert "Traceback" not in output
     assert session_processes(proc.pid) == []
-    assert "admin@wbsupply.local" in output and "seller@wbsupply.local" in output  # printed on the first start
+    # First start, output not a terminal: the passwords went to an owner-only file, its path was printed.
+    assert "first-start-credentials.txt" in output and "admin@wbsupply.local /" not in output
+    assert "seller@wbsupply.local" in (tmp_path / "data" / "first-start-credentials.txt").read_text()
 
     # Second start: same data folder, no new users, the passwords are not printed again.
     again = start_up(tmp_path, api_port, sandbox_port)
@@ -108,7 +110,7 @@ def test_up_serves_and_stops_cleanly_on_ctrl_c(tmp_path):
     finally:
         second_output = ctrl_c(again)
     assert again.returncode == 0, second_output
-    assert "admin@wbsupply.local" not in second_output
+    assert "admin@wbsupply.local" not in second_output and "first-start-credentials" not in second_output
 
 
 @pytest.mark.slow

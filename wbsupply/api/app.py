@@ -5,18 +5,21 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from wbsupply import __version__
 from wbsupply.api.errors import install_error_handlers
+from wbsupply.api.logic.health import database_state
 from wbsupply.api.logic.load_history import LoadHistory, sampling
-from wbsupply.api.middleware import BodyLimitMiddleware, CsrfCookieMiddleware
+from wbsupply.api.middleware import BodyLimitMiddleware, CsrfCookieMiddleware, SecurityHeadersMiddleware
 from wbsupply.api.routes import admin, auth, notifications, slots, tasks, usage, wb_accounts
+from wbsupply.api.routes.outputs import ERRORS, HealthOut
 from wbsupply.api.security import SessionSigner
 from wbsupply.api.web import admin_pages, cabinet_pages, pages, render
 from wbsupply.store import begin_immediate, make_engine, session_factory
@@ -28,7 +31,7 @@ STATIC_DIR = Path(__file__).with_name("web") / "static"
 
 
 def api_router() -> APIRouter:
-    router = APIRouter(prefix="/api/v1")
+    router = APIRouter(prefix="/api/v1", responses=ERRORS)
     for module in (auth, wb_accounts, tasks, slots, usage, notifications, admin):
         router.include_router(module.router)
     router.include_router(auth.me_router)
@@ -92,10 +95,16 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Outermost first: refuse oversized bodies before anything reads them.
     app.add_middleware(CsrfCookieMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware)
 
-    @app.get("/healthz", tags=["health"])
-    async def healthz() -> dict[str, Any]:
-        return {"status": "ok", "version": __version__, "components": runtime.status}
+    @app.get("/healthz", tags=["health"], response_model=HealthOut,
+             responses={503: {"model": HealthOut, "description": "the database is locked or unavailable"}})
+    async def healthz() -> JSONResponse:
+        database = await run_in_threadpool(database_state, engine)
+        failed = [name for name, state in runtime.status.items() if state == "failed"]
+        status = "ok" if database == "ok" and not failed else "degraded"
+        body = {"status": status, "version": __version__, "components": runtime.status, "database": database}
+        return JSONResponse(body, status_code=200 if database == "ok" else 503)
 
     return app

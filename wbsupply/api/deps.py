@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, ParamSpec, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -16,6 +16,10 @@ from wbsupply.api.security import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_
 from wbsupply.domain.statuses import Role
 from wbsupply.runtime import Runtime
 from wbsupply.store import User
+from wbsupply.store.types import MAX_ROW_ID
+
+# A path id beyond the id columns' range is a 422, not an overflow or a database error (a 500).
+DbId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FAILED = "Форма устарела или отправлена с другого сайта: обновите страницу и попробуйте снова"
@@ -33,7 +37,22 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# Closed when the handler returns, before FastAPI validates the response against its model (in the thread
+# pool, for a sync handler): no connection is held while waiting for a thread (a deadlock under load).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+async def get_read_session(request: Request) -> AsyncIterator[Session]:
+    """A session whose transactions begin deferred even for a POST: sign-in reads, verifies the password with
+    no transaction open (argon2 takes a good fraction of a second) and writes only briefly afterwards."""
+    session: Session = request.app.state.sessions()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -110,8 +129,9 @@ def _lookup_user(request: Request, session: Session) -> User | None:
     if loaded is None:
         return None
     user = session.get(User, loaded[0])
-    if user is None or not user.active or signer.fingerprint(user.password_hash) != loaded[1]:
-        return None
+    if (user is None or not user.active or signer.fingerprint(user.password_hash) != loaded[1]
+            or user.session_version != loaded[2]):
+        return None  # signed out, password changed or blocked since the cookie was set
     return user
 
 
@@ -159,4 +179,6 @@ Csrf = Depends(check_csrf)
 
 
 def client_ip(request: Request) -> str:
+    # The peer address; uvicorn replaces it from X-Forwarded-For only for the proxies listed in the
+    # forwarded_allow_ips setting (off by default), so rotating that header gains an attacker nothing.
     return request.client.host if request.client else "unknown"

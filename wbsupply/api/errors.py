@@ -82,6 +82,16 @@ _TYPE_TEXTS = {
     "less_than_equal": "слишком большое значение",
     "value_error": "неверное значение",
     "extra_forbidden": "такого поля нет",
+    "too_long": "слишком много значений",
+    "too_short": "слишком мало значений",
+    "less_than": "слишком большое значение",
+    "greater_than": "слишком маленькое значение",
+    "list_type": "ожидается список",
+    "int_from_float": "введите целое число",
+    "date_parsing": "введите дату в формате ГГГГ-ММ-ДД",
+    "date_from_datetime_parsing": "введите дату в формате ГГГГ-ММ-ДД",
+    "datetime_parsing": "введите дату и время",
+    "datetime_from_date_parsing": "введите дату и время",
 }
 
 
@@ -122,6 +132,14 @@ def install_error_handlers(app: FastAPI) -> None:
         if _is_api(request):
             return _json(422, _GENERIC[422], lines)
         return _page(request, 422, "; ".join(lines))
+
+    @app.exception_handler(OverflowError)
+    async def on_overflow(request: Request, exc: OverflowError) -> Response:
+        # A number beyond the database's 64-bit integers (or a date beyond year 9999) that slipped past the
+        # request models: the client's mistake, not the server's.
+        if _is_api(request):
+            return _json(422, _GENERIC[422], ["Слишком большое число или дата"])
+        return _page(request, 422, "Слишком большое число или дата")
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> Response:

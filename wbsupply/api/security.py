@@ -1,13 +1,16 @@
 """Passwords (argon2id), signed session cookies, bearer tokens and CSRF tokens.
 
-Sessions are stateless signed cookies; they carry a fingerprint of the password hash, so changing a
-password (or an admin deactivating the user) ends every session of that user at once.
+Sessions are signed cookies that carry the user's session version and a fingerprint of the password hash:
+signing out or changing the password bumps the version on the server, which ends every cookie of that user
+at once (an admin deactivating the user does too).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
+import threading
 import time
 from functools import lru_cache
 
@@ -22,18 +25,25 @@ CSRF_FIELD = "csrf_token"
 SESSION_MAX_AGE = 14 * 24 * 3600
 TOKEN_PREFIX = "wbs_"
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# argon2id, 64 MiB and 3 passes as the library recommends, but one lane: a hash takes one core, not all of
+# them (older hashes with four lanes are rehashed at the next sign-in).
+_hasher = PasswordHasher(parallelism=1)
+# One hash at a time per process: a flood of sign-ins queues here instead of taking every core from the
+# cabinet, the bots and the monitor (each hash is a quarter of a second of CPU and 64 MiB).
+_HASHING = threading.BoundedSemaphore(1)
 # Verifying against this keeps unknown e-mails as slow as wrong passwords (no account probing by timing).
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    with _HASHING:
+        return _hasher.hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        with _HASHING:
+            return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
@@ -48,6 +58,11 @@ def new_password() -> str:
 
 def sha256(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
+
+
+def keyed_hash(secret: str, value: str) -> str:
+    """HMAC-SHA256: for values (tried passwords) a plain hash would leave crackable in the database."""
+    return hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()
 
 
 def new_api_token() -> str:
@@ -72,20 +87,24 @@ class SessionSigner:
     def fingerprint(password_hash: str) -> str:
         return sha256(password_hash)[:16]
 
-    def dumps(self, user_id: int, password_hash: str) -> str:
-        return self._serializer.dumps({"u": user_id, "p": self.fingerprint(password_hash)})
+    def dumps(self, user_id: int, password_hash: str, version: int) -> str:
+        return self._serializer.dumps({"u": user_id, "p": self.fingerprint(password_hash), "v": version})
 
-    def loads(self, cookie: str) -> tuple[int, str] | None:
+    def loads(self, cookie: str) -> tuple[int, str, int] | None:
+        """User id, password fingerprint and session version of a valid, unexpired cookie."""
         verified = self._verified(cookie)
-        if verified is None or time.time() - verified[2] > SESSION_MAX_AGE:
+        if verified is None or time.time() - verified[3] > SESSION_MAX_AGE:
             return None
-        return verified[0], verified[1]
+        return verified[0], verified[1], verified[2]
 
-    def _verify(self, cookie: str) -> tuple[int, str, float] | None:
+    def _verify(self, cookie: str) -> tuple[int, str, int, float] | None:
         try:
             data, signed_at = self._serializer.loads(cookie, return_timestamp=True)
         except BadSignature:
             return None
-        if not isinstance(data, dict) or not isinstance(data.get("u"), int) or not isinstance(data.get("p"), str):
+        if not isinstance(data, dict):
             return None
-        return data["u"], data["p"], signed_at.timestamp()
+        user_id, fingerprint, version = data.get("u"), data.get("p"), data.get("v")
+        if not isinstance(user_id, int) or not isinstance(fingerprint, str) or not isinstance(version, int):
+            return None
+        return user_id, fingerprint, version, signed_at.timestamp()

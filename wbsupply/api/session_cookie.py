@@ -12,7 +12,7 @@ def set_session_cookie(request: Request, response: Response, user: User) -> None
     signer: SessionSigner = request.app.state.signer
     response.set_cookie(
         SESSION_COOKIE,
-        signer.dumps(user.id or 0, user.password_hash),
+        signer.dumps(user.id or 0, user.password_hash, user.session_version),
         max_age=SESSION_MAX_AGE,
         httponly=True,
         samesite="lax",

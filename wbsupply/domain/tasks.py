@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from wbsupply.domain.machines import move
@@ -23,7 +23,14 @@ from wbsupply.domain.statuses import BoxType, TaskMode, TaskPhase
 from wbsupply.domain.tariffs import Plan
 
 MAX_LEAD_TIME_DAYS = 365  # WB plans a month ahead; the cap only keeps date arithmetic sane
-MAX_DRAFT_ID_LENGTH = 100  # WB's draft ids are UUIDs (36 characters); anything else is checked by the bot
+# Limits of a spec (the API schema documents them): a task is a seller's wish, not a place to store data.
+MAX_DRAFT_ID_LENGTH = 64  # WB's draft ids are UUIDs
+MAX_WAREHOUSES = 50
+MAX_SKIP_DATES = 100
+MAX_COEFFICIENT = 20  # WB's acceptance coefficients run from 0 (free) to 20
+MAX_LOGISTICS_COEFFICIENT = 1000  # percent
+MAX_ID = 2**63 - 1  # ids are signed 64-bit integers in both databases
+MAX_DATE_RANGE_DAYS = 366  # dates (window, skipped, deadline) at most a year from today
 RULE_ERROR = "task_rule"  # pydantic error type of our own rules; their message is for the seller as is
 
 
@@ -42,18 +49,18 @@ class SupplyTaskSpec(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    account_id: str
-    preorder_id: int | None = None
-    draft_id: str | None = None
-    warehouses: list[int]
+    account_id: str = Field(max_length=20)
+    preorder_id: int | None = Field(default=None, le=MAX_ID)
+    draft_id: str | None = Field(default=None, max_length=MAX_DRAFT_ID_LENGTH)
+    warehouses: list[int] = Field(max_length=MAX_WAREHOUSES)
     box_type: BoxType
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     lead_time_days: int | None = None
-    weekdays: frozenset[int] = frozenset()
-    skip_dates: frozenset[dt.date] = frozenset()
-    max_coefficient: int = 0
-    max_logistics_coefficient: int | None = None
+    weekdays: frozenset[int] = Field(default=frozenset(), max_length=7)
+    skip_dates: frozenset[dt.date] = Field(default=frozenset(), max_length=MAX_SKIP_DATES)
+    max_coefficient: int = Field(default=0, le=MAX_COEFFICIENT)
+    max_logistics_coefficient: int | None = Field(default=None, le=MAX_LOGISTICS_COEFFICIENT)
     deadline: dt.datetime | None = None
     mode: TaskMode = TaskMode.BOOK
 
@@ -127,6 +134,8 @@ class SupplyTaskSpec(BaseModel):
     @field_validator("deadline")
     @classmethod
     def _deadline_in_moscow(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is not None and not 2000 <= value.year <= 2999:  # 9999-12-31 -12:00 overflows in UTC
+            raise _rule(_FAR_DEADLINE)
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=MOSCOW)
         return value
@@ -204,6 +213,7 @@ class SupplyTaskSpec(BaseModel):
         return self.date_to is not None and self.date_to < now.astimezone(MOSCOW).date()
 
 
+_FAR_DEADLINE = "Крайний срок — не позже чем через год"
 _NO_DAY_LEFT = "В выбранном периоде не осталось подходящих дней: проверьте дни недели и исключённые даты"
 
 
@@ -218,6 +228,14 @@ def check_against_today(spec: SupplyTaskSpec, today: dt.date, now: dt.datetime |
             problems.append(_NO_DAY_LEFT)
     if now is not None and spec.deadline is not None and spec.deadline <= now:
         problems.append("Крайний срок уже прошёл")
+    if now is not None and spec.deadline is not None and spec.deadline > now + dt.timedelta(MAX_DATE_RANGE_DAYS):
+        problems.append(_FAR_DEADLINE)
+    earliest, latest = today - dt.timedelta(MAX_DATE_RANGE_DAYS), today + dt.timedelta(MAX_DATE_RANGE_DAYS)
+    for name, day in (("date_from", spec.date_from), ("date_to", spec.date_to)):
+        if day is not None and not earliest <= day <= latest:
+            problems.append(f"{FIELD_LABELS[name]}: не дальше года от сегодняшнего дня")
+    if any(not earliest <= day <= latest for day in spec.skip_dates):
+        problems.append(f"{FIELD_LABELS['skip_dates']}: не дальше года от сегодняшнего дня")
     return problems
 
 
@@ -256,6 +274,10 @@ _TYPE_MESSAGES = {
     "frozen_set_type": "ожидается список",
     "set_type": "ожидается список",
     "extra_forbidden": "такого поля нет",
+    "too_long": "слишком много значений",
+    "string_too_long": "слишком длинное значение",
+    "less_than_equal": "слишком большое значение",
+    "greater_than_equal": "слишком маленькое значение",
 }
 
 

@@ -7,6 +7,7 @@ Every kind has a producer where its event happens (``tests/notify/test_kinds.py`
   auth_code_needed;
 - supervisor (embedded) and operator hook (cluster): bot_error, bot_crash_loop;
 - monitor: monitor_degraded, wb_api_disabled (through :func:`wbsupply.notify.outbox.alert_admins`);
+- runtime (``wbsupply up``): component_failed, when a component fails and is restarted;
 - notifier: telegram_blocked.
 
 Pure: no I/O, no database, safe to import from the worker and the monitor.
@@ -32,6 +33,7 @@ class NoticeKind(StrEnum):
     BOT_CRASH_LOOP = "bot_crash_loop"
     MONITOR_DEGRADED = "monitor_degraded"
     WB_API_DISABLED = "wb_api_disabled"
+    COMPONENT_FAILED = "component_failed"
 
 
 class Group(StrEnum):
@@ -81,6 +83,7 @@ TRAITS: dict[NoticeKind, Traits] = {
     NoticeKind.BOT_CRASH_LOOP: Traits(Group.SERVICE, admin=True),
     NoticeKind.MONITOR_DEGRADED: Traits(Group.SERVICE, admin=True),
     NoticeKind.WB_API_DISABLED: Traits(Group.SERVICE, admin=True),
+    NoticeKind.COMPONENT_FAILED: Traits(Group.SERVICE, admin=True),
 }
 
 URGENT_KINDS = frozenset(kind.value for kind, t in TRAITS.items() if t.urgent)

@@ -222,6 +222,12 @@ def _crash_loop(p: Mapping[str, Any], base: str) -> Message:
     return Message("Бот падает при запуске", text, f"{base}/admin/bots")
 
 
+def _component_failed(p: Mapping[str, Any], base: str) -> Message:
+    text = (f"Компонент «{p.get('component') or '?'}» сервиса упал и перезапускается, остальные работают. "
+            f"Ошибка: {p.get('error') or p.get('text') or 'не указана'}")
+    return Message("Сбой компонента сервиса", text, f"{base}/admin")
+
+
 def _fallback(kind: str, p: Mapping[str, Any]) -> Message:
     return Message(str(p.get("title") or "Уведомление wbsupply"), str(p.get("text") or kind))
 
@@ -240,6 +246,7 @@ _BUILDERS: dict[str, Callable[[Mapping[str, Any], str], Message]] = {
     NoticeKind.MONITOR_DEGRADED: _monitor_degraded,
     NoticeKind.WB_API_DISABLED: _wb_api_disabled,
     NoticeKind.BOT_CRASH_LOOP: _crash_loop,
+    NoticeKind.COMPONENT_FAILED: _component_failed,
 }
 KNOWN_KINDS = frozenset(str(kind) for kind in _BUILDERS)
 __all__ = ["ADMIN_KINDS", "EMAIL_KINDS", "KNOWN_KINDS", "PREF_EVENT_OF_KIND", "URGENT_KINDS", "Message", "render"]

@@ -5,7 +5,7 @@ Importing this package registers every table on :data:`metadata` (what Alembic c
 
 from sqlmodel import SQLModel
 
-from wbsupply.store.accounts import ApiToken, Invitation, LoginFailure, TelegramLinkCode
+from wbsupply.store.accounts import ApiToken, IdempotencyKey, Invitation, LoginFailure, TelegramLinkCode
 from wbsupply.store.auth import AuthRequestKind, AuthRequestStatus, AuthState, WbAuthRequest
 from wbsupply.store.engine import (
     begin_immediate,
@@ -46,6 +46,7 @@ __all__ = [
     "Booking",
     "BookingState",
     "EventLog",
+    "IdempotencyKey",
     "Invitation",
     "LoginFailure",
     "MonthlyUsage",

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from wbsupply.domain.statuses import Role
-from wbsupply.store.models import User  # noqa: F401  (foreign keys below need the users table)
+from wbsupply.store.models import SupplyTask, User  # noqa: F401  (foreign keys below need these tables)
 from wbsupply.store.types import BigIntId, EnumString, utcnow
 
 
@@ -45,6 +45,7 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True)
     created_at: datetime = Field(default_factory=utcnow)
     last_used_at: datetime | None = None
+    expires_at: datetime | None = None  # None only for tokens issued before expiry existed
 
 
 class TelegramLinkCode(SQLModel, table=True):
@@ -69,3 +70,16 @@ class LoginFailure(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True, sa_type=BigIntId)
     key: str = Field(max_length=64)  # sha256 of "ip|email": no addresses at rest
     at: datetime = Field(default_factory=utcnow)
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """A client's Idempotency-Key of a creating request and what it created: a retried POST gets the same answer."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotency_keys_user_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
+    key: str = Field(max_length=64)  # sha256 of the client's key
+    task_id: int | None = Field(default=None, foreign_key="supply_tasks.id", ondelete="CASCADE")
+    created_at: datetime = Field(default_factory=utcnow)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -50,8 +51,9 @@ def make_engine(url: str | URL, *, echo: bool = False, sqlite_foreign_keys: bool
     if in_memory:
         kwargs["poolclass"] = StaticPool  # one shared connection, or every connection sees an empty db
     else:
-        Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
+        Path(parsed.database or "").parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     engine = create_engine(parsed, echo=echo, **kwargs)
+    database_file = None if in_memory else Path(parsed.database or "")
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -63,6 +65,8 @@ def make_engine(url: str | URL, *, echo: bool = False, sqlite_foreign_keys: bool
         cursor.execute(f"PRAGMA foreign_keys={'ON' if sqlite_foreign_keys else 'OFF'}")
         cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL, much faster than FULL
         cursor.close()
+        if database_file is not None:
+            _owner_only(database_file)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -70,6 +74,15 @@ def make_engine(url: str | URL, *, echo: bool = False, sqlite_foreign_keys: bool
         connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def _owner_only(database_file: Path) -> None:
+    """The database and its WAL hold sellers' data and encrypted WB sessions: readable by the owner only
+    (files made by an older version, or under a permissive umask, are tightened on the next connection)."""
+    for path in (database_file, Path(f"{database_file}-wal"), Path(f"{database_file}-shm")):
+        with contextlib.suppress(OSError):  # not there (yet), or not ours to change
+            if path.stat().st_mode & 0o077:
+                path.chmod(0o600)
 
 
 def _enable_wal(cursor: Any, attempts: int = 100) -> None:

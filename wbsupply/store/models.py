@@ -58,6 +58,8 @@ class User(UserBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     password_hash: str = Field(max_length=255)  # argon2id PHC string, never the password
     created_at: datetime = Field(default_factory=utcnow)
+    # Carried by every session cookie: signing out or changing the password bumps it, ending every cookie.
+    session_version: int = 0
 
 
 # --- WB accounts (one SellerBot each) --------------------------------------------------------------------
@@ -78,6 +80,8 @@ class WbAccount(WbAccountBase, table=True):
     auth_attempts: int = 0  # automatic re-authorizations since the last success (max 3)
     # Encrypted by the caller; the store never sees the cookies in clear.
     session_blob: bytes | None = Field(default=None, sa_type=LargeBinary)
+    # Set by an admin who checked that the phone is this seller's while another seller has it connected too.
+    phone_approved_at: datetime | None = None
     session_saved_at: datetime | None = None
     last_error: str | None = Field(default=None, sa_type=Text)
     memory_bytes: int | None = Field(default=None, sa_type=BigInteger)

@@ -18,6 +18,10 @@ from sqlalchemy.types import TypeDecorator
 BigIntId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+# Row ids are INTEGER columns: 32-bit in PostgreSQL. A larger id in a request is a 4xx, never a database error.
+MAX_ROW_ID = 2**31 - 1
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

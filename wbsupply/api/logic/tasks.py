@@ -17,7 +17,7 @@ from wbsupply.domain.schedule import MOSCOW
 from wbsupply.domain.statuses import BoxType, TaskMode, TaskPhase
 from wbsupply.domain.tasks import SupplyTaskSpec, check_against_today, russian_errors
 from wbsupply.store import EventLog, SupplyTask, User
-from wbsupply.store.types import utcnow
+from wbsupply.store.types import MAX_ROW_ID, utcnow
 
 NOT_FOUND = "Задача не найдена"
 # A failed task is editable too: the seller fixes it (e.g. picks an existing draft) and it starts again.
@@ -38,6 +38,10 @@ def parse_spec(data: dict[str, Any], account_id: int) -> SupplyTaskSpec:
     except ValidationError as exc:
         messages = russian_errors(exc)
         raise Invalid(messages[0], errors=messages) from None
+    known = warehouse_names()  # WB's list (the calendar adds what the sandbox's list lacks)
+    unknown = [str(warehouse_id) for warehouse_id in spec.warehouses if warehouse_id not in known]
+    if unknown:
+        raise Invalid(f"Неизвестный склад WB: {', '.join(unknown[:5])}")
     now = utcnow()
     problems = check_against_today(spec, now.astimezone(MOSCOW).date(), now)
     if problems:
@@ -50,9 +54,12 @@ def _account_id_of(data: dict[str, Any]) -> int:
     if isinstance(value, bool) or value in (None, ""):
         raise Invalid("Выберите аккаунт WB, для которого создаётся задача")
     try:
-        return int(value)
+        account_id = int(value)
     except (TypeError, ValueError):
         raise Invalid("Аккаунт WB: неверное значение") from None
+    if not 1 <= account_id <= MAX_ROW_ID:
+        raise NotFound(wb.NOT_FOUND)
+    return account_id
 
 
 def create_task(session: Session, user: User, data: dict[str, Any]) -> SupplyTask:

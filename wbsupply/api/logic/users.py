@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import update
+import sqlalchemy as sa
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
@@ -24,6 +26,8 @@ MIN_PASSWORD = 8
 INVITATION_TTL = timedelta(days=7)
 PLAN_LIMITS = tuple(plan.monthly_bookings for plan in sorted(Plan, key=lambda p: p.rank))
 BAD_LOGIN = "Неверный e-mail или пароль"
+TOKEN_DAYS = 90  # API tokens expire; a client asks for a new one with its credentials
+MAX_TOKENS = 20  # live tokens per user
 
 
 def normalize_email(email: str) -> str:
@@ -54,32 +58,42 @@ def plan_of(user: User) -> Plan | None:
         return None
 
 
-def authenticate(session: Session, email: str, password: str, client_ip: str) -> User:
-    """The active user with these credentials; 401 otherwise, 429 after too many failures."""
-    key = ratelimit.login_key(client_ip, email or "")
-    ratelimit.check_allowed(session, key)
+def authenticate(session: Session, email: str, password: str, client_ip: str, *, secret: str) -> User:
+    """The active user with these credentials; 401 otherwise, 429 while the limiter says wait.
+
+    ``session`` must not hold SQLite's write lock (a deferred session, see ``deps.ReadSessionDep``): the
+    password is verified with no transaction open, and failures are recorded in a short one afterwards, so
+    a flood of logins never keeps other writers (bots, the notifier) waiting on argon2.
+    """
+    keys = ratelimit.login_keys(client_ip, email or "", password or "", secret)
+    ratelimit.check_allowed(session, keys)
     user = session.exec(select(User).where(col(User.email) == (email or "").strip().lower())).first()
+    session.commit()  # end the read transaction before the slow part
     ok = security.verify_password(user.password_hash if user else None, password or "")
     if user is None or not ok or not user.active:
-        ratelimit.record_failure(session, key)
+        ratelimit.record_failure(session, keys)
         raise Unauthorized(BAD_LOGIN)
-    ratelimit.clear(session, key)
+    ratelimit.clear(session, keys)
     if security.needs_rehash(user.password_hash):
-        user.password_hash = security.hash_password(password)
-        session.add(user)
+        new_hash = security.hash_password(password)
+        session.exec(update(User).where(col(User.id) == user.id).values(password_hash=new_hash))
         session.commit()
+        session.refresh(user)
     return user
 
 
 def create_user(
-    session: Session, email: str, password: str, *, role: Role = Role.SELLER, plan_limit: int = 5
+    session: Session, email: str, password: str, *, role: Role = Role.SELLER, plan_limit: int = 5,
+    password_hash: str | None = None,
 ) -> User:
+    """``password_hash``: the password already hashed by a caller that holds a transaction (argon2 is slow)."""
     email = normalize_email(email)
     check_password_rules(password)
     check_plan_limit(plan_limit)
+    password_hash = password_hash or security.hash_password(password)
     if session.exec(select(User.id).where(col(User.email) == email)).first() is not None:
         raise Conflict("Пользователь с таким e-mail уже есть")
-    user = User(email=email, role=role, plan_limit=plan_limit, password_hash=security.hash_password(password))
+    user = User(email=email, role=role, plan_limit=plan_limit, password_hash=password_hash)
     session.add(user)
     try:
         session.commit()
@@ -90,12 +104,24 @@ def create_user(
 
 
 def change_password(session: Session, user: User, old: str, new: str) -> None:
+    """A new password ends every other session and revokes the API tokens (they may be what leaked)."""
+    session.commit()  # no transaction open while argon2 runs
     if not security.verify_password(user.password_hash, old):
         raise Invalid("Текущий пароль указан неверно")
     check_password_rules(new)
-    user.password_hash = security.hash_password(new)
+    new_hash = security.hash_password(new)
+    user.password_hash = new_hash
+    user.session_version += 1
     session.add(user)
+    session.exec(delete(ApiToken).where(col(ApiToken.user_id) == user.id))
     session.commit()
+
+
+def end_sessions(session: Session, user: User) -> None:
+    """Sign out everywhere: every session cookie of the user stops working (API tokens are kept)."""
+    session.exec(update(User).where(col(User.id) == user.id).values(session_version=User.session_version + 1))
+    session.commit()
+    session.refresh(user)
 
 
 def list_users(session: Session) -> list[User]:
@@ -164,6 +190,8 @@ def find_invitation(session: Session, token: str, now: datetime | None = None) -
 
 
 def accept_invitation(session: Session, token: str, email: str, password: str) -> User:
+    check_password_rules(password)
+    password_hash = security.hash_password(password)  # before the transaction: argon2 is slow
     invitation = find_invitation(session, token)
     email = normalize_email(email)
     if invitation.email and invitation.email != email:
@@ -179,7 +207,8 @@ def accept_invitation(session: Session, token: str, email: str, password: str) -
         session.rollback()
         raise NotFound("Приглашение не найдено, уже использовано или истекло")
     try:
-        user = create_user(session, email, password, role=invitation.role, plan_limit=invitation.plan_limit)
+        user = create_user(session, email, password, role=invitation.role, plan_limit=invitation.plan_limit,
+                           password_hash=password_hash)
     except Exception:
         session.rollback()
         raise
@@ -197,18 +226,29 @@ def list_invitations(session: Session) -> list[Invitation]:
 # --- API tokens -----------------------------------------------------------------------------------------
 
 
-def issue_token(session: Session, user: User, name: str = "") -> str:
+def issue_token(session: Session, user: User, name: str = "", days: int = TOKEN_DAYS) -> str:
+    """A new bearer token, valid for ``days``; the token is returned once and stored hashed."""
+    now = utcnow()
+    live = session.exec(select(func.count()).select_from(ApiToken).where(
+        col(ApiToken.user_id) == user.id, _unexpired(now))).one()
+    if live >= MAX_TOKENS:
+        raise Conflict(f"Не больше {MAX_TOKENS} действующих токенов: отзовите ненужные на странице «Токены API»")
     token = security.new_api_token()
-    session.add(ApiToken(user_id=user.id or 0, name=name[:100], token_hash=security.sha256(token)))
+    session.add(ApiToken(user_id=user.id or 0, name=name[:100], token_hash=security.sha256(token),
+                         expires_at=now + timedelta(days=max(1, min(days, TOKEN_DAYS)))))
     session.commit()
     return token
+
+
+def _unexpired(now: datetime) -> Any:
+    return sa.or_(col(ApiToken.expires_at).is_(None), col(ApiToken.expires_at) > now)
 
 
 def user_by_token(session: Session, token: str) -> User | None:
     row = session.exec(
         select(ApiToken, User)
         .join(User, col(User.id) == col(ApiToken.user_id))
-        .where(col(ApiToken.token_hash) == security.sha256(token))
+        .where(col(ApiToken.token_hash) == security.sha256(token), _unexpired(utcnow()))
     ).first()
     if row is None:
         return None
@@ -216,9 +256,20 @@ def user_by_token(session: Session, token: str) -> User | None:
     return user if user.active else None
 
 
-def revoke_tokens(session: Session, user: User) -> int:
-    tokens = list(session.exec(select(ApiToken).where(col(ApiToken.user_id) == user.id)))
-    for token in tokens:
-        session.delete(token)
+def list_tokens(session: Session, user: User) -> list[ApiToken]:
+    return list(session.exec(select(ApiToken).where(col(ApiToken.user_id) == user.id)
+                             .order_by(col(ApiToken.id).desc())))
+
+
+def revoke_token(session: Session, user: User, token_id: int) -> None:
+    token = session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise NotFound("Токен не найден")
+    session.delete(token)
     session.commit()
-    return len(tokens)
+
+
+def revoke_tokens(session: Session, user: User) -> int:
+    result = session.exec(delete(ApiToken).where(col(ApiToken.user_id) == user.id))
+    session.commit()
+    return int(result.rowcount or 0)

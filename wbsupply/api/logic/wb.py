@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from wbsupply.api.errors import Conflict, Invalid, NotFound
-from wbsupply.api.logic import control, relay
+from wbsupply.api.logic import control, phone_guard, relay
 from wbsupply.domain.statuses import BotStatus, TaskPhase
 from wbsupply.store import SupplyTask, User, WbAccount
 
@@ -61,15 +61,24 @@ def add_account(session: Session, user: User, phone: str, label: str = "", accep
     if existing and not accept_risk:
         raise Invalid("Подтвердите, что понимаете риск блокировки: " + BAN_RISK_WARNING)
     account = WbAccount(owner_id=user.id or 0, phone=phone, label=(label or "").strip()[:100])
+    proof_needed = phone_guard.needs_proof(session, account, phone)
+    if proof_needed:
+        account.last_error = phone_guard.PROOF_NEEDED  # the account waits for an admin; no code is sent
+    else:
+        phone_guard.check_code_request(session, user, account, phone)
     session.add(account)
     session.commit()
     control.publish_bot(session, account)  # the cluster's SellerBot (its worker pod); first, so a refusal undoes all
-    relay.submit(session, account, "phone", phone)
+    if not proof_needed:
+        relay.submit(session, account, "phone", phone)
     return account
 
 
 def submit_step(session: Session, user: User, account_id: int, kind: str, value: str | None) -> dict[str, Any]:
     account = get_account(session, user, account_id)
+    if kind in ("phone", "reconnect"):  # these make WB send a code
+        phone = relay.normalize_phone(value or "") if kind == "phone" else account.phone
+        phone_guard.check_code_request(session, user, account, phone)
     relay.submit(session, account, kind, value)
     session.expire(account)  # the relay wrote in its own transaction (e.g. a new phone)
     if account.status is BotStatus.STOPPED:

@@ -1,6 +1,7 @@
 """JSON API routers, one per resource.
 
-Routes declare ``response_model=None``: the logic returns plain dicts, and FastAPI would otherwise validate
-them in the thread pool after a sync handler, one more thread hop while the request's session still holds a
-database connection (under load every thread can end up waiting for a connection: a deadlock).
+Routes declare their response models (the OpenAPI schema documents every body). FastAPI validates a sync
+handler's answer in the thread pool; the request's database session is closed before that (``deps.SessionDep``
+has function scope), so no connection is held while waiting for a thread (a deadlock under load). The hot
+reads (task list, live status) return ``JSONResponse`` and skip that validation altogether.
 """

@@ -1,12 +1,15 @@
-"""Request bodies of the JSON API (responses are plain dicts built by the logic)."""
+"""Request bodies of the JSON API. Every limit a field has is here, so the OpenAPI schema documents it."""
 
 from __future__ import annotations
 
-from typing import Literal
+import datetime as dt
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wbsupply.domain.statuses import Role
+from wbsupply.domain import tasks as domain
+from wbsupply.domain.statuses import BoxType, Role, TaskMode
+from wbsupply.store.types import MAX_ROW_ID
 
 
 class Strict(BaseModel):
@@ -69,3 +72,43 @@ class InvitationIn(Strict):
 class PrefsIn(Strict):
     channels: dict[str, bool] = Field(default_factory=dict)
     events: dict[str, bool] = Field(default_factory=dict)
+
+
+# Lower bounds and ranges that the domain checks itself (with the cabinet's messages) are left to it.
+Id = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
+BigInt = Annotated[int, Field(le=domain.MAX_ID)]
+WarehouseId = Annotated[int, Field(le=2**31 - 1)]
+
+
+class TaskIn(Strict):
+    """A supply task (create) or the fields to change (PATCH). The domain checks how fields fit together and
+    answers in Russian; types and limits are checked here and documented in the schema."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"account_id": 1, "draft_id": "d-1", "warehouses": [507, 117501],
+                                         "box_type": "boxes", "lead_time_days": 7, "max_coefficient": 1,
+                                         "mode": "book"}]},
+    )
+
+    account_id: Id | None = None
+    draft_id: str | None = Field(default=None, max_length=domain.MAX_DRAFT_ID_LENGTH)
+    preorder_id: BigInt | None = None
+    warehouses: list[WarehouseId] | None = Field(default=None, max_length=domain.MAX_WAREHOUSES,
+                                                 description="WB warehouse ids, most important first")
+    box_type: BoxType | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    lead_time_days: int | None = Field(default=None, le=domain.MAX_LEAD_TIME_DAYS)
+    weekdays: list[BigInt] | None = Field(default=None, max_length=7, description="0 = Monday .. 6 = Sunday")
+    skip_dates: list[dt.date] | None = Field(default=None, max_length=domain.MAX_SKIP_DATES)
+    max_coefficient: int | None = Field(default=None, le=domain.MAX_COEFFICIENT,
+                                        description="0 books free slots only")
+    max_logistics_coefficient: int | None = Field(default=None, le=domain.MAX_LOGISTICS_COEFFICIENT,
+                                                  description="percent, e.g. 120")
+    deadline: dt.datetime | None = Field(default=None, description="a naive value is Moscow time")
+    mode: TaskMode | None = None
+
+    def as_data(self) -> dict[str, object]:
+        """What the client sent, as the logic takes it (fields not sent stay out: PATCH keeps them)."""
+        return self.model_dump(mode="json", exclude_unset=True)

@@ -8,22 +8,24 @@ from fastapi import APIRouter, Query
 
 from wbsupply.api.deps import CurrentUser, RuntimeDep, SessionDep
 from wbsupply.api.logic import slots
+from wbsupply.api.routes.outputs import StatsOut
+from wbsupply.api.routes.schemas import WarehouseId
 from wbsupply.domain.statuses import BoxType
 
 router = APIRouter(prefix="/slots", tags=["slots"])
 
 
-@router.get("/calendar", response_model=None)
+@router.get("/calendar", response_model=dict[str, Any])
 async def calendar(_: CurrentUser, runtime: RuntimeDep, box_type: BoxType = BoxType.BOXES) -> dict[str, Any]:
     return slots.calendar_grid(await runtime.feed.get_calendar(), box_type, slots.today_moscow())
 
 
-@router.get("/stats", response_model=None)
+@router.get("/stats", response_model=StatsOut)
 def stats(
     _: CurrentUser,
     session: SessionDep,
     days: int = Query(default=slots.STATS_DAYS, ge=1, le=90),
-    warehouse_id: Annotated[list[int] | None, Query()] = None,
+    warehouse_id: Annotated[list[WarehouseId] | None, Query(max_length=50)] = None,
     box_type: BoxType | None = None,
 ) -> dict[str, Any]:
     items = slots.history_stats(session, days=days, warehouse_ids=warehouse_id,

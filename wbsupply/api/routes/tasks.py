@@ -1,27 +1,22 @@
-"""Supply tasks of the caller. Bodies are validated by the domain so that messages are the cabinet's own."""
+"""Supply tasks of the caller. Bodies are typed and limited by ``TaskIn``; the domain checks how the fields fit
+together, so that messages are the cabinet's own."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 
-from wbsupply.api.deps import Csrf, CurrentUser, SessionDep, run_db
-from wbsupply.api.logic import tasks
+from wbsupply.api.deps import Csrf, CurrentUser, DbId, SessionDep, run_db
+from wbsupply.api.logic import idempotency, tasks
+from wbsupply.api.routes.outputs import TaskOut
+from wbsupply.api.routes.schemas import TaskIn
 
 router = APIRouter(prefix="/tasks", tags=["tasks"], dependencies=[Csrf])
 
-TaskBody = Annotated[
-    dict[str, Any],
-    Body(
-        examples=[{"account_id": 1, "draft_id": "d-1", "warehouses": [507, 117501], "box_type": "boxes",
-                   "lead_time_days": 7, "max_coefficient": 1, "mode": "book"}]
-    ),
-]
 
-
-@router.get("", response_model=None)
+@router.get("", response_model=list[TaskOut])
 async def list_tasks(request: Request, user: CurrentUser, session: SessionDep, active: bool = False) -> JSONResponse:
     # The API's hot path: one read, on the event loop where the database allows (deps.run_db). Views are
     # JSON-native already: skip FastAPI's encoder, which costs the event loop more than the query.
@@ -29,31 +24,41 @@ async def list_tasks(request: Request, user: CurrentUser, session: SessionDep, a
     return JSONResponse(views)
 
 
-@router.post("", status_code=201, response_model=None)
-def create_task(body: TaskBody, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
-    return tasks.task_view(tasks.create_task(session, user, body))
+@router.post("", status_code=201, response_model=TaskOut)
+def create_task(
+    body: TaskIn, user: CurrentUser, session: SessionDep, response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=200, description=(
+        "Any unique string; a retry with the same key within a day returns the task already created"))] = None,
+) -> JSONResponse | dict[str, object]:
+    if not idempotency_key:
+        return tasks.task_view(tasks.create_task(session, user, body.as_data()))
+    task, replayed = idempotency.once(session, user, idempotency_key,
+                                      lambda: tasks.create_task(session, user, body.as_data()))
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return tasks.task_view(task)
 
 
-@router.get("/{task_id}", response_model=None)
-def get_task(task_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+@router.get("/{task_id}", response_model=TaskOut)
+def get_task(task_id: DbId, user: CurrentUser, session: SessionDep) -> dict[str, object]:
     return tasks.task_view(tasks.get_task(session, user, task_id))
 
 
-@router.patch("/{task_id}", response_model=None)
-def update_task(task_id: int, body: TaskBody, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
-    return tasks.task_view(tasks.update_task(session, user, task_id, body))
+@router.patch("/{task_id}", response_model=TaskOut)
+def update_task(task_id: DbId, body: TaskIn, user: CurrentUser, session: SessionDep) -> dict[str, object]:
+    return tasks.task_view(tasks.update_task(session, user, task_id, body.as_data()))
 
 
-@router.post("/{task_id}/pause", response_model=None)
-def pause(task_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+@router.post("/{task_id}/pause", response_model=TaskOut)
+def pause(task_id: DbId, user: CurrentUser, session: SessionDep) -> dict[str, object]:
     return tasks.task_view(tasks.pause_task(session, user, task_id))
 
 
-@router.post("/{task_id}/resume", response_model=None)
-def resume(task_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+@router.post("/{task_id}/resume", response_model=TaskOut)
+def resume(task_id: DbId, user: CurrentUser, session: SessionDep) -> dict[str, object]:
     return tasks.task_view(tasks.resume_task(session, user, task_id))
 
 
-@router.post("/{task_id}/cancel", response_model=None)
-def cancel(task_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+@router.post("/{task_id}/cancel", response_model=TaskOut)
+def cancel(task_id: DbId, user: CurrentUser, session: SessionDep) -> dict[str, object]:
     return tasks.task_view(tasks.cancel_task(session, user, task_id))

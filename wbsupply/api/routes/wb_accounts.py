@@ -6,47 +6,48 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from wbsupply.api.deps import Csrf, CurrentUser, SessionDep
+from wbsupply.api.deps import Csrf, CurrentUser, DbId, SessionDep
 from wbsupply.api.logic import wb
+from wbsupply.api.routes.outputs import AccountListOut, AccountOut, CabinetSuppliesOut
 from wbsupply.api.routes.schemas import ApiTokenIn, AuthStepIn, WbAccountIn
 
 router = APIRouter(prefix="/wb-accounts", tags=["wb accounts"], dependencies=[Csrf])
 
 
-@router.get("", response_model=None)
+@router.get("", response_model=AccountListOut)
 def list_accounts(user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     accounts = [wb.view(session, account).as_dict() for account in wb.list_accounts(session, user)]
     return {"accounts": accounts, "max_accounts": wb.max_accounts(user), "ban_risk_warning": wb.BAN_RISK_WARNING}
 
 
-@router.post("", status_code=201, response_model=None)
+@router.post("", status_code=201, response_model=AccountOut)
 def connect(body: WbAccountIn, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     account = wb.add_account(session, user, body.phone, body.label, body.accept_risk)
     return wb.view(session, account).as_dict()
 
 
-@router.get("/{account_id}", response_model=None)
-def get_account(account_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+@router.get("/{account_id}", response_model=AccountOut)
+def get_account(account_id: DbId, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     return wb.status(session, user, account_id)
 
 
-@router.get("/{account_id}/supplies", response_model=None)
-def cabinet_supplies(account_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+@router.get("/{account_id}/supplies", response_model=CabinetSuppliesOut)
+def cabinet_supplies(account_id: DbId, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     """Drafts and unplanned preorders in the seller's WB cabinet, as the bot last read them (the task form)."""
     return wb.cabinet_supplies(session, user, account_id)
 
 
-@router.post("/{account_id}/auth", response_model=None)
-def auth_step(account_id: int, body: AuthStepIn, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+@router.post("/{account_id}/auth", response_model=AccountOut)
+def auth_step(account_id: DbId, body: AuthStepIn, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     return wb.submit_step(session, user, account_id, body.kind, body.value)
 
 
-@router.put("/{account_id}/api-token", response_model=None)
-def api_token(account_id: int, body: ApiTokenIn, request: Request, user: CurrentUser, session: SessionDep
+@router.put("/{account_id}/api-token", response_model=AccountOut)
+def api_token(account_id: DbId, body: ApiTokenIn, request: Request, user: CurrentUser, session: SessionDep
               ) -> dict[str, Any]:
     return wb.set_api_token(session, user, account_id, body.token, request.app.state.secret_key)
 
 
-@router.post("/{account_id}/disconnect", response_model=None)
-def disconnect(account_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+@router.post("/{account_id}/disconnect", response_model=AccountOut)
+def disconnect(account_id: DbId, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     return wb.view(session, wb.disconnect(session, user, account_id)).as_dict()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from wbsupply.api.deps import AdminUser, Csrf, RuntimeDep, SessionDep
-from wbsupply.api.logic import admin, users
+from wbsupply.api.deps import AdminUser, Csrf, DbId, RuntimeDep, SessionDep
+from wbsupply.api.logic import admin, phone_guard, users
 from wbsupply.api.logic import admin_views as views
 from wbsupply.api.logic.wb import AUTH_LABELS
 from wbsupply.api.security import new_password
@@ -56,11 +58,20 @@ def sellers(request: Request, user: AdminUser, session: SessionDep) -> Response:
     return _sellers_page(request, user, session)
 
 
+def _plan_limit(form: dict[str, Any], default: int | None) -> int | None:
+    """The form's tariff; anything but a plan's number (``abc``) becomes -1, which the logic refuses with the
+    list of plans, instead of silently turning into the default."""
+    raw = str(form.get("plan_limit", "")).strip()
+    if not raw:
+        return default
+    return int(raw) if raw.isdigit() and len(raw) <= 9 else -1
+
+
 @router.post("/sellers")
 async def seller_create(request: Request, user: AdminUser, session: SessionDep) -> Response:
     form = await read_form(request)
     password = form.get("password") or new_password()
-    plan = int(form["plan_limit"]) if str(form.get("plan_limit", "")).isdigit() else 5
+    plan = _plan_limit(form, 5)
     created, error = await attempt(users.create_user, session, form.get("email", ""), password,
                                    role=Role.SELLER, plan_limit=plan)
     if error is not None or created is None:
@@ -71,9 +82,9 @@ async def seller_create(request: Request, user: AdminUser, session: SessionDep) 
 
 
 @router.post("/sellers/{user_id}")
-async def seller_update(request: Request, user_id: int, user: AdminUser, session: SessionDep) -> Response:
+async def seller_update(request: Request, user_id: DbId, user: AdminUser, session: SessionDep) -> Response:
     form = await read_form(request)
-    plan = int(form["plan_limit"]) if str(form.get("plan_limit", "")).isdigit() else None
+    plan = _plan_limit(form, None)
     active = {"on": True, "off": False}.get(str(form.get("active", "")))
     _, error = await attempt(users.update_user, session, user, user_id, plan_limit=plan, active=active)
     if error is not None:
@@ -84,7 +95,7 @@ async def seller_update(request: Request, user_id: int, user: AdminUser, session
 @router.post("/invitations")
 async def invite(request: Request, user: AdminUser, session: SessionDep) -> Response:
     form = await read_form(request)
-    plan = int(form["plan_limit"]) if str(form.get("plan_limit", "")).isdigit() else 5
+    plan = _plan_limit(form, 5)
     result, error = await attempt(users.create_invitation, session, user, email=form.get("email") or None,
                                   plan_limit=plan)
     if error is not None or result is None:
@@ -97,11 +108,17 @@ async def invite(request: Request, user: AdminUser, session: SessionDep) -> Resp
 @router.get("/bots", response_class=HTMLResponse)
 def bots(request: Request, user: AdminUser, session: SessionDep) -> Response:
     return page(request, "admin/bots.html", user, bots=admin.bots(session), success=views.bot_success(session),
-                auth_labels=AUTH_LABELS)
+                auth_labels=AUTH_LABELS, proof_needed=phone_guard.PROOF_NEEDED)
+
+
+@router.post("/bots/{account_id}/approve-phone")
+def approve_phone(account_id: DbId, user: AdminUser, session: SessionDep) -> Response:
+    phone_guard.approve(session, account_id)
+    return redirect("/admin/bots")
 
 
 @router.post("/bots/{account_id}/{action}")
-def bot_action(account_id: int, action: str, user: AdminUser, session: SessionDep) -> Response:
+def bot_action(account_id: DbId, action: str, user: AdminUser, session: SessionDep) -> Response:
     admin.bot_action(session, user, account_id, action)
     return redirect("/admin/bots")
 

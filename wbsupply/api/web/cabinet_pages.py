@@ -9,14 +9,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import col, select
 
-from wbsupply.api.deps import Csrf, CurrentUser, SessionDep
+from wbsupply.api.deps import Csrf, CurrentUser, DbId, SessionDep
 from wbsupply.api.logic import bookings, notifications, tasks, users
-from wbsupply.api.web.forms import read_form
+from wbsupply.api.web.forms import attempt, read_form
 from wbsupply.api.web.render import page, redirect
 from wbsupply.notify import feed
 from wbsupply.notify.kinds import Group
 from wbsupply.store import EventLog, WbAccount
-from wbsupply.store.accounts import ApiToken
+from wbsupply.store.types import utcnow
 
 router = APIRouter(include_in_schema=False, dependencies=[Csrf])
 
@@ -32,7 +32,7 @@ def notification_feed(request: Request, user: CurrentUser, session: SessionDep, 
 
 
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)
-def task_page(request: Request, task_id: int, user: CurrentUser, session: SessionDep) -> Response:
+def task_page(request: Request, task_id: DbId, user: CurrentUser, session: SessionDep) -> Response:
     task = tasks.get_task(session, user, task_id)
     account = session.get(WbAccount, task.account_id)
     history = session.exec(select(EventLog).where(col(EventLog.task_id) == task_id)
@@ -86,18 +86,26 @@ def _history_line(row: EventLog) -> dict[str, Any]:
 
 
 @router.get("/tokens", response_class=HTMLResponse)
-def token_page(request: Request, user: CurrentUser, session: SessionDep, created: str = "") -> Response:
-    rows = session.exec(select(ApiToken).where(col(ApiToken.user_id) == user.id)
-                        .order_by(col(ApiToken.id).desc())).all()
-    return page(request, "tokens.html", user, tokens=rows, created=created)
+def token_page(request: Request, user: CurrentUser, session: SessionDep, created: str = "", error: str = ""
+               ) -> Response:
+    return page(request, "tokens.html", user, tokens=users.list_tokens(session, user), created=created,
+                error=error, now=utcnow(), max_tokens=users.MAX_TOKENS)
 
 
 @router.post("/tokens")
 async def token_create(request: Request, user: CurrentUser, session: SessionDep) -> Response:
     form = await read_form(request)
     name = str(form.get("name") or "").strip() or "без названия"
-    token = users.issue_token(session, user, name)
+    token, error = await attempt(users.issue_token, session, user, name)
+    if error is not None or token is None:
+        return token_page(request, user, session, error=error.message if error else "")
     return token_page(request, user, session, created=token)  # shown once: only its hash is stored
+
+
+@router.post("/tokens/{token_id}/revoke")
+def token_revoke_one(token_id: DbId, user: CurrentUser, session: SessionDep) -> Response:
+    users.revoke_token(session, user, token_id)
+    return redirect("/tokens")
 
 
 @router.post("/tokens/revoke")

@@ -8,7 +8,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from wbsupply.api.deps import Csrf, CurrentUser, OptionalUser, RuntimeDep, SessionDep, client_ip, run_db
+from wbsupply.api.deps import (
+    Csrf,
+    CurrentUser,
+    DbId,
+    OptionalUser,
+    ReadSessionDep,
+    RuntimeDep,
+    SessionDep,
+    client_ip,
+    run_db,
+)
 from wbsupply.api.logic import bookings, notifications, slots, tasks, users, wb
 from wbsupply.api.logic.usage import usage_view
 from wbsupply.api.logic.warehouses import picker
@@ -34,10 +44,10 @@ def login_form(request: Request, user: OptionalUser, next: str = "/") -> Respons
 
 
 @router.post("/login")
-async def login(request: Request, session: SessionDep) -> Response:
+async def login(request: Request, session: ReadSessionDep) -> Response:
     form = await read_form(request)
     user, error = await attempt(users.authenticate, session, form.get("email", ""), form.get("password", ""),
-                                client_ip(request))
+                                client_ip(request), secret=request.app.state.secret_key)
     if error is not None or user is None:
         status = error.status_code if error else 401
         retry_after = getattr(error, "retry_after", None)
@@ -55,7 +65,9 @@ async def login(request: Request, session: SessionDep) -> Response:
 
 
 @router.post("/logout")
-def logout() -> Response:
+def logout(user: OptionalUser, session: SessionDep) -> Response:
+    if user is not None:
+        users.end_sessions(session, user)
     response = redirect("/login")
     clear_session_cookie(response)
     return response
@@ -131,21 +143,21 @@ async def wb_connect(request: Request, user: CurrentUser, session: SessionDep) -
 
 
 @router.post("/wb/{account_id}/step")
-async def wb_step(request: Request, account_id: int, user: CurrentUser, session: SessionDep) -> Response:
+async def wb_step(request: Request, account_id: DbId, user: CurrentUser, session: SessionDep) -> Response:
     form = await read_form(request)
     return await _wb_action(request, user, session, wb.submit_step, account_id, form.get("kind", ""),
                             form.get("value"))
 
 
 @router.post("/wb/{account_id}/api-token")
-async def wb_api_token(request: Request, account_id: int, user: CurrentUser, session: SessionDep) -> Response:
+async def wb_api_token(request: Request, account_id: DbId, user: CurrentUser, session: SessionDep) -> Response:
     form = await read_form(request)
     return await _wb_action(request, user, session, wb.set_api_token, account_id, form.get("token"),
                             request.app.state.secret_key)
 
 
 @router.post("/wb/{account_id}/disconnect")
-def wb_disconnect(account_id: int, user: CurrentUser, session: SessionDep) -> Response:
+def wb_disconnect(account_id: DbId, user: CurrentUser, session: SessionDep) -> Response:
     wb.disconnect(session, user, account_id)
     return redirect("/wb")
 
@@ -162,7 +174,8 @@ def _task_form(request: Request, user: User, session: Any, *, form: dict[str, An
                errors: list[str] | None = None, status_code: int = 200) -> Response:
     chosen = picked_warehouses(form) if "wh" in form else list(form.get("warehouses", []))
     ids = [w for w in chosen if isinstance(w, int)]
-    stats = slots.history_stats(session, warehouse_ids=ids, box_type=form.get("box_type")) if ids else []
+    box_type = form.get("box_type") if form.get("box_type") in set(BoxType) else None  # a forged form's value
+    stats = slots.history_stats(session, warehouse_ids=ids, box_type=box_type) if ids else []
     accounts = wb.list_accounts(session, user)
     supplies = [(account, wb.cabinet_supplies(session, user, account.id or 0)) for account in accounts]
     return page(request, "task_form.html", user, status_code=status_code, form=form, task_id=task_id,
@@ -195,7 +208,7 @@ async def task_create(request: Request, user: CurrentUser, session: SessionDep) 
 
 
 @router.get("/tasks/{task_id}/edit", response_class=HTMLResponse)
-def task_edit(request: Request, task_id: int, user: CurrentUser, session: SessionDep) -> Response:
+def task_edit(request: Request, task_id: DbId, user: CurrentUser, session: SessionDep) -> Response:
     task = tasks.get_task(session, user, task_id)
     form = {key: value for key, value in task.spec.items() if value is not None}
     form["skip_dates"] = ", ".join(form.get("skip_dates", []))
@@ -206,7 +219,7 @@ def task_edit(request: Request, task_id: int, user: CurrentUser, session: Sessio
 
 
 @router.post("/tasks/{task_id}")
-async def task_update(request: Request, task_id: int, user: CurrentUser, session: SessionDep) -> Response:
+async def task_update(request: Request, task_id: DbId, user: CurrentUser, session: SessionDep) -> Response:
     form = await read_form(request)
     data = tasks.form_to_data(form, picked_warehouses(form))
     # The form sends the whole spec: fields left blank must be cleared, not kept from the old spec.
@@ -223,7 +236,7 @@ async def task_update(request: Request, task_id: int, user: CurrentUser, session
 
 
 @router.post("/tasks/{task_id}/{action}")
-def task_action(request: Request, task_id: int, action: str, user: CurrentUser, session: SessionDep) -> Response:
+def task_action(request: Request, task_id: DbId, action: str, user: CurrentUser, session: SessionDep) -> Response:
     actions = {"pause": tasks.pause_task, "resume": tasks.resume_task, "cancel": tasks.cancel_task}
     if action not in actions:
         tasks.get_task(session, user, task_id)  # 404 for someone else's task, whatever the action
