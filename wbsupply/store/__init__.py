@@ -35,6 +35,7 @@ from wbsupply.store.models import (
     WbAccount,
     WbAccountBase,
 )
+from wbsupply.store.monitor_accounts import MonitorAccount
 
 metadata = SQLModel.metadata
 
@@ -48,6 +49,7 @@ __all__ = [
     "EventLog",
     "Invitation",
     "LoginFailure",
+    "MonitorAccount",
     "MonthlyUsage",
     "NotificationChannel",
     "NotificationOutbox",
