@@ -101,13 +101,13 @@ async def build_monitor(
         sources["api"] = PublicApiSource(WbApiClient(api_url), pool, clock)
     cabinet_interval = max(settings.monitor_cabinet_interval_seconds, COEFFICIENTS_LIMIT[1] / 2)
     if session_provider is not None:
-        sources["cabinet"] = CabinetSource(session_provider, max(interval, COEFFICIENTS_LIMIT[1]))
+        sources["cabinet"] = CabinetSource(session_provider, max(interval, COEFFICIENTS_LIMIT[1]), clock=clock)
     elif engine is not None and cabinet_url:
         # The operator's monitor accounts, read from the database: connected ones join without a restart.
         from wbsupply.runtime import ensure_secret_key
 
         roster = DbRoster(engine, ensure_secret_key(settings), cabinet_url)
-        sources["cabinet"] = CabinetSource(roster, cabinet_interval)
+        sources["cabinet"] = CabinetSource(roster, cabinet_interval, clock=clock)
     if not sources:
         raise RuntimeError("the monitor has no slot source: set WBSUPPLY_WB_API_TOKENS or WBSUPPLY_WB_CABINET_URL "
                            "(monitor accounts), or enable the sandbox")

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import httpx
 
 from wbsupply.domain.slots import HORIZON_DAYS
-from wbsupply.monitor.clock import Clock
+from wbsupply.monitor.clock import Clock, RealClock
 from wbsupply.monitor.normalize import Coverage
 from wbsupply.monitor.pool import PooledToken, TokenPool
 from wbsupply.monitor.roster import Account, Roster, StaticRoster
@@ -146,7 +146,8 @@ class CabinetSource:
     name = "cabinet"
 
     def __init__(self, sessions: SessionProvider | Roster, interval_s: float, *, timeout_s: float = 15.0,
-                 roster_refresh_s: float = 30.0, rest_s: float = 60.0, throttle_retry_s: float = 60.0) -> None:
+                 roster_refresh_s: float = 30.0, rest_s: float = 60.0, throttle_retry_s: float = 60.0,
+                 http: httpx.AsyncClient | None = None, clock: Clock | None = None) -> None:
         if hasattr(sessions, "load"):
             self.roster: Roster = sessions  # type: ignore[assignment]
             self.sessions: SessionProvider | None = None
@@ -162,8 +163,9 @@ class CabinetSource:
         self._accounts: dict[str, Account] = {}
         self._resting: dict[str, tuple[PooledToken, object, float]] = {}  # key -> (token, version, until)
         self._roster_at: float | None = None
-        self._http = httpx.AsyncClient(timeout=timeout_s, follow_redirects=False)
+        self._http = http or httpx.AsyncClient(timeout=timeout_s, follow_redirects=False)
         self._ids = itertools.count(1)
+        self.clock: Clock = clock or RealClock()
 
     @property
     def accounts(self) -> int:
@@ -219,14 +221,15 @@ class CabinetSource:
             if self._resting:
                 raise SourceDisabled("no cabinet session on any monitor account", "no_session")
             raise SourceDisabled("no monitor account connected (admin panel: «Мониторинг»)", "no_accounts")
-        token, at = self.pool.next_poll(now)
-        self.pool.mark_used(token, at, now)
+        # Reading the roster and the saved session takes a moment: the poll is marked when it really goes out,
+        # so the next one is never planned from a stale "now" (which would send two polls back to back).
+        token, at = self.pool.next_poll(max(now, self.clock.monotonic()))
         account = self._accounts[token.name]
         params: dict[str, Any] = {"days": HORIZON_DAYS}
         if warehouses is not None:
             params["warehouseIDs"] = sorted(warehouses)
         try:
-            records = await self._fetch_through(account, token, now, params)
+            records = await self._fetch_through(account, token, at, params)
         except SessionUnavailable as no_session:
             # Login blocked, captcha, the bot waits for the operator: that lasts, so the account rests.
             self._rest(token, now)
@@ -243,9 +246,13 @@ class CabinetSource:
         await self.roster.record(account, True)
         return Fetched(records, Coverage(HORIZON_DAYS, warehouses))
 
-    async def _fetch_through(self, account: Account, token: PooledToken, now: float,
+    async def _fetch_through(self, account: Account, token: PooledToken, at: float,
                              params: dict[str, Any]) -> Sequence[Any]:
-        session = await account.provider.session()
+        try:
+            session = await account.provider.session()
+        finally:
+            self.pool.mark_used(token, at, self.clock.monotonic())
+        now = self.clock.monotonic()
         response = await self._call(session, params)
         if response.status_code == 401:  # the access token expired: a fresher session, once
             session = await account.provider.renew(session)
