@@ -32,7 +32,7 @@ class CalendarCheck:
         self.open, self.every_s, self.name = open_slots, every_s, name
         self.requests = 0
         self.found = 0  # openings this check saw (whether or not the monitor reported them too)
-        self._due = 0.0
+        self._due = time.monotonic() + every_s
         self._cursor = 0
         self._failures = 0
         self._where: dict[int, tuple[int, BoxType, str]] = {}  # preorder -> warehouse, box type, name
