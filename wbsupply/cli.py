@@ -41,7 +41,7 @@ def sandbox(
     seed: Annotated[int, typer.Option(help="Seed of the market simulation")] = 42,
     speed: Annotated[float, typer.Option(help="How much faster than real time the sandbox clock runs")] = 1.0,
     public_api: Annotated[bool, typer.Option(help="Answer the public coefficients API (WB: off since 2026-08)")]
-    = False,
+    = True,
 ) -> None:
     """Run the WB sandbox (public API, seller cabinet, market simulation) alone."""
     import uvicorn
