@@ -177,6 +177,8 @@ async def test_429_401_and_session_loss_never_make_the_monitor_poll_faster(sqlit
     health = monitor.health()
     assert health["monitor_accounts"] <= 2 and not health["ready"]  # the third left the roster with its login
     assert health["sources"]["cabinet"]["last_error"] is not None
+    [lost] = [a for a in monitor.alerts if a.kind == "monitor_account_lost"]  # told once, not every poll
+    assert f"monitor#{third}" in lost.message and "подключите аккаунт заново" in lost.message
     assert monitor.metrics.registry.get_sample_value("wbsupply_monitor_rate_limited_total") >= 1
     views = {v.account_id: v for v in monitor_accounts(engine)}
     assert "429" in (views[first].last_error or "") and "session" in (views[second].last_error or "")

@@ -125,6 +125,8 @@ class DbRoster:
         self.cabinet_url = cabinet_url
         self._providers: dict[int, SavedSessionProvider] = {}
         self._recorded: dict[str, tuple[bool, float]] = {}
+        self._usable: set[int] = set()
+        self.lost: list[str] = []  # accounts whose bot lost the login since the last look (for the admins)
 
     def _view(self, account_id: int) -> MonitorAccountView | None:
         from wbsupply.store.monitor_accounts import monitor_accounts
@@ -138,7 +140,12 @@ class DbRoster:
         accounts = []
         for view in views:
             if not view.usable:
+                if view.account_id in self._usable and view.enabled:
+                    self.lost.append(f"monitor#{view.account_id} ({view.label or 'без названия'}): бот ждёт входа "
+                                     f"в WB ({view.bot_status}) — подключите аккаунт заново в «Мониторинг»")
+                self._usable.discard(view.account_id)
                 continue
+            self._usable.add(view.account_id)
             provider = self._providers.get(view.account_id)
             if provider is None:
                 provider = SavedSessionProvider(lambda i=view.account_id: self._view(i), self.box,  # type: ignore[misc]

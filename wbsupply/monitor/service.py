@@ -199,6 +199,8 @@ class Monitor:
         except SourceError as error:
             self._failed(source, error, now)
             return
+        finally:
+            self._accounts_lost(source)
         self.backoff.reset()
         self._disabled_alerted = False
         if self.switch.succeeded(source):
@@ -229,6 +231,12 @@ class Monitor:
             delay = self.backoff.next_delay()
             self._not_before = now + delay
             log.warning("%s unavailable (%s); next try in %.1f s", source.name, error, delay)
+
+    def _accounts_lost(self, source: SlotSource) -> None:
+        drain = getattr(source, "drain_lost", None)
+        for text in drain() if drain is not None else []:
+            self._alert("monitor_account_lost", text, "ERROR",
+                        admin_notice(NoticeKind.MONITOR_DEGRADED, source.name, text))
 
     def _on_disabled(self, source: SlotSource, error: SourceError, now: float) -> None:
         if self.switch.disabled(source, now):

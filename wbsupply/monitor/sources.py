@@ -171,6 +171,13 @@ class CabinetSource:
     def accounts(self) -> int:
         return len(self.pool.tokens)
 
+    def drain_lost(self) -> list[str]:
+        """Accounts that left the rotation because their bot lost the WB login (told to the admins once)."""
+        lost = list(getattr(self.roster, "lost", []))
+        if lost:
+            self.roster.lost.clear()  # type: ignore[attr-defined]
+        return lost
+
     def next_poll_at(self, now: float) -> float:
         if not self.pool.tokens:
             return now if self._roster_at is None else max(now, self._roster_at + self.roster_refresh_s)
