@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("wbsupply.monitor")
 
-RECORD_EVERY_S = 60.0  # an account's last good poll is written at most this often (and on every change)
+RECORD_EVERY_S = 60.0
+RENEW_WAIT_S = 1.5  # an account's last good poll is written at most this often (and on every change)
 
 
 @dataclass(frozen=True)
@@ -110,10 +111,12 @@ class SavedSessionProvider:
 
     async def renew(self, stale: CabinetSession) -> CabinetSession:
         """The bot saves a refreshed session whenever its page refreshes tokens: take that one, if newer."""
-        fresh = await self._load()
-        if fresh is stale:
-            raise SessionUnavailable(f"{self.name}: the saved session was refused and no newer one is saved")
-        return fresh
+        for wait_s in (0.0, RENEW_WAIT_S):  # the bot saves a refresh it just made within a turn of its loop
+            await asyncio.sleep(wait_s)
+            fresh = await self._load()
+            if fresh is not stale:
+                return fresh
+        raise SessionUnavailable(f"{self.name}: the saved session was refused and no newer one is saved")
 
 
 class DbRoster:
