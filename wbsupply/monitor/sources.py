@@ -1,4 +1,4 @@
-"""Where slots come from: WB's public coefficients API (token pool) or the cabinet's report (monitor bot).
+"""Where slots come from: WB's public coefficients API (token pool) or the cabinet's report (monitor accounts).
 
 Both answer the same thing — WB coefficient records plus the part of the calendar they cover — behind
 :class:`SlotSource`, and fail with the same few errors, so the loop decides backoff, alerts and fallback

@@ -83,12 +83,6 @@ def monitor_accounts(bind: Engine | Session) -> list[MonitorAccountView]:
         return read(session)
 
 
-def is_monitor_account(engine: Engine, account_id: int) -> bool:
-    with session_scope(engine) as session:
-        return session.exec(select(MonitorAccount.id).where(MonitorAccount.account_id == account_id)).first() \
-            is not None
-
-
 def record_poll(engine: Engine, account_id: int, ok: bool, error: str | None = None) -> None:
     with session_scope(begin_immediate(engine)) as session:
         row = session.exec(select(MonitorAccount).where(MonitorAccount.account_id == account_id)).first()
@@ -99,10 +93,3 @@ def record_poll(engine: Engine, account_id: int, ok: bool, error: str | None = N
             row.last_ok_at, row.last_error = row.last_poll_at, None
         else:
             row.last_error = (error or "")[:500]
-
-
-def set_enabled(engine: Engine, account_id: int, enabled: bool) -> None:
-    with session_scope(begin_immediate(engine)) as session:
-        row = session.exec(select(MonitorAccount).where(MonitorAccount.account_id == account_id)).first()
-        if row is not None:
-            row.enabled = enabled
