@@ -56,7 +56,7 @@ def cabinet_source(url: str, market: Any, accounts: int, http: httpx.AsyncClient
     phones = [market.create_seller(name=f"bench cabinet {accounts}/{i}").phone for i in range(accounts)]
     roster = StaticRoster([Account(f"account#{i + 1}", 0, SandboxSessionProvider(url, phone), 60.0 / INTERVAL_S)
                            for i, phone in enumerate(phones)])
-    return CabinetSource(roster, INTERVAL_S, http=http)
+    return CabinetSource(roster, INTERVAL_S, http=http, clock=RealClock())
 
 
 async def measure_lags(url: str, market: Any, tokens: int, seconds: float, rng: random.Random,

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import httpx
 
 from wbsupply.domain.slots import HORIZON_DAYS
-from wbsupply.monitor.clock import Clock, RealClock
+from wbsupply.monitor.clock import Clock
 from wbsupply.monitor.normalize import Coverage
 from wbsupply.monitor.pool import PooledToken, TokenPool
 from wbsupply.monitor.roster import Account, Roster, StaticRoster
@@ -165,7 +165,7 @@ class CabinetSource:
         self._roster_at: float | None = None
         self._http = http or httpx.AsyncClient(timeout=timeout_s, follow_redirects=False)
         self._ids = itertools.count(1)
-        self.clock: Clock = clock or RealClock()
+        self.clock = clock  # the monitor's clock; without it the poll's own "now" is used throughout
 
     @property
     def accounts(self) -> int:
@@ -230,13 +230,13 @@ class CabinetSource:
             raise SourceDisabled("no monitor account connected (admin panel: «Мониторинг»)", "no_accounts")
         # Reading the roster and the saved session takes a moment: the poll is marked when it really goes out,
         # so the next one is never planned from a stale "now" (which would send two polls back to back).
-        token, at = self.pool.next_poll(max(now, self.clock.monotonic()))
+        token, at = self.pool.next_poll(self._now(now))
         account = self._accounts[token.name]
         params: dict[str, Any] = {"days": HORIZON_DAYS}
         if warehouses is not None:
             params["warehouseIDs"] = sorted(warehouses)
         try:
-            records = await self._fetch_through(account, token, at, params)
+            records = await self._fetch_through(account, token, at, now, params)
         except SessionUnavailable as no_session:
             # Login blocked, captcha, the bot waits for the operator: that lasts, so the account rests.
             self._rest(token, now)
@@ -253,13 +253,16 @@ class CabinetSource:
         await self.roster.record(account, True)
         return Fetched(records, Coverage(HORIZON_DAYS, warehouses))
 
-    async def _fetch_through(self, account: Account, token: PooledToken, at: float,
+    def _now(self, polled_at: float) -> float:
+        return polled_at if self.clock is None else max(polled_at, self.clock.monotonic())
+
+    async def _fetch_through(self, account: Account, token: PooledToken, at: float, polled_at: float,
                              params: dict[str, Any]) -> Sequence[Any]:
         try:
             session = await account.provider.session()
         finally:
-            self.pool.mark_used(token, at, self.clock.monotonic())
-        now = self.clock.monotonic()
+            self.pool.mark_used(token, at, self._now(polled_at))
+        now = self._now(polled_at)
         response = await self._call(session, params)
         if response.status_code == 401:  # the access token expired: a fresher session, once
             session = await account.provider.renew(session)
