@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
-from wbsupply.crypto import SecretBox, session_box
 from wbsupply.monitor.sessions import CabinetSession, SessionProvider, SessionUnavailable
 from wbsupply.wb import cabinet_spec as spec
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from wbsupply.crypto import SecretBox
     from wbsupply.store.monitor_accounts import MonitorAccountView
 
 log = logging.getLogger("wbsupply.monitor")
@@ -123,6 +123,8 @@ class DbRoster:
     """Monitor accounts from the database; the ones with a saved session and an active bot are usable."""
 
     def __init__(self, engine: Engine, secret: str, cabinet_url: str) -> None:
+        from wbsupply.crypto import session_box  # only here: the monitor without accounts stays lighter
+
         self.engine = engine
         self.box = session_box(secret)
         self.cabinet_url = cabinet_url
