@@ -210,10 +210,12 @@ class CabinetSource:
                 if token.name == key:
                     token.bucket.interval_s = refill
 
-    def _rest(self, token: PooledToken, now: float) -> None:
+    def _rest(self, token: PooledToken, now: float, rest_s: float | None = None) -> None:
+        """Out of the rotation (the others keep their own pace) until ``rest_s`` passes or a new session comes."""
         if token in self.pool.tokens:
             self.pool.tokens.remove(token)
-        self._resting[token.name] = (token, self._accounts[token.name].version, now + self.rest_s)
+        until = now + (self.rest_s if rest_s is None else rest_s)
+        self._resting[token.name] = (token, self._accounts[token.name].version, until)
 
     async def _call(self, session: CabinetSession, params: dict[str, Any]) -> httpx.Response:
         cookies = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
@@ -270,6 +272,7 @@ class CabinetSource:
         if response.status_code == 429:
             retry = _retry_after(response) or self.throttle_retry_s
             token.bucket.penalise(now, retry)
+            self._rest(token, now, retry)  # a throttled account must not hold up the others' turns
             raise SourceThrottled(f"429 for {account.key}, rested {retry:g} s")
         return _report_records(response)
 
