@@ -10,6 +10,9 @@
 - work_mean_*: of the lag, the part after the poll's request went out (WB's answer — here the in-process
   sandbox's, ~2,500 records — decoding, normalise, diff, publish); the rest is waiting for the next poll.
 - processing_mean_*: of that work, the monitor's own part (normalise + diff + publish, from its metrics).
+- cabinet_lag_mean_1_account / _3_accounts (and p95, work): the same through the cabinet report source (WB's
+  public method is switched off since 2026-08), each monitor account at the configured cadence of 12 s; target
+  cadence / (2 · accounts) + 0.5 s (the report is a 30-day answer for every warehouse, heavier than the API's).
 """
 
 from __future__ import annotations
@@ -32,8 +35,10 @@ from wbsupply.feed.memory import MemoryFeed
 from wbsupply.monitor.clock import RealClock
 from wbsupply.monitor.normalize import Coverage
 from wbsupply.monitor.pool import TokenPool
+from wbsupply.monitor.roster import Account, StaticRoster
 from wbsupply.monitor.service import Monitor
-from wbsupply.monitor.sources import Fetched, PublicApiSource, SourceSwitch
+from wbsupply.monitor.sessions import SandboxSessionProvider
+from wbsupply.monitor.sources import CabinetSource, Fetched, PublicApiSource, SourceSwitch
 from wbsupply.sandbox.app import SandboxConfig, run_sandbox_in_thread
 from wbsupply.sandbox.simulation import SimulationConfig
 from wbsupply.wb.api_client import WbApiClient
@@ -41,11 +46,24 @@ from wbsupply.wb.api_client import WbApiClient
 INTERVAL_S = 12.0
 
 
+def api_source(url: str, market: Any, tokens: int, http: httpx.AsyncClient) -> PublicApiSource:
+    secrets = [market.create_seller(name=f"bench monitor {tokens}/{i}").api_token for i in range(tokens)]
+    return PublicApiSource(WbApiClient(url, http=http), TokenPool.of(secrets, INTERVAL_S), RealClock())
+
+
+def cabinet_source(url: str, market: Any, accounts: int, http: httpx.AsyncClient) -> CabinetSource:
+    """Monitor accounts logged into the sandbox cabinet, each within 60 / cadence requests a minute."""
+    phones = [market.create_seller(name=f"bench cabinet {accounts}/{i}").phone for i in range(accounts)]
+    roster = StaticRoster([Account(f"account#{i + 1}", 0, SandboxSessionProvider(url, phone), 60.0 / INTERVAL_S)
+                           for i, phone in enumerate(phones)])
+    return CabinetSource(roster, INTERVAL_S, http=http, clock=RealClock())
+
+
 async def measure_lags(url: str, market: Any, tokens: int, seconds: float, rng: random.Random,
-                       keys: list[tuple[int, dt.date, BoxType]]) -> tuple[list[float], list[float], float]:
+                       keys: list[tuple[int, dt.date, BoxType]], kind: str = "api"
+                       ) -> tuple[list[float], list[float], float]:
     """Lags (slot opened → event in the feed), work times (poll's request sent → its events in the feed) and
     the mean processing time of a poll (normalise, diff, publish: the monitor's own share of the work)."""
-    secrets = [market.create_seller(name=f"bench monitor {tokens}/{i}").api_token for i in range(tokens)]
     feed = MemoryFeed()
     clock = RealClock()
     requests: list[float] = []
@@ -54,11 +72,12 @@ async def measure_lags(url: str, market: Any, tokens: int, seconds: float, rng: 
         requests.append(time.perf_counter())
 
     http = httpx.AsyncClient(base_url=url, timeout=10.0, event_hooks={"request": [stamp]})
-    source = PublicApiSource(WbApiClient(url, http=http), TokenPool.of(secrets, INTERVAL_S), clock)
+    source: PublicApiSource | CabinetSource = (
+        api_source(url, market, tokens, http) if kind == "api" else cabinet_source(url, market, tokens, http))
     monitor = Monitor(SourceSwitch(source), feed, interval_s=INTERVAL_S, clock=clock)
     stop = asyncio.Event()
     runner = asyncio.create_task(monitor.run(stop))
-    for _ in range(200):  # the first poll: at most a few seconds
+    for _ in range(400):  # the first poll (and the cabinet's logins): at most a few seconds
         if monitor.health()["ready"]:
             break
         await asyncio.sleep(0.05)
@@ -183,6 +202,12 @@ async def run(quick: bool) -> BenchResult:
                 for b in (BoxType.BOXES, BoxType.MONOPALLETS, BoxType.SUPERSAFE, BoxType.QR) if b in w.box_types]
         rng.shuffle(keys)
         measured = {n: await measure_lags(sandbox.url, sandbox.market, n, seconds, rng, keys) for n in (1, 6)}
+        # The cabinet reports 30 days: its openings may fall anywhere in them.
+        far = [(w.id, today + dt.timedelta(days=d), b) for w in sandbox.market.warehouses for d in range(14, 29)
+               for b in (BoxType.BOXES, BoxType.MONOPALLETS, BoxType.SUPERSAFE) if b in w.box_types]
+        rng.shuffle(far)
+        cabinet = {n: await measure_lags(sandbox.url, sandbox.market, n, seconds, rng, far, "cabinet")
+                   for n in (1, 3)}
     finally:
         sandbox.stop()
     lags = {n: m[0] for n, m in measured.items()}
@@ -195,6 +220,8 @@ async def run(quick: bool) -> BenchResult:
         f"{len(sandbox.market.warehouses)} sandbox warehouses (14-day public API answers); "
         f"{len(lags[1])} / {len(lags[6])} openings at stratified random phases over {seconds:g} s with 1 / 6 "
         f"tokens; "
+        f"cabinet report source: {len(cabinet[1][0])} / {len(cabinet[3][0])} openings (days 14..28) with 1 / 3 "
+        f"monitor accounts at {INTERVAL_S:g} s each; "
         f"full poll: 45,000 records, 1% changed ({events} events); {machine_setup()}",
     )
     for tokens in (1, 6):
@@ -205,6 +232,12 @@ async def run(quick: bool) -> BenchResult:
         # The part of the lag that is work, not waiting for the poll: WB's (the sandbox's) answer included.
         result.add(f"work_mean_{suffix}", mean(work[tokens]) * 1000, "ms", target=50)
         result.add(f"processing_mean_{suffix}", processing[tokens] * 1000, "ms")
+    for accounts in (1, 3):
+        lags_c, work_c, _ = cabinet[accounts]
+        suffix = "1_account" if accounts == 1 else f"{accounts}_accounts"
+        result.add(f"cabinet_lag_mean_{suffix}", mean(lags_c), "s", target=round(INTERVAL_S / (2 * accounts) + 0.5, 3))
+        result.add(f"cabinet_lag_p95_{suffix}", percentile(lags_c, 95), "s")
+        result.add(f"cabinet_work_mean_{suffix}", mean(work_c) * 1000, "ms")
     result.add("poll_full_30d", poll_ms, "ms")
     result.add("decode_full_30d", decode_ms, "ms")
     return result

@@ -40,6 +40,8 @@ def sandbox(
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8100,
     seed: Annotated[int, typer.Option(help="Seed of the market simulation")] = 42,
     speed: Annotated[float, typer.Option(help="How much faster than real time the sandbox clock runs")] = 1.0,
+    public_api: Annotated[bool, typer.Option(help="Answer the public coefficients API (WB: off since 2026-08)")]
+    = True,
 ) -> None:
     """Run the WB sandbox (public API, seller cabinet, market simulation) alone."""
     import uvicorn
@@ -47,7 +49,8 @@ def sandbox(
     from wbsupply.sandbox.app import SandboxConfig, create_app
 
     _setup_logging()
-    uvicorn.run(create_app(SandboxConfig(seed=seed, speed=speed)), host=host, port=port, log_level="warning")
+    config = SandboxConfig(seed=seed, speed=speed, public_api=public_api)
+    uvicorn.run(create_app(config), host=host, port=port, log_level="warning")
 
 
 @app.command()

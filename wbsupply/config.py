@@ -56,6 +56,9 @@ class Settings(ControlPlaneConfig):
     sandbox_port: int = Field(default=8100, ge=1, le=65535, description="Port of the sandbox")
     sandbox_seed: int = Field(default=42, description="Seed of the sandbox market simulation")
     sandbox_speed: float = Field(default=1.0, gt=0, description="Sandbox clock speed (x real time)")
+    sandbox_public_api: bool = Field(
+        default=False, description="Sandbox answers the public coefficients API (WB switched it off in 2026-08)"
+    )
     wb_api_url: str | None = Field(default=None, description="Public API base, e.g. https://common-api.wildberries.ru")
     wb_supplies_api_url: str | None = Field(default=None, description="e.g. https://supplies-api.wildberries.ru")
     wb_cabinet_url: str | None = Field(default=None, description="e.g. https://seller.wildberries.ru")
@@ -67,7 +70,16 @@ class Settings(ControlPlaneConfig):
         default=8200, ge=1, le=65535, description="Port of `wbsupply monitor`'s /healthz and /metrics"
     )
     monitor_primary_source: str = Field(
-        default="api", pattern="^(api|cabinet)$", description="api (public API) or cabinet (monitor bot)"
+        default="api", pattern="^(api|cabinet)$", description="api (public API) or cabinet (monitor accounts)"
+    )
+    monitor_cabinet_interval_seconds: float = Field(
+        default=12.0, ge=4.0, description="Cabinet report cadence per monitor account (divided among accounts)"
+    )
+    monitor_probe_interval_seconds: float = Field(
+        default=600.0, ge=30.0, description="While on the cabinet, how often the public API is tried again"
+    )
+    bot_calendar_check_seconds: float = Field(
+        default=6.0, ge=4.0, le=60.0, description="Each bot reads one of its preorders' calendars this often"
     )
 
     # Browser for worker bots.

@@ -201,7 +201,8 @@ def build_embedded_components(runtime: Runtime) -> list[Component]:
         from wbsupply.sandbox.app import SandboxConfig
         from wbsupply.sandbox.app import create_app as create_sandbox
 
-        sandbox_app = create_sandbox(SandboxConfig(seed=settings.sandbox_seed, speed=settings.sandbox_speed))
+        sandbox_app = create_sandbox(SandboxConfig(seed=settings.sandbox_seed, speed=settings.sandbox_speed,
+                                                   public_api=settings.sandbox_public_api))
         runtime.extras["sandbox_market"] = sandbox_app.state.market
         components.append(HttpComponent("sandbox", sandbox_app, settings.sandbox_host, settings.sandbox_port))
     components.append(HttpComponent("api", create_api(runtime), settings.api_host, settings.api_port,
@@ -212,6 +213,10 @@ def build_embedded_components(runtime: Runtime) -> list[Component]:
     from wbsupply.worker.main import Supervisor
 
     components.append(MonitorComponent(runtime))
+    if settings.sandbox_enabled:
+        from wbsupply.monitor.demo import DemoMonitorAccount
+
+        components.append(DemoMonitorAccount(runtime))
     components.append(Supervisor(runtime))
     components.append(NotifierComponent(settings))
     return components
@@ -244,14 +249,19 @@ def _first_start(runtime: Runtime) -> None:
 
     engine = make_engine(runtime.settings.resolved_database_url())
     market = runtime.extras.get("sandbox_market")
+    from wbsupply.monitor.demo import monitor_account_hint
+
     try:
         lines = ensure_first_users(engine, runtime.settings, market)
+        hint = monitor_account_hint(runtime.settings, engine)
     finally:
         engine.dispose()
     if market is not None:
         # The sandbox lives in memory: its demo draft is new on every start, so say which it is each time.
         draft = ensure_sandbox_seller(market)
         lines.append(f"Песочница WB: телефон {DEMO_PHONE}, черновик поставки для задачи: {draft}")
+    if hint:
+        lines.append(hint)
     if lines:
         announce_credentials(lines, Path(runtime.settings.data_dir), terminal=sys.stdout.isatty())
 

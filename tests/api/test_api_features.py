@@ -125,9 +125,13 @@ def test_calendar_comes_from_the_feed(make_person, runtime) -> None:
     assert len(grid["dates"]) == 30 and grid["dates"][0] == today.isoformat()
     rows = {row["name"]: row["cells"] for row in grid["rows"]}
     assert rows["Коледино"][2] == 0 and rows["Коледино"][3] is None and rows["Новый склад"][0] == 7
+    known = {row["name"]: row["known"] for row in grid["rows"]}
+    assert known["Коледино"][3] and not known["Коледино"][20]  # closed is reported; day 20 nobody covers
+    assert grid["covered_days"] == 3
     assert seller.client.get("/api/v1/slots/calendar?box_type=pallets").status_code == 422
     page = seller.client.get("/calendar")
     assert page.status_code == 200 and 'class="cell c-free"' in page.text and "Новый склад" in page.text
+    assert "нет данных" in page.text and 'class="cell c-unknown"' in page.text
 
 
 def test_history_statistics(make_person, engine: Engine) -> None:
@@ -144,7 +148,9 @@ def test_history_statistics(make_person, engine: Engine) -> None:
     item = stats["stats"][0]
     assert (item["warehouse_name"], item["openings"], item["free_openings"]) == ("Коледино", 2, 1)
     assert item["median_open_seconds"] == 90.0
-    assert "Коледино, Короба: открывались" in stats["chances"][0]
+    # Two hours of history are no basis for "N a day": too little data, and never "did not open".
+    assert (item["enough_history"], item["calendar_days"]) == (False, 0)
+    assert stats["chances"][0].startswith("Коледино, Короба: мало данных")
 
 
 def test_usage_counts_the_ledger(make_person, engine: Engine) -> None:

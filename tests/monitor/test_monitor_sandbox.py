@@ -157,6 +157,7 @@ async def test_disabled_public_api_falls_back_to_the_cabinet_and_back(harness, m
         market.public_api_disabled = True
         await eventually(lambda: monitor.switch.on_fallback)
         assert monitor.health()["source"] == "cabinet" and monitor.health()["degraded"]["source"]
+        assert monitor.health()["wb_api"] == "disabled"
         market.open_slot(WH, far_day, BoxType.MONOPALLETS, coefficient=2)
         await eventually(lambda: opened_on(feed, far_day))
         market.public_api_disabled = False
@@ -165,6 +166,15 @@ async def test_disabled_public_api_falls_back_to_the_cabinet_and_back(harness, m
         await eventually(lambda: monitor.polls >= polls + 2)
     kinds = [a["kind"] for a in monitor.health()["alerts"]]
     assert kinds == ["source_fallback", "source_restored"]
+    health = monitor.health()
+    assert health["wb_api"] == "ok" and health["sources"]["cabinet"]["last_ok_at"] is not None
+    monitor.refresh_gauges()
+    registry = monitor.metrics.registry
+    assert registry.get_sample_value("wbsupply_monitor_live_source", {"source": "api"}) == 1
+    assert registry.get_sample_value("wbsupply_monitor_live_source", {"source": "cabinet"}) == 0
+    assert registry.get_sample_value("wbsupply_monitor_wb_api_state", {"state": "ok"}) == 1
+    assert registry.get_sample_value("wbsupply_monitor_source_last_success_timestamp_seconds",
+                                     {"source": "cabinet"}) > 0
     events = await published(feed)
     # The API covers 14 days: switching back must not "close" what only the cabinet reported.
     assert not [e for e in events if e.slot.date == far_day and e.kind is SlotEventKind.CLOSED]

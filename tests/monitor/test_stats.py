@@ -63,3 +63,32 @@ def test_groups_by_warehouse_and_box_type_and_ignores_rows_outside_the_window():
         (507, "boxes", 1), (507, "monopallets", 1), (117501, "boxes", 1)]
     assert stats[2].median_open_s == 120.0
     assert slot_stats([], T0, T0) == []
+
+
+def test_three_minutes_of_history_are_too_little_data_not_a_hundred_openings_a_day():
+    rows = [row("opened", m, coefficient=0) if m % 2 == 0 else row("closed", m) for m in range(0, 4)]
+    [stats] = slot_stats(rows, T0 - dt.timedelta(days=14), T0 + dt.timedelta(minutes=3))
+    assert stats.openings == 2 and stats.calendar_days == 0 and stats.openings_per_day == 0.0
+    assert not stats.enough_history and stats.to_dict()["enough_history"] is False
+
+
+def test_openings_are_counted_per_whole_calendar_day():
+    # Watched from Monday 09:00 to Friday 12:00: Tuesday, Wednesday and Thursday are whole days.
+    rows = [row("opened", 60 * 24 * d + 60 * h) for d, h in ((0, 1), (1, 2), (1, 5), (2, 3), (3, 1), (4, 2))]
+    rows += [row("closed", 60 * 24 * d + 60 * h + 1) for d, h in ((0, 1), (1, 2), (1, 5), (2, 3), (3, 1), (4, 2))]
+    [stats] = slot_stats(rows, T0 - dt.timedelta(days=14), T0 + dt.timedelta(days=4, hours=3))
+    assert stats.calendar_days == 3 and stats.enough_history
+    assert stats.openings == 6 and stats.openings_per_day == pytest.approx(4 / 3)  # Tue 2, Wed 1, Thu 1
+
+
+def test_chances_never_say_no_openings_for_a_warehouse_open_now():
+    from wbsupply.api.logic.slots import chances_text
+
+    item = {"warehouse_id": 507, "warehouse_name": "Коледино", "box_type": "boxes", "box_type_label": "Короба",
+            "openings": 0, "openings_per_day": 0.0, "free_openings": 0, "median_open_seconds": None,
+            "calendar_days": 14, "enough_history": True}
+    assert "не открывались" in chances_text([item])[0]
+    [line] = chances_text([item], open_now={(507, "boxes")})
+    assert "не открывались" not in line and "сейчас слот открыт" in line
+    [line] = chances_text([{**item, "calendar_days": 1, "enough_history": False}], open_now={(507, "boxes")})
+    assert "мало данных" in line and "Сейчас есть открытый слот" in line

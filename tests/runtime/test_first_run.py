@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from pathlib import Path
 
@@ -35,6 +36,8 @@ def test_from_make_run_to_a_booked_supply(tmp_path: Path) -> None:
                 credentials = Path(line.split(" записаны в ", 1)[1].split(" (", 1)[0]).read_text()
                 demo = next(row for row in credentials.splitlines() if "демо-продавец" in row)
                 printed["password"] = demo.rsplit("/", 1)[-1].strip()
+                admin = next(row for row in credentials.splitlines() if "администратор" in row)
+                printed["admin"] = admin.rsplit("/", 1)[-1].strip()
             if "черновик поставки для задачи" in line:
                 printed["draft"] = line.rsplit(":", 1)[-1].strip()
         api, sandbox = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{sandbox_port}"
@@ -68,10 +71,22 @@ def test_from_make_run_to_a_booked_supply(tmp_path: Path) -> None:
         assert seller.get("/usage").json()["used"] == 1
         [booking] = httpx.get(sandbox + "/sandbox/bookings").json()
         assert str(booking["supply_id"]) in booked["message"]
+        # As on WB today the sandbox's public coefficients API is off: the demo monitor account found the slot.
+        panel = _admin_page(api, printed["admin"], "/admin/monitor")
+        assert 'data-live-source="cabinet"' in panel and 'data-wb-api="disabled"' in panel
+        assert "+79990000099" in panel and "Активен" in panel
     finally:
         output = ctrl_c(proc)
     assert proc.returncode == 0
     assert "Traceback" not in output
+
+
+def _admin_page(api: str, password: str, path: str) -> str:
+    with httpx.Client(base_url=api, timeout=30) as client:
+        login = client.get("/login").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', login).group(1)  # type: ignore[union-attr]
+        client.post("/login", data={"email": "admin@wbsupply.local", "password": password, "csrf_token": token})
+        return client.get(path).text
 
 
 def _answers(url: str) -> bool:

@@ -33,6 +33,8 @@ def bot_config(sandbox: RunningSandbox, **overrides: Any) -> BotConfig:
     values: dict[str, Any] = {
         "cabinet_url": sandbox.url, "supplies_api_url": sandbox.url, "secret": SECRET,
         "idle_wake_s": 0.2, "tasks_refresh_s": 0.3, "heartbeat_s": 1.0, "session_check_s": 2.0,
+        # The bot's own calendar reads (test_slot_sources) stay out of tests about what the feed tells it.
+        "calendar_check_s": 3600.0,
     }
     values.update(overrides)
     return BotConfig(**values)

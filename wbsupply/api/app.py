@@ -21,7 +21,7 @@ from wbsupply.api.middleware import BodyLimitMiddleware, CsrfCookieMiddleware, S
 from wbsupply.api.routes import admin, auth, notifications, slots, tasks, usage, wb_accounts
 from wbsupply.api.routes.outputs import ERRORS, HealthOut
 from wbsupply.api.security import SessionSigner
-from wbsupply.api.web import admin_pages, cabinet_pages, pages, render
+from wbsupply.api.web import admin_pages, cabinet_pages, monitor_pages, pages, render
 from wbsupply.store import begin_immediate, make_engine, session_factory
 
 if TYPE_CHECKING:
@@ -91,6 +91,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(cabinet_pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(monitor_pages.router)
     _offline_docs(app)  # before /static: its mount would take /static/docs/... too
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Outermost first: refuse oversized bodies before anything reads them.

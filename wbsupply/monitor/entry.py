@@ -28,6 +28,7 @@ from wbsupply.monitor.clock import Clock, RealClock
 from wbsupply.monitor.history import HistoryWriter
 from wbsupply.monitor.http import create_app
 from wbsupply.monitor.pool import TokenPool
+from wbsupply.monitor.roster import DbRoster
 from wbsupply.monitor.service import Monitor, WarehouseFilter
 from wbsupply.monitor.sessions import SandboxSessionProvider, SessionProvider
 from wbsupply.monitor.sources import CabinetSource, PublicApiSource, SlotSource, SourceSwitch
@@ -83,8 +84,9 @@ async def build_monitor(
 ) -> Monitor:
     """A monitor as the settings describe it.
 
-    Real WB: ``wb_api_tokens`` feed the public-API source; the cabinet source needs ``session_provider``
-    (the worker's saved browser session of the monitor bot account) — without one there is no fallback.
+    Real WB: ``wb_api_tokens`` feed the public-API source; the cabinet source reads the report through the
+    operator's monitor accounts (their bots' saved browser sessions, from the database), or through
+    ``session_provider`` when one is given (tests, a single fixed session).
     """
     clock = clock or RealClock()
     interval = settings.poll_interval_seconds
@@ -95,17 +97,24 @@ async def build_monitor(
         api_url = cabinet_url = sandbox_url(settings)
         bot = await provision_sandbox_bot(api_url)
         tokens = [bot.api_token]
-        if session_provider is None:
+        if session_provider is None and engine is None:
             session_provider = SandboxSessionProvider(cabinet_url, bot.phone)
     sources: dict[str, SlotSource] = {}
     if tokens and api_url:
         pool = TokenPool.of(tokens, interval)
         sources["api"] = PublicApiSource(WbApiClient(api_url), pool, clock)
+    cabinet_interval = max(settings.monitor_cabinet_interval_seconds, COEFFICIENTS_LIMIT[1] / 2)
     if session_provider is not None:
-        # The cabinet publishes no limit; polling it no faster than the API's bucket refill looks human.
-        sources["cabinet"] = CabinetSource(session_provider, max(interval, COEFFICIENTS_LIMIT[1]))
+        sources["cabinet"] = CabinetSource(session_provider, max(interval, COEFFICIENTS_LIMIT[1]), clock=clock)
+    elif engine is not None and cabinet_url:
+        # The operator's monitor accounts, read from the database: connected ones join without a restart.
+        from wbsupply.runtime import ensure_secret_key
+
+        roster = DbRoster(engine, ensure_secret_key(settings), cabinet_url)
+        sources["cabinet"] = CabinetSource(roster, cabinet_interval, clock=clock)
     if not sources:
-        raise RuntimeError("the monitor has no slot source: set WBSUPPLY_WB_API_TOKENS (or enable the sandbox)")
+        raise RuntimeError("the monitor has no slot source: set WBSUPPLY_WB_API_TOKENS or WBSUPPLY_WB_CABINET_URL "
+                           "(monitor accounts), or enable the sandbox")
     primary_name = settings.monitor_primary_source if settings.monitor_primary_source in sources else next(
         iter(sources))
     primary = sources.pop(primary_name)
@@ -113,8 +122,8 @@ async def build_monitor(
     if fallback is None:
         log.warning("monitor: only the %s source is configured; no fallback when it fails", primary.name)
     history = HistoryWriter(engine) if engine is not None else None
-    return Monitor(SourceSwitch(primary, fallback), feed, interval_s=interval, clock=clock, history=history,
-                   warehouses=warehouses)
+    switch = SourceSwitch(primary, fallback, settings.monitor_probe_interval_seconds)
+    return Monitor(switch, feed, interval_s=interval, clock=clock, history=history, warehouses=warehouses)
 
 
 class _QuietServer(uvicorn.Server):

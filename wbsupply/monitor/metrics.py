@@ -38,3 +38,16 @@ class MonitorMetrics:
         self.buffered_history = Gauge("wbsupply_monitor_buffered_history_rows", "History rows waiting for the db",
                                       registry=r)
         self.open_slots = Gauge("wbsupply_monitor_open_slots", "Open slots in the current calendar", registry=r)
+        self.live_source = Gauge("wbsupply_monitor_live_source", "1 for the source being polled now", ["source"],
+                                 registry=r)
+        self.source_last_success = Gauge("wbsupply_monitor_source_last_success_timestamp_seconds",
+                                         "Wall time of each source's last good poll", ["source"], registry=r)
+        self.source_interval = Gauge("wbsupply_monitor_source_poll_interval_seconds",
+                                     "Seconds between polls of each source as now scheduled", ["source"],
+                                     registry=r)
+        self.lag = Gauge("wbsupply_monitor_lag_seconds", "Age of the live source's last good poll", registry=r)
+        self.wb_api_state = Gauge("wbsupply_monitor_wb_api_state",
+                                  "1 for WB's public API state as last seen (ok, disabled, rate_limited, "
+                                  "unauthorized, unavailable, unknown, not_configured)", ["state"], registry=r)
+        self.monitor_accounts = Gauge("wbsupply_monitor_cabinet_accounts",
+                                      "Monitor accounts the cabinet source polls through now", registry=r)

@@ -27,6 +27,7 @@ class TokenPool:
     interval_s: float
     tokens: list[PooledToken] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
+    floor_s: float = COEFFICIENTS_LIMIT[1]  # no token is used more often than this (its bucket's refill)
     _cursor: int = 0
     _last_poll_at: float | None = None
 
@@ -40,7 +41,7 @@ class TokenPool:
 
     @property
     def per_token_interval_s(self) -> float:
-        return max(self.interval_s, COEFFICIENTS_LIMIT[1])
+        return max(self.interval_s, self.floor_s)
 
     @property
     def effective_interval_s(self) -> float:

@@ -14,6 +14,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -66,8 +67,37 @@ def _gc_paused() -> Iterator[None]:
 
 # Warehouses any task needs (None: all); called before every poll so new tasks widen it at once.
 WarehouseFilter = Callable[[], Collection[int] | None]
+WB_API_STATES = ("ok", "disabled", "rate_limited", "unauthorized", "unavailable", "unknown", "not_configured")
 FETCH_GRACE_S = 60.0  # how long one fetch may take before liveness says the loop hangs
 READY_INTERVALS = 3
+
+
+@dataclass
+class SourceState:
+    """How one source has been doing: the admin panel's and /metrics' "last good poll per source"."""
+
+    last_ok: float | None = None  # clock.monotonic
+    last_ok_wall: datetime | None = None
+    last_error: str | None = None
+    last_error_kind: str | None = None
+    polls: int = 0
+
+    def to_dict(self, now: float) -> dict[str, Any]:
+        return {"last_ok_at": self.last_ok_wall.isoformat() if self.last_ok_wall else None,
+                "last_ok_age_s": None if self.last_ok is None else round(now - self.last_ok, 3),
+                "last_error": self.last_error, "polls": self.polls}
+
+
+def wb_api_state(state: SourceState | None) -> str:
+    """WB's public API as the monitor last saw it."""
+    if state is None:
+        return "not_configured"
+    kind = state.last_error_kind
+    if kind is None:
+        return "ok" if state.last_ok is not None else "unknown"
+    if kind in ("disabled", "rate_limited"):
+        return kind
+    return "unauthorized" if kind in ("unauthorized", "no_tokens") else "unavailable"
 
 
 class Monitor:
@@ -107,6 +137,8 @@ class Monitor:
         self._running = False
         self._disabled_alerted = False
         self._history_task: asyncio.Task[int] | None = None
+        self.sources: dict[str, SourceState] = {
+            source.name: SourceState() for source in (switch.primary, switch.fallback) if source is not None}
 
     # -- the loop ---------------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -167,17 +199,25 @@ class Monitor:
         except SourceError as error:
             self._failed(source, error, now)
             return
+        finally:
+            self._accounts_lost(source)
         self.backoff.reset()
         self._disabled_alerted = False
         if self.switch.succeeded(source):
             self._alert("source_restored", f"{source.name} source works again; switched back to it", "INFO")
         self.metrics.polls.labels(source.name, "ok").inc()
         await self._process(source, fetched, wall, now)
+        state = self.sources.setdefault(source.name, SourceState())
+        state.last_ok, state.last_ok_wall, state.last_error, state.last_error_kind = now, wall, None, None
+        state.polls += 1
 
     def _failed(self, source: SlotSource, error: SourceError, now: float) -> None:
         self.metrics.polls.labels(source.name, error.kind).inc()
         self.metrics.errors.labels(error.kind).inc()
         self.last_error = f"{source.name}: {error}"
+        state = self.sources.setdefault(source.name, SourceState())
+        state.last_error, state.last_error_kind = str(error), error.kind
+        state.polls += 1
         if isinstance(error, SourceThrottled):
             # The bucket was penalised with WB's X-Ratelimit-Retry: the pool's schedule already waits.
             self.metrics.rate_limited.inc()
@@ -192,6 +232,12 @@ class Monitor:
             self._not_before = now + delay
             log.warning("%s unavailable (%s); next try in %.1f s", source.name, error, delay)
 
+    def _accounts_lost(self, source: SlotSource) -> None:
+        drain = getattr(source, "drain_lost", None)
+        for text in drain() if drain is not None else []:
+            self._alert("monitor_account_lost", text, "ERROR",
+                        admin_notice(NoticeKind.MONITOR_DEGRADED, source.name, text))
+
     def _on_disabled(self, source: SlotSource, error: SourceError, now: float) -> None:
         if self.switch.disabled(source, now):
             fallback = self.switch.active.name
@@ -200,6 +246,14 @@ class Monitor:
                         admin_notice(NoticeKind.WB_API_DISABLED, source.name, str(error)))
         elif self.switch.on_fallback and source is self.switch.primary:
             log.info("probe of %s: still unusable (%s)", source.name, error)
+        elif error.kind == "no_accounts":
+            # Nothing was asked of WB (no account to ask through): look for a newly connected one each interval.
+            self._not_before = now + self.interval_s
+            if not self._disabled_alerted:
+                self._alert("source_disabled", f"{source.name} source unusable ({error})", "ERROR",
+                            admin_notice(NoticeKind.MONITOR_DEGRADED, source.name,
+                                         "нет аккаунта мониторинга: подключите его в панели администратора"))
+                self._disabled_alerted = True
         else:
             self._not_before = now + self.backoff.next_delay()  # nothing to fall back to: slow down
             if not self._disabled_alerted:
@@ -306,7 +360,38 @@ class Monitor:
             "open_slots": len(self.calendar.open_slots()) if self.calendar else 0,
             "polls": self.polls,
             "alerts": [alert.to_dict() for alert in list(self.alerts)[-10:]],
+            "lag_s": self._live_lag(now),
+            "wb_api": wb_api_state(self.sources.get("api")),
+            "sources": {name: {**state.to_dict(now), "interval_s": self._interval_of(name, now)}
+                        for name, state in self.sources.items()},
+            "monitor_accounts": self._cabinet_accounts(),
+            "detection_lag_mean_s": self._detection_lag_mean(),
         }
+
+    def _source(self, name: str) -> SlotSource | None:
+        return next((s for s in (self.switch.primary, self.switch.fallback) if s is not None and s.name == name),
+                    None)
+
+    def _interval_of(self, name: str, now: float) -> float | None:
+        """Seconds between this source's polls as scheduled now (its pool's spacing; a rested account adds)."""
+        source = self._source(name)
+        pool = getattr(source, "pool", None)
+        if isinstance(pool, TokenPool) and pool.tokens:
+            return round(pool.effective_interval_s, 3)
+        return None
+
+    def _cabinet_accounts(self) -> int | None:
+        return getattr(self._source("cabinet"), "accounts", None)
+
+    def _live_lag(self, now: float) -> float | None:
+        state = self.sources.get(self.switch.active.name)
+        return None if state is None or state.last_ok is None else round(now - state.last_ok, 3)
+
+    def _detection_lag_mean(self) -> float | None:
+        registry = self.metrics.registry
+        count = registry.get_sample_value("wbsupply_monitor_detection_lag_seconds_count") or 0.0
+        total = registry.get_sample_value("wbsupply_monitor_detection_lag_seconds_sum") or 0.0
+        return round(total / count, 3) if count else None
 
     def refresh_gauges(self) -> None:
         health, m = self.health(), self.metrics
@@ -318,3 +403,16 @@ class Monitor:
         m.buffered_events.set(health["buffered_events"])
         m.buffered_history.set(health["buffered_history_rows"])
         m.open_slots.set(health["open_slots"])
+        for name, state in self.sources.items():
+            m.live_source.labels(name).set(int(name == health["source"]))
+            if state.last_ok_wall is not None:
+                m.source_last_success.labels(name).set(state.last_ok_wall.timestamp())
+            interval = health["sources"][name]["interval_s"]
+            if interval is not None:
+                m.source_interval.labels(name).set(interval)
+        if health["lag_s"] is not None:
+            m.lag.set(health["lag_s"])
+        for state_name in WB_API_STATES:
+            m.wb_api_state.labels(state_name).set(int(state_name == health["wb_api"]))
+        if health["monitor_accounts"] is not None:
+            m.monitor_accounts.set(health["monitor_accounts"])

@@ -1,8 +1,8 @@
 """Cabinet sessions for the monitor bot: an interface, and the sandbox's phone-and-code implementation.
 
-On real WB the session comes from a worker's saved browser session (cookies of a logged-in headless
-Chromium, refreshed by the page); that provider belongs to the worker and implements
-:class:`SessionProvider` the same way. The monitor only needs cookies it can send with its JSON-RPC calls.
+On real WB the session comes from a monitor account's bot: the cookies of its logged-in headless Chromium,
+refreshed by the page and saved encrypted (:class:`wbsupply.monitor.roster.SavedSessionProvider`). The monitor
+only needs cookies it can send with its JSON-RPC calls.
 """
 
 from __future__ import annotations

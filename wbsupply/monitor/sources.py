@@ -1,4 +1,4 @@
-"""Where slots come from: WB's public coefficients API (token pool) or the cabinet's report (monitor bot).
+"""Where slots come from: WB's public coefficients API (token pool) or the cabinet's report (monitor accounts).
 
 Both answer the same thing — WB coefficient records plus the part of the calendar they cover — behind
 :class:`SlotSource`, and fail with the same few errors, so the loop decides backoff, alerts and fallback
@@ -18,7 +18,8 @@ import httpx
 from wbsupply.domain.slots import HORIZON_DAYS
 from wbsupply.monitor.clock import Clock
 from wbsupply.monitor.normalize import Coverage
-from wbsupply.monitor.pool import TokenPool
+from wbsupply.monitor.pool import PooledToken, TokenPool
+from wbsupply.monitor.roster import Account, Roster, StaticRoster
 from wbsupply.monitor.sessions import CabinetSession, SessionProvider, SessionUnavailable
 from wbsupply.wb import cabinet_spec as spec
 from wbsupply.wb.api_client import (
@@ -30,6 +31,7 @@ from wbsupply.wb.api_client import (
     WbUnauthorized,
     WbUnavailable,
 )
+from wbsupply.wb.ratelimit import TokenBucket
 
 PUBLIC_API_DAYS = 14  # the coefficients method reports two weeks
 DEFAULT_PROBE_INTERVAL_S = 600.0
@@ -133,19 +135,87 @@ class PublicApiSource:
 
 
 class CabinetSource:
-    """The cabinet's ``acceptanceCoefficientsReport`` (all warehouses, 30 days) through a bot's session."""
+    """The cabinet's ``acceptanceCoefficientsReport`` (all warehouses, 30 days) through monitor accounts.
+
+    Accounts take turns as the public API's tokens do (:class:`TokenPool`): with N of them the report is
+    read every ``interval / N`` seconds and each account stays inside its own requests-per-minute budget.
+    An account whose session is gone or that WB throttles is rested, never replaced by polling the others
+    faster: the per-account schedule only ever gets longer.
+    """
 
     name = "cabinet"
 
-    def __init__(self, sessions: SessionProvider, interval_s: float, *, timeout_s: float = 15.0) -> None:
-        self.sessions = sessions
+    def __init__(self, sessions: SessionProvider | Roster, interval_s: float, *, timeout_s: float = 15.0,
+                 roster_refresh_s: float = 30.0, rest_s: float = 60.0, throttle_retry_s: float = 60.0,
+                 http: httpx.AsyncClient | None = None, clock: Clock | None = None) -> None:
+        if hasattr(sessions, "load"):
+            self.roster: Roster = sessions  # type: ignore[assignment]
+            self.sessions: SessionProvider | None = None
+        else:
+            self.sessions = sessions
+            assert self.sessions is not None
+            self.roster = StaticRoster([Account("monitor-bot", 0, self.sessions, 60.0 / interval_s)])
         self.interval_s = interval_s
-        self._http = httpx.AsyncClient(timeout=timeout_s, follow_redirects=False)
+        self.roster_refresh_s = roster_refresh_s
+        self.rest_s = rest_s  # how long an account without a session sits out before it is tried again
+        self.throttle_retry_s = throttle_retry_s  # a 429 without a Retry header rests the account this long
+        self.pool = TokenPool(interval_s, floor_s=0.0)
+        self._accounts: dict[str, Account] = {}
+        self._resting: dict[str, tuple[PooledToken, object, float]] = {}  # key -> (token, version, until)
+        self._roster_at: float | None = None
+        self._http = http or httpx.AsyncClient(timeout=timeout_s, follow_redirects=False)
         self._ids = itertools.count(1)
-        self._last_poll: float | None = None
+        self.clock = clock  # the monitor's clock; without it the poll's own "now" is used throughout
+
+    @property
+    def accounts(self) -> int:
+        return len(self.pool.tokens)
+
+    def drain_lost(self) -> list[str]:
+        """Accounts that left the rotation because their bot lost the WB login (told to the admins once)."""
+        lost = list(getattr(self.roster, "lost", []))
+        if lost:
+            self.roster.lost.clear()  # type: ignore[attr-defined]
+        return lost
 
     def next_poll_at(self, now: float) -> float:
-        return now if self._last_poll is None else max(now, self._last_poll + self.interval_s)
+        if not self.pool.tokens:
+            return now if self._roster_at is None else max(now, self._roster_at + self.roster_refresh_s)
+        return self.pool.next_poll(now)[1]
+
+    async def _sync(self, now: float) -> None:
+        """Take in new accounts, let rested ones back (a new session, or their rest is over), drop removed."""
+        if self._roster_at is not None and now < self._roster_at + self.roster_refresh_s and self.pool.tokens:
+            return
+        self._roster_at = now
+        loaded = {account.key: account for account in await self.roster.load()}
+        for token in list(self.pool.tokens):
+            if token.name not in loaded:
+                self.pool.tokens.remove(token)
+        for key in list(self._resting):
+            if key not in loaded:
+                del self._resting[key]
+        for key, account in loaded.items():
+            self._accounts[key] = account
+            refill = 60.0 / max(account.requests_per_minute, 0.1)
+            if key in self._resting:
+                token, version, until = self._resting[key]
+                if account.version == version and now < until:
+                    continue
+                del self._resting[key]
+                self.pool.tokens.append(token)
+            elif all(token.name != key for token in self.pool.tokens):
+                self.pool.tokens.append(PooledToken(key, "", TokenBucket(1, refill)))
+            for token in self.pool.tokens:
+                if token.name == key:
+                    token.bucket.interval_s = refill
+
+    def _rest(self, token: PooledToken, now: float, rest_s: float | None = None) -> None:
+        """Out of the rotation (the others keep their own pace) until ``rest_s`` passes or a new session comes."""
+        if token in self.pool.tokens:
+            self.pool.tokens.remove(token)
+        until = now + (self.rest_s if rest_s is None else rest_s)
+        self._resting[token.name] = (token, self._accounts[token.name].version, until)
 
     async def _call(self, session: CabinetSession, params: dict[str, Any]) -> httpx.Response:
         cookies = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
@@ -155,25 +225,68 @@ class CabinetSource:
         return await self._http.post(url, json=body, headers=headers)
 
     async def fetch(self, now: float, warehouses: frozenset[int] | None) -> Fetched:
-        self._last_poll = now
+        await self._sync(now)
+        if not self.pool.tokens:
+            if self._resting:
+                raise SourceDisabled("no cabinet session on any monitor account", "no_session")
+            raise SourceDisabled("no monitor account connected (admin panel: «Мониторинг»)", "no_accounts")
+        # Reading the roster and the saved session takes a moment: the poll is marked when it really goes out,
+        # so the next one is never planned from a stale "now" (which would send two polls back to back).
+        token, at = self.pool.next_poll(self._now(now))
+        account = self._accounts[token.name]
         params: dict[str, Any] = {"days": HORIZON_DAYS}
         if warehouses is not None:
             params["warehouseIDs"] = sorted(warehouses)
         try:
-            session = await self.sessions.session()
-            response = await self._call(session, params)
-            if response.status_code == 401:  # the access token expired: refresh (or log in) once
-                session = await self.sessions.renew(session)
-                response = await self._call(session, params)
+            records = await self._fetch_through(account, token, at, now, params)
         except SessionUnavailable as no_session:
-            # Login blocked, captcha, no code: that lasts hours, so it is a reason to switch source.
-            raise SourceDisabled(f"no cabinet session: {no_session}", "no_session") from None
+            # Login blocked, captcha, the bot waits for the operator: that lasts, so the account rests.
+            self._rest(token, now)
+            await self.roster.record(account, False, str(no_session))
+            if not self.pool.tokens:
+                raise SourceDisabled(f"no cabinet session: {no_session}", "no_session") from None
+            raise SourceUnavailable(f"{account.key}: no cabinet session", "session") from None
+        except SourceError as error:
+            await self.roster.record(account, False, str(error))
+            raise
         except (httpx.TimeoutException, httpx.TransportError) as exc:
+            await self.roster.record(account, False, type(exc).__name__)
             raise SourceUnavailable(f"cabinet: {type(exc).__name__}", "timeout") from None
-        return Fetched(_report_records(response), Coverage(HORIZON_DAYS, warehouses))
+        await self.roster.record(account, True)
+        return Fetched(records, Coverage(HORIZON_DAYS, warehouses))
+
+    def _now(self, polled_at: float) -> float:
+        return polled_at if self.clock is None else max(polled_at, self.clock.monotonic())
+
+    async def _fetch_through(self, account: Account, token: PooledToken, at: float, polled_at: float,
+                             params: dict[str, Any]) -> Sequence[Any]:
+        try:
+            session = await account.provider.session()
+        finally:
+            self.pool.mark_used(token, at, self._now(polled_at))
+        now = self._now(polled_at)
+        response = await self._call(session, params)
+        if response.status_code == 401:  # the access token expired: a fresher session, once
+            session = await account.provider.renew(session)
+            response = await self._call(session, params)
+        if response.status_code == 429:
+            retry = _retry_after(response) or self.throttle_retry_s
+            token.bucket.penalise(now, retry)
+            self._rest(token, now, retry)  # a throttled account must not hold up the others' turns
+            raise SourceThrottled(f"429 for {account.key}, rested {retry:g} s")
+        return _report_records(response)
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    for header in ("X-Ratelimit-Retry", "Retry-After"):
+        try:
+            return float(response.headers[header])
+        except (KeyError, ValueError):
+            continue
+    return None
 
 
 def _report_records(response: httpx.Response) -> Sequence[Any]:

@@ -4,6 +4,10 @@ Pure functions over history rows (tested without a database) plus one query to f
 timeline is its rows in time order: ``opened`` starts an interval, ``closed`` ends it, ``changed`` keeps it
 open. Intervals whose start or end the monitor did not see (open at its first poll, still open now) count
 neither as openings nor in the durations, so the figures never flatter the chances.
+
+Openings per day are counted per whole Moscow calendar day the monitor watched (a day it saw from start to
+end), never extrapolated from minutes of history: three minutes with many openings are not "100 a day".
+Until ``MIN_HISTORY_DAYS`` whole days are watched the figures are marked as too little data.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from wbsupply.domain.schedule import MOSCOW
 from wbsupply.domain.statuses import BoxType
 from wbsupply.store.journal import SlotHistory
 
+MIN_HISTORY_DAYS = 3  # whole Moscow days of history before "openings per day" means anything
+
 
 class HistoryRow(NamedTuple):
     warehouse_id: int
@@ -37,15 +43,26 @@ class SlotStats:
     warehouse_id: int
     box_type: BoxType
     days_observed: float
+    whole_days: tuple[dt.date, ...] = ()  # Moscow dates watched from start to end
     openings: int = 0  # seen opening (not open at the monitor's start)
+    whole_day_openings: int = 0  # of them on whole_days
     free_openings: int = 0  # of them with coefficient 0
     durations_s: list[float] = field(default_factory=list, repr=False)  # completed open intervals
     by_weekday: list[int] = field(default_factory=lambda: [0] * 7)  # openings per Moscow weekday, Monday = 0
     by_hour: list[int] = field(default_factory=lambda: [0] * 24)  # openings per Moscow hour of day
 
     @property
+    def calendar_days(self) -> int:
+        return len(self.whole_days)
+
+    @property
+    def enough_history(self) -> bool:
+        return self.calendar_days >= MIN_HISTORY_DAYS
+
+    @property
     def openings_per_day(self) -> float:
-        return self.openings / self.days_observed if self.days_observed > 0 else 0.0
+        """Openings per whole calendar day watched (0 until a whole day has been watched)."""
+        return self.whole_day_openings / self.calendar_days if self.calendar_days else 0.0
 
     @property
     def median_open_s(self) -> float | None:
@@ -63,6 +80,8 @@ class SlotStats:
             "openings": self.openings,
             "free_openings": self.free_openings,
             "openings_per_day": round(self.openings_per_day, 3),
+            "calendar_days": self.calendar_days,
+            "enough_history": self.enough_history,
             "median_open_s": self.median_open_s,
             "p90_open_s": self.p90_open_s,
             "closed_intervals": len(self.durations_s),
@@ -98,13 +117,25 @@ def slot_stats(rows: Iterable[HistoryRow], since: dt.datetime, until: dt.datetim
             timelines[(row.warehouse_id, row.slot_date, BoxType(row.box_type))].append(row)
             first = min(first, row.observed_at)
     days = max((until - first).total_seconds() / 86400, 0.0)
+    whole = whole_days(first, until)
     stats: dict[tuple[int, BoxType], SlotStats] = {}
     for (warehouse_id, _day, box_type), timeline in timelines.items():
         entry = stats.get((warehouse_id, box_type))
         if entry is None:
-            entry = stats[(warehouse_id, box_type)] = SlotStats(warehouse_id, box_type, days)
+            entry = stats[(warehouse_id, box_type)] = SlotStats(warehouse_id, box_type, days, whole)
         _walk(sorted(timeline, key=lambda r: r.observed_at), entry)
     return sorted(stats.values(), key=lambda s: (s.warehouse_id, s.box_type.value))
+
+
+def whole_days(first: dt.datetime, until: dt.datetime) -> tuple[dt.date, ...]:
+    """Moscow dates that lie entirely between ``first`` and ``until``."""
+    start, end = first.astimezone(MOSCOW), until.astimezone(MOSCOW)
+    day = start.date() if start.time() == dt.time(0) else start.date() + dt.timedelta(days=1)
+    days = []
+    while day + dt.timedelta(days=1) <= end.date():
+        days.append(day)
+        day += dt.timedelta(days=1)
+    return tuple(days)
 
 
 def _walk(timeline: list[HistoryRow], stats: SlotStats) -> None:
@@ -116,6 +147,7 @@ def _walk(timeline: list[HistoryRow], stats: SlotStats) -> None:
             stats.openings += 1
             stats.free_openings += row.coefficient == 0
             local = row.observed_at.astimezone(MOSCOW)
+            stats.whole_day_openings += local.date() in stats.whole_days
             stats.by_weekday[local.weekday()] += 1
             stats.by_hour[local.hour] += 1
         elif row.kind == "closed":

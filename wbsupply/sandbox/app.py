@@ -35,6 +35,7 @@ class SandboxConfig:
     pow_difficulty: int = 12
     simulation: SimulationConfig = field(default_factory=SimulationConfig)
     background_steps: bool = True  # reads step the market lazily anyway; this keeps events flowing when idle
+    public_api: bool = True  # False: coefficients/options/warehouses answer "temporarily disabled", as WB today
 
 
 def create_app(config: SandboxConfig | None = None, market: Market | None = None) -> FastAPI:
@@ -42,6 +43,8 @@ def create_app(config: SandboxConfig | None = None, market: Market | None = None
     if market is None:
         market = Market(seed=config.seed, clock=SandboxClock(config.speed, config.start),
                         pow_difficulty=config.pow_difficulty, sim=config.simulation)
+    if not config.public_api:
+        market.public_api_disabled = True
     limiter = RateLimiter(market.clock)
 
     @contextlib.asynccontextmanager

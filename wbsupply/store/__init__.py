@@ -35,6 +35,7 @@ from wbsupply.store.models import (
     WbAccount,
     WbAccountBase,
 )
+from wbsupply.store.monitor_accounts import MonitorAccount
 
 metadata = SQLModel.metadata
 
@@ -49,6 +50,7 @@ __all__ = [
     "IdempotencyKey",
     "Invitation",
     "LoginFailure",
+    "MonitorAccount",
     "MonthlyUsage",
     "NotificationChannel",
     "NotificationOutbox",

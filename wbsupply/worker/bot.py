@@ -34,6 +34,7 @@ from wbsupply.worker.auth import perform_step
 from wbsupply.worker.booking import STRATEGIES, Booker, PlanStrategy
 from wbsupply.worker.browser import BrowserHost, clear_cache, export_state, import_state
 from wbsupply.worker.cabinet import Cabinet, SessionLost
+from wbsupply.worker.calendar_check import CalendarCheck
 from wbsupply.worker.confirm import ApiConfirmer, CabinetConfirmer, Confirmer, FirstAnswer
 from wbsupply.worker.health import HealthState
 from wbsupply.worker.slots import OpenSlots
@@ -58,6 +59,7 @@ class BotConfig:
     quota_check_s: float = 60.0  # tasks stopped at the limit resume when the quota frees
     rpc_timeout_s: float = 20.0  # a cabinet call unanswered by then is an unknown outcome (WB is asked)
     supplies_refresh_s: float = 60.0  # the seller's cabinet drafts/preorders re-read for the task form
+    calendar_check_s: float = 6.0  # the bot's own read of one of its preorders' calendars (calendar_check)
 
 
 @dataclass
@@ -83,6 +85,7 @@ class Bot:
         self.index = TaskIndex()
         self.wake = asyncio.Event()
         self.open = OpenSlots(feed, self.wake, f"bot {bot_id}")
+        self.calendar = CalendarCheck(self.open, config.calendar_check_s, f"bot {bot_id}")
         self.timers = _Timers()
         self.context: BrowserContext | None = None
         self.cabinet: Cabinet | None = None
@@ -168,6 +171,8 @@ class Bot:
                     await self._booker().reconcile()
                 if self.timers.ready("supplies", self.config.supplies_refresh_s):
                     await self._refresh_supplies()
+                if self.calendar.due():
+                    await self.calendar.check(self.cabinet, self.tasks.values())
                 await self._book_what_fits()
                 if self.timers.ready("cache", self.config.cache_clear_s):
                     await clear_cache(self.cabinet.page, trim=self.config.trim_memory)

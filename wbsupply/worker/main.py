@@ -45,6 +45,7 @@ def bot_config(settings: Settings, secret: str) -> BotConfig:
         cabinet_url=settings.wb_cabinet_url or sandbox,
         supplies_api_url=settings.wb_supplies_api_url or (sandbox if settings.sandbox_enabled else None),
         secret=secret,
+        calendar_check_s=settings.bot_calendar_check_seconds,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
 
 from wbsupply.api.deps import CurrentUser, RuntimeDep, SessionDep
 from wbsupply.api.logic import slots
@@ -21,13 +22,15 @@ async def calendar(_: CurrentUser, runtime: RuntimeDep, box_type: BoxType = BoxT
 
 
 @router.get("/stats", response_model=StatsOut)
-def stats(
+async def stats(
     _: CurrentUser,
     session: SessionDep,
+    runtime: RuntimeDep,
     days: int = Query(default=slots.STATS_DAYS, ge=1, le=90),
     warehouse_id: Annotated[list[WarehouseId] | None, Query(max_length=50)] = None,
     box_type: BoxType | None = None,
 ) -> dict[str, Any]:
-    items = slots.history_stats(session, days=days, warehouse_ids=warehouse_id,
-                                box_type=box_type.value if box_type else None)
-    return {"days": days, "stats": items, "chances": slots.chances_text(items, days)}
+    items = await run_in_threadpool(slots.history_stats, session, days=days, warehouse_ids=warehouse_id,
+                                    box_type=box_type.value if box_type else None)
+    open_now = slots.open_now(await runtime.feed.get_calendar())
+    return {"days": days, "stats": items, "chances": slots.chances_text(items, days, open_now)}

@@ -181,7 +181,8 @@ def _task_form(request: Request, user: User, session: Any, *, form: dict[str, An
     return page(request, "task_form.html", user, status_code=status_code, form=form, task_id=task_id,
                 errors=errors or [], accounts=accounts, warehouses=picker(),
                 chosen={w: n + 1 for n, w in enumerate(ids)}, box_types=list(BoxType),
-                chances=slots.chances_text(stats), supplies=supplies, task_claim=_claim_of(form))
+                chances=slots.chances_text(stats, open_now=slots.open_now_in_process(request.app.state)),
+                supplies=supplies, task_claim=_claim_of(form))
 
 
 def _claim_of(form: dict[str, Any]) -> str:
@@ -251,8 +252,12 @@ def task_action(request: Request, task_id: DbId, action: str, user: CurrentUser,
 @router.get("/calendar", response_class=HTMLResponse)
 async def calendar(request: Request, user: CurrentUser, session: SessionDep, runtime: RuntimeDep,
                    box_type: BoxType = BoxType.BOXES) -> Response:
-    grid = slots.calendar_grid(await runtime.feed.get_calendar(), box_type, slots.today_moscow())
+    snapshot = await runtime.feed.get_calendar()
+    grid = slots.calendar_grid(snapshot, box_type, slots.today_moscow())
     stats = await run_in_threadpool(slots.history_stats, session, box_type=box_type.value)
+    now_open = slots.open_now(snapshot)
+    for item in stats:
+        item["open_now"] = (item["warehouse_id"], item["box_type"]) in now_open
     return page(request, "calendar.html", user, grid=grid, stats=stats[:40], box_types=list(BoxType),
                 box_type=box_type)
 
