@@ -18,7 +18,7 @@ def test_admin_from_settings_is_created_once(engine: Engine, tmp_path: Path) -> 
     settings = Settings(data_dir=tmp_path, admin_email="boss@shop.example", admin_password=SecretStr("s3cret-pass"))
     assert ensure_configured_admin(engine, settings) is True
     with session_factory(engine)() as session:
-        admin = users.authenticate(session, "boss@shop.example", "s3cret-pass", "127.0.0.1")
+        admin = users.authenticate(session, "boss@shop.example", "s3cret-pass", "127.0.0.1", secret="s")
         assert admin.role == Role.ADMIN
     # Restarts and other replicas find an administrator and leave everything as it is.
     other = Settings(data_dir=tmp_path, admin_email="other@shop.example", admin_password=SecretStr("another-pass"))

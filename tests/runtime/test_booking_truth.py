@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_first_run import _answers, _phase, _sms_code, until
+from test_first_run import _answers, _phase, _sms_code, first_start_output, until
 from test_up import ctrl_c, free_port, start_up
 
 
@@ -25,14 +25,7 @@ def test_the_cabinet_shows_exactly_the_bookings_wb_has(tmp_path: Path) -> None:
     proc = start_up(tmp_path, api_port, sandbox_port)
     assert proc.stdout is not None
     try:
-        printed: dict[str, str] = {}
-        while "draft" not in printed:
-            line = proc.stdout.readline()
-            assert line, "wbsupply up ended before printing the demo credentials"
-            if "демо-продавец" in line:
-                printed["password"] = line.rsplit("/", 1)[-1].strip()
-            if "черновик поставки для задачи" in line:
-                printed["draft"] = line.rsplit(":", 1)[-1].strip()
+        printed = first_start_output(proc)
         api, sandbox = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{sandbox_port}"
         until(lambda: _answers(api + "/healthz"), 30, "cabinet up")
         token = httpx.post(api + "/api/v1/auth/token",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import subprocess
 import time
 from pathlib import Path
 
@@ -22,24 +23,32 @@ def until(check, within: float, what: str):  # type: ignore[no-untyped-def]
     pytest.fail(f"{what}: not reached in {within} s")
 
 
+def first_start_output(proc: subprocess.Popen[str]) -> dict[str, str]:
+    """What a first start shows when its output is not a terminal: the path of the 0600 credentials file (the
+    demo seller's and the admin's passwords are read from it) and the demo draft."""
+    assert proc.stdout is not None
+    printed: dict[str, str] = {}
+    while "draft" not in printed:
+        line = proc.stdout.readline()
+        assert line, "wbsupply up ended before printing the demo draft"
+        if "Пароли первого запуска записаны в" in line:
+            credentials = Path(line.split(" записаны в ", 1)[1].split(" (", 1)[0]).read_text()
+            demo = next(row for row in credentials.splitlines() if "демо-продавец" in row)
+            printed["password"] = demo.rsplit("/", 1)[-1].strip()
+            admin = next(row for row in credentials.splitlines() if "администратор" in row)
+            printed["admin"] = admin.rsplit("/", 1)[-1].strip()
+        if "черновик поставки для задачи" in line:
+            printed["draft"] = line.rsplit(":", 1)[-1].strip()
+    return printed
+
+
 @pytest.mark.slow
 def test_from_make_run_to_a_booked_supply(tmp_path: Path) -> None:
     api_port, sandbox_port = free_port(), free_port()
     proc = start_up(tmp_path, api_port, sandbox_port)
     assert proc.stdout is not None
     try:
-        printed: dict[str, str] = {}
-        while "draft" not in printed:  # what the output shows on the first start (not a terminal here)
-            line = proc.stdout.readline()
-            assert line, "wbsupply up ended before printing the demo draft"
-            if "Пароли первого запуска записаны в" in line:
-                credentials = Path(line.split(" записаны в ", 1)[1].split(" (", 1)[0]).read_text()
-                demo = next(row for row in credentials.splitlines() if "демо-продавец" in row)
-                printed["password"] = demo.rsplit("/", 1)[-1].strip()
-                admin = next(row for row in credentials.splitlines() if "администратор" in row)
-                printed["admin"] = admin.rsplit("/", 1)[-1].strip()
-            if "черновик поставки для задачи" in line:
-                printed["draft"] = line.rsplit(":", 1)[-1].strip()
+        printed = first_start_output(proc)
         api, sandbox = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{sandbox_port}"
         until(lambda: _answers(api + "/healthz"), 30, "cabinet up")
 
