@@ -22,8 +22,9 @@ WAREHOUSE_ID = 507
 
 
 def main(quick: bool = False) -> BenchResult:
-    from wbsupply.sandbox.app import SandboxConfig, run_sandbox_in_thread
+    from wbsupply.sandbox.app import SandboxConfig
     from wbsupply.sandbox.simulation import SimulationConfig
+    from wbsupply.sandbox.testing import run_sandbox_in_thread
 
     rounds = 4 if quick else 20
     sandbox = run_sandbox_in_thread(SandboxConfig(seed=5, simulation=SimulationConfig.frozen(),

@@ -52,8 +52,9 @@ ADOPTED = "memory_trim"
 
 
 def main(quick: bool = False) -> BenchResult:
-    from wbsupply.sandbox.app import SandboxConfig, run_sandbox_in_thread
+    from wbsupply.sandbox.app import SandboxConfig
     from wbsupply.sandbox.simulation import SimulationConfig
+    from wbsupply.sandbox.testing import run_sandbox_in_thread
     from wbsupply.store import upgrade
 
     sandbox = run_sandbox_in_thread(SandboxConfig(seed=3, simulation=SimulationConfig.frozen(),

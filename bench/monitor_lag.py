@@ -37,10 +37,11 @@ from wbsupply.monitor.normalize import Coverage
 from wbsupply.monitor.pool import TokenPool
 from wbsupply.monitor.roster import Account, StaticRoster
 from wbsupply.monitor.service import Monitor
-from wbsupply.monitor.sessions import SandboxSessionProvider
 from wbsupply.monitor.sources import CabinetSource, Fetched, PublicApiSource, SourceSwitch
-from wbsupply.sandbox.app import SandboxConfig, run_sandbox_in_thread
+from wbsupply.sandbox.app import SandboxConfig
+from wbsupply.sandbox.sessions import SandboxSessionProvider
 from wbsupply.sandbox.simulation import SimulationConfig
+from wbsupply.sandbox.testing import run_sandbox_in_thread
 from wbsupply.wb.api_client import WbApiClient
 
 INTERVAL_S = 12.0

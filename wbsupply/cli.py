@@ -31,7 +31,13 @@ def up() -> None:
     from wbsupply.runtime import run_embedded
 
     _setup_logging()
-    run_embedded(get_settings())
+    settings = get_settings()
+    if settings.sandbox_enabled:
+        from wbsupply.sandbox.app import embedded_sandbox
+
+        run_embedded(settings, sandbox=embedded_sandbox)
+    else:
+        run_embedded(settings)
 
 
 @app.command()
@@ -59,7 +65,7 @@ def api() -> None:
     import uvicorn
 
     from wbsupply.api.bootstrap import ensure_configured_admin
-    from wbsupply.runtime import private_files, proxy_options
+    from wbsupply.process import private_files, proxy_options
     from wbsupply.store.engine import make_engine, upgrade
 
     private_files()

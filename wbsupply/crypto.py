@@ -1,7 +1,7 @@
 """Encryption of secrets at rest (WB browser sessions, seller API tokens) with a key derived from the
 service secret.
 
-AES-256-GCM with a per-purpose key from HKDF-SHA256 over the settings secret (``runtime.ensure_secret_key``):
+AES-256-GCM with a per-purpose key from HKDF-SHA256 over the settings secret (``process.ensure_secret_key``):
 a session blob cannot be decrypted as an API token or vice versa (different ``purpose`` → different key
 and associated data). Blob layout: version byte, 12-byte nonce, ciphertext with tag.
 """

@@ -13,102 +13,29 @@ import asyncio
 import contextlib
 import logging
 import os
-import secrets
-import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Protocol
-
-import uvicorn
 
 from wbsupply.config import Settings
 from wbsupply.feed.memory import MemoryFeed
+from wbsupply.process import (
+    Component,
+    HttpComponent,
+    ProcessContext,
+    StartupError,
+    ensure_secret_key,
+    private_files,
+    proxy_options,
+    run_until_signal,
+)
 
 log = logging.getLogger("wbsupply.runtime")
 
 STOP_GRACE_SECONDS = 10.0
 RESTART_DELAYS = (1.0, 2.0, 5.0, 15.0, 30.0, 60.0)  # after the 1st, 2nd, ... failure in a row
 HEALTHY_AFTER_SECONDS = 300.0  # a component that ran this long before failing starts its count afresh
-
-
-class StartupError(RuntimeError):
-    """A component cannot start at all (e.g. its port is taken): restarting would not help."""
-
-
-class Component(Protocol):
-    name: str
-
-    async def run(self, stop: asyncio.Event) -> None: ...
-
-
-@dataclass
-class Runtime:
-    """What the components of one process share."""
-
-    settings: Settings
-    feed: MemoryFeed
-    status: dict[str, str] = field(default_factory=dict)
-    extras: dict[str, Any] = field(default_factory=dict)
-
-
-class _QuietServer(uvicorn.Server):
-    """uvicorn server that leaves signal handling to the runtime (several servers share one loop)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-class HttpComponent:
-    """Serves an ASGI app inside the shared event loop until ``stop`` is set."""
-
-    def __init__(self, name: str, app: Any, host: str, port: int, **options: Any) -> None:
-        self.name = name
-        self.url = f"http://{host}:{port}"
-        self._config = {"app": app, "host": host, "port": port, "log_level": "warning", "lifespan": "on",
-                        "proxy_headers": False, **options}
-        self._served = False
-
-    async def run(self, stop: asyncio.Event) -> None:
-        server = _QuietServer(uvicorn.Config(**self._config))  # a fresh server on every (re)start
-
-        async def exit_on_stop() -> None:
-            await stop.wait()
-            server.should_exit = True
-
-        watcher = asyncio.create_task(exit_on_stop())
-        try:
-            # Awaited here, not in a task of its own: uvicorn's SystemExit on a bind error must be caught
-            # in this frame, since asyncio lets a task's SystemExit escape the whole loop.
-            await server.serve()
-        except SystemExit:
-            message = f"{self.name}: cannot listen on {self.url} (port in use?)"
-            raise (RuntimeError(message) if self._served else StartupError(message)) from None
-        finally:
-            self._served = self._served or server.started
-            watcher.cancel()
-
-
-def proxy_options(settings: Settings) -> dict[str, Any]:
-    """uvicorn's forwarded-header options: off unless proxies are configured (uvicorn's own default trusts
-    X-Forwarded-For from loopback, which lets anyone on the machine pick their address for the login limiter)."""
-    trusted = settings.forwarded_allow_ips.strip()
-    return {"proxy_headers": True, "forwarded_allow_ips": trusted} if trusted else {"proxy_headers": False}
-
-
-def ensure_secret_key(settings: Settings) -> str:
-    """The configured secret, else one generated once into the data folder (readable by the owner only)."""
-    if settings.secret_key:
-        return settings.secret_key.get_secret_value()
-    path = Path(settings.data_dir) / "secret.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(48))
-    return path.read_text().strip()
 
 
 Alert = Callable[[str, BaseException, int], Awaitable[None]]
@@ -192,32 +119,29 @@ async def run_components(components: list[Component], stop: asyncio.Event, *,
         raise failure
 
 
-def build_embedded_components(runtime: Runtime) -> list[Component]:
+SandboxFactory = Callable[[ProcessContext], Component]  # the CLI's: builds the sandbox, sets its market
+
+
+def build_embedded_components(context: ProcessContext, sandbox: SandboxFactory | None = None) -> list[Component]:
     from wbsupply.api.app import create_app as create_api
 
-    settings = runtime.settings
+    settings = context.settings
     components: list[Component] = []
-    if settings.sandbox_enabled:
-        from wbsupply.sandbox.app import SandboxConfig
-        from wbsupply.sandbox.app import create_app as create_sandbox
-
-        sandbox_app = create_sandbox(SandboxConfig(seed=settings.sandbox_seed, speed=settings.sandbox_speed,
-                                                   public_api=settings.sandbox_public_api))
-        runtime.extras["sandbox_market"] = sandbox_app.state.market
-        components.append(HttpComponent("sandbox", sandbox_app, settings.sandbox_host, settings.sandbox_port))
-    components.append(HttpComponent("api", create_api(runtime), settings.api_host, settings.api_port,
+    if sandbox is not None:
+        components.append(sandbox(context))
+    components.append(HttpComponent("api", create_api(context), settings.api_host, settings.api_port,
                                     **proxy_options(settings)))
 
     from wbsupply.monitor.entry import MonitorComponent
     from wbsupply.notify.main import NotifierComponent
     from wbsupply.worker.main import Supervisor
 
-    components.append(MonitorComponent(runtime))
+    components.append(MonitorComponent(context))
     if settings.sandbox_enabled:
         from wbsupply.monitor.demo import DemoMonitorAccount
 
-        components.append(DemoMonitorAccount(runtime))
-    components.append(Supervisor(runtime))
+        components.append(DemoMonitorAccount(context))
+    components.append(Supervisor(context))
     components.append(NotifierComponent(settings))
     return components
 
@@ -242,18 +166,18 @@ def announce_credentials(lines: list[str], data_dir: Path, *, terminal: bool) ->
     print("\n".join([written, *(line for line in lines[1:] if line not in secret)]), flush=True)
 
 
-def _first_start(runtime: Runtime) -> None:
+def _first_start(context: ProcessContext) -> None:
     """Admin and demo seller on the very first start; their passwords go to the terminal once, never to logs."""
     from wbsupply.api.bootstrap import DEMO_PHONE, ensure_first_users, ensure_sandbox_seller
     from wbsupply.store import make_engine
 
-    engine = make_engine(runtime.settings.resolved_database_url())
-    market = runtime.extras.get("sandbox_market")
+    engine = make_engine(context.settings.resolved_database_url())
+    market = context.sandbox_market
     from wbsupply.monitor.demo import monitor_account_hint
 
     try:
-        lines = ensure_first_users(engine, runtime.settings, market)
-        hint = monitor_account_hint(runtime.settings, engine)
+        lines = ensure_first_users(engine, context.settings, market)
+        hint = monitor_account_hint(context.settings, engine)
     finally:
         engine.dispose()
     if market is not None:
@@ -263,28 +187,20 @@ def _first_start(runtime: Runtime) -> None:
     if hint:
         lines.append(hint)
     if lines:
-        announce_credentials(lines, Path(runtime.settings.data_dir), terminal=sys.stdout.isatty())
+        announce_credentials(lines, Path(context.settings.data_dir), terminal=sys.stdout.isatty())
 
 
-async def _main(settings: Settings) -> None:
-    runtime = Runtime(settings=settings, feed=MemoryFeed(settings.events_stream_maxlen))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    components = build_embedded_components(runtime)
-    _first_start(runtime)
+async def _main(settings: Settings, sandbox: SandboxFactory | None, stop: asyncio.Event) -> None:
+    context = ProcessContext(settings=settings, feed=MemoryFeed(settings.events_stream_maxlen))
+    components = build_embedded_components(context, sandbox)
+    _first_start(context)
     log.info("wbsupply is up: cabinet on http://%s:%s (Ctrl-C stops)", settings.api_host, settings.api_port)
-    await run_components(components, stop, status=runtime.status, alert=admin_alert(settings))
+    await run_components(components, stop, status=context.status, alert=admin_alert(settings))
     log.info("wbsupply stopped")
 
 
-def private_files() -> None:
-    """Files this process creates (database, WAL, secret key, browser profiles) are the owner's only."""
-    os.umask(0o077)
-
-
-def run_embedded(settings: Settings) -> None:
+def run_embedded(settings: Settings, sandbox: SandboxFactory | None = None) -> None:
+    """``wbsupply up``: every component in this process until SIGINT/SIGTERM; ``sandbox`` adds the WB sandbox."""
     from wbsupply.store.engine import upgrade
 
     try:
@@ -293,7 +209,7 @@ def run_embedded(settings: Settings) -> None:
         Path(settings.data_dir).chmod(0o700)  # sessions of sellers' WB cabinets live here
         ensure_secret_key(settings)
         upgrade(settings.resolved_database_url())
-        asyncio.run(_main(settings))
+        run_until_signal(lambda stop: _main(settings, sandbox, stop))
     except (OSError, RuntimeError) as exc:
         # A port in use or a broken data folder: say so in one line, not a traceback.
         log.error("wbsupply could not run: %s", exc)

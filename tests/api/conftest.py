@@ -18,7 +18,7 @@ from wbsupply.api.logic import users
 from wbsupply.config import Settings
 from wbsupply.domain.statuses import Role
 from wbsupply.feed.memory import MemoryFeed
-from wbsupply.runtime import Runtime
+from wbsupply.process import ProcessContext
 from wbsupply.store import WbAccount, session_factory, session_scope
 
 
@@ -29,12 +29,12 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def runtime(settings: Settings, engine: Engine) -> Runtime:
-    return Runtime(settings=settings, feed=MemoryFeed(1000), extras={"engine": engine})
+def runtime(settings: Settings, engine: Engine) -> ProcessContext:
+    return ProcessContext(settings=settings, feed=MemoryFeed(1000), engine=engine)
 
 
 @pytest.fixture
-def app(runtime: Runtime) -> FastAPI:
+def app(runtime: ProcessContext) -> FastAPI:
     return create_app(runtime)
 
 

@@ -13,7 +13,7 @@ from apihelpers import PASSWORD
 from fastapi.testclient import TestClient
 
 from wbsupply.api.logic import ratelimit, users
-from wbsupply.runtime import HttpComponent, proxy_options
+from wbsupply.process import HttpComponent, proxy_options
 
 
 def _login(client: Any, email: str, password: str, **kwargs: Any) -> Any:

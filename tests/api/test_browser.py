@@ -27,7 +27,7 @@ from wbsupply.domain.schedule import MOSCOW
 from wbsupply.domain.slots import Slot, SlotKey
 from wbsupply.domain.statuses import BoxType, Role, TaskPhase
 from wbsupply.feed.memory import MemoryFeed
-from wbsupply.runtime import Runtime
+from wbsupply.process import ProcessContext
 from wbsupply.store import SupplyTask, make_engine, session_factory, session_scope
 
 pytestmark = pytest.mark.slow
@@ -53,7 +53,7 @@ def cabinet(sqlite_database_url: str, tmp_path: Path) -> Iterator[Cabinet]:
                         sandbox_enabled=False)
     engine = make_engine(sqlite_database_url)
     feed = MemoryFeed(1000)
-    app = create_app(Runtime(settings=settings, feed=feed, extras={"engine": engine}))
+    app = create_app(ProcessContext(settings=settings, feed=feed, engine=engine))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -20,7 +20,7 @@ from wbsupply.domain.statuses import Role
 from wbsupply.monitor.metrics import MonitorMetrics
 from wbsupply.notify import outbox
 from wbsupply.notify.kinds import NoticeKind
-from wbsupply.runtime import Runtime
+from wbsupply.process import ProcessContext
 from wbsupply.store import session_scope
 
 
@@ -79,7 +79,7 @@ def test_api_tokens_page_creates_a_token_shown_once(make_person) -> None:
     assert "data-new-token" not in seller.client.get("/tokens").text
 
 
-def test_telegram_link_step_names_the_bot(runtime: Runtime, make_person) -> None:
+def test_telegram_link_step_names_the_bot(runtime: ProcessContext, make_person) -> None:
     runtime.settings.telegram_bot_username = "wbsupply_test_bot"
     seller = make_person()
     page = seller.client.post("/settings/telegram", data={"csrf_token": _csrf(seller.client, "/settings")}).text

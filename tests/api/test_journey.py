@@ -28,9 +28,10 @@ from wbsupply.domain.ruformat import ru_date
 from wbsupply.domain.slots import Slot, SlotEvent, SlotEventKind, SlotKey
 from wbsupply.domain.statuses import BoxType
 from wbsupply.feed.memory import MemoryFeed
-from wbsupply.runtime import Runtime
-from wbsupply.sandbox.app import RunningSandbox, SandboxConfig, run_sandbox_in_thread
+from wbsupply.process import ProcessContext
+from wbsupply.sandbox.app import SandboxConfig
 from wbsupply.sandbox.simulation import SimulationConfig
+from wbsupply.sandbox.testing import RunningSandbox, run_sandbox_in_thread
 from wbsupply.store import Booking, BookingState, make_engine, session_factory, session_scope
 
 pytestmark = pytest.mark.slow
@@ -43,7 +44,7 @@ SLOW = 60_000  # ms: a bot logs in and books through a real browser
 @dataclass
 class Product:
     url: str
-    runtime: Runtime
+    runtime: ProcessContext
     loop: asyncio.AbstractEventLoop
     sandbox: RunningSandbox
 
@@ -63,7 +64,7 @@ def running_product(database_url: str, data_dir: Path, **overrides: Any) -> Iter
     settings = Settings(database_url=database_url, data_dir=data_dir, secret_key="journey-secret",
                         sandbox_enabled=True, sandbox_host="127.0.0.1", sandbox_port=int(sandbox.url.rsplit(":", 1)[1]),
                         api_port=port, **overrides)
-    runtime = Runtime(settings=settings, feed=MemoryFeed(1000))
+    runtime = ProcessContext(settings=settings, feed=MemoryFeed(1000))
     server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning"))
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()

@@ -20,7 +20,7 @@ import yaml
 from e2e_helpers import CHART, RELEASE, Release, eventually
 from kubecluster import FAKE_NODE_LABEL, FAKE_NODE_TAINT
 
-from wbsupply.operator.names import ANNOTATION_RESTART_REQUEST, LABEL_BOT, worker_name
+from wbsupply.kube.names import ANNOTATION_RESTART_REQUEST, LABEL_BOT, worker_name
 
 EXAMPLES = CHART / "files" / "examples"
 WORKER_PROBE = Path(__file__).with_name("worker_probe.py")

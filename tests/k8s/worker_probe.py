@@ -13,9 +13,9 @@ import json
 import sys
 from collections.abc import Awaitable
 
-from wbsupply.control.kube import KubeApiError, KubeClient, resource_path
 from wbsupply.control.kube_mirror import CustomResourceMirror, MirrorError, bot_status_patch
 from wbsupply.domain.statuses import BotStatus
+from wbsupply.kube.client import KubeApiError, KubeClient, resource_path
 
 
 async def status_of(request: Awaitable[object]) -> int:

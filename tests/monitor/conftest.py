@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterator
 import pytest
 from monitor_helpers import SPEED, Bot, Harness
 
-from wbsupply.sandbox.app import RunningSandbox, SandboxConfig, run_sandbox_in_thread
+from wbsupply.sandbox.app import SandboxConfig
 from wbsupply.sandbox.simulation import SimulationConfig
+from wbsupply.sandbox.testing import RunningSandbox, run_sandbox_in_thread
 
 
 @pytest.fixture

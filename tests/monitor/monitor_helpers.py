@@ -15,9 +15,9 @@ from wbsupply.monitor.clock import FollowClock
 from wbsupply.monitor.history import HistoryWriter
 from wbsupply.monitor.pool import TokenPool
 from wbsupply.monitor.service import Monitor
-from wbsupply.monitor.sessions import SandboxSessionProvider
 from wbsupply.monitor.sources import CabinetSource, PublicApiSource, SlotSource, SourceSwitch
-from wbsupply.sandbox.app import RunningSandbox
+from wbsupply.sandbox.sessions import SandboxSessionProvider
+from wbsupply.sandbox.testing import RunningSandbox
 from wbsupply.wb.api_client import WbApiClient
 
 SPEED = 30.0  # sandbox seconds per real second

@@ -12,8 +12,8 @@ from wbsupply.config import Settings
 from wbsupply.domain.statuses import BoxType
 from wbsupply.feed.memory import MemoryFeed
 from wbsupply.monitor.entry import MonitorComponent, serve_monitor
-from wbsupply.runtime import Runtime
-from wbsupply.sandbox.app import free_port
+from wbsupply.process import ProcessContext
+from wbsupply.testkit import free_port
 
 
 def sandbox_settings(sandbox, tmp_path, database_url: str) -> Settings:
@@ -23,13 +23,13 @@ def sandbox_settings(sandbox, tmp_path, database_url: str) -> Settings:
 
 
 async def test_component_in_the_embedded_runtime(sandbox, tmp_path, sqlite_database_url):
-    runtime = Runtime(settings=sandbox_settings(sandbox, tmp_path, sqlite_database_url), feed=MemoryFeed())
+    runtime = ProcessContext(settings=sandbox_settings(sandbox, tmp_path, sqlite_database_url), feed=MemoryFeed())
     sandbox.market.open_slot(507, sandbox.market.clock.today_msk() + dt.timedelta(days=3), BoxType.BOXES)
     component = MonitorComponent(runtime)
     assert component.name == "monitor"
     stop = asyncio.Event()
     task = asyncio.create_task(component.run(stop))
-    monitor = await eventually(lambda: runtime.extras.get("monitor"))
+    monitor = await eventually(lambda: runtime.monitor)
     await eventually(lambda: monitor.health()["ready"])
     stop.set()
     await asyncio.wait_for(task, 10)

@@ -183,13 +183,16 @@ async def test_disabled_public_api_falls_back_to_the_cabinet_and_back(harness, m
 
 async def test_cabinet_as_primary_source_by_setting(harness):
     from wbsupply.config import Settings
-    from wbsupply.monitor.entry import build_monitor, close_sources
+    from wbsupply.monitor.entry import build_monitor, close_sources, provision_sandbox_bot
+    from wbsupply.sandbox.sessions import SandboxSessionProvider
 
     url = httpx.URL(harness.sandbox.url)
     settings = Settings(sandbox_enabled=True, sandbox_host=url.host, sandbox_port=url.port,
                         monitor_primary_source="cabinet", wb_api_tokens=[], wb_api_url=None)
     feed = MemoryFeed()
-    monitor = await build_monitor(settings, feed, clock=harness.clock, warehouses={WH})
+    cabinet_bot = await provision_sandbox_bot(harness.sandbox.url)
+    monitor = await build_monitor(settings, feed, clock=harness.clock, warehouses={WH},
+                                  session_provider=SandboxSessionProvider(harness.sandbox.url, cabinet_bot.phone))
     assert (monitor.switch.primary.name, monitor.switch.fallback.name) == ("cabinet", "api")
     market = harness.sandbox.market
     day = market.clock.today_msk() + dt.timedelta(days=25)

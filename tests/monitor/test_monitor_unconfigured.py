@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from wbsupply.sandbox.app import free_port
+from wbsupply.testkit import free_port
 
 
 def wait_for(url: str, timeout: float = 30) -> httpx.Response:

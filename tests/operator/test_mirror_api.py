@@ -21,7 +21,7 @@ from wbsupply.api.logic import users
 from wbsupply.config import Settings
 from wbsupply.control.kube_mirror import ClusterTarget, MirrorError
 from wbsupply.feed.memory import MemoryFeed
-from wbsupply.runtime import Runtime
+from wbsupply.process import ProcessContext
 from wbsupply.store import SupplyTask, WbAccount, session_factory, session_scope
 
 BOTS = "wbsupply.io/v1alpha1/sellerbots"
@@ -69,7 +69,7 @@ def use_cluster(cluster: kmock.KubernetesEmulator, monkeypatch: pytest.MonkeyPat
 def seller(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[TestClient]:
     settings = Settings(database_url=database_url, data_dir=tmp_path, secret_key="test-secret-key",
                         sandbox_enabled=False)
-    app = create_app(Runtime(settings=settings, feed=MemoryFeed(1000), extras={"engine": engine}))
+    app = create_app(ProcessContext(settings=settings, feed=MemoryFeed(1000), engine=engine))
     with session_factory(engine)() as session:
         users.create_user(session, "seller@example.com", PASSWORD, plan_limit=25)
     with TestClient(app) as client:

@@ -17,12 +17,12 @@ from operator_helpers import NAMESPACE, register_crds
 from sqlalchemy import Engine
 
 from wbsupply.control.base import ControlPlane
-from wbsupply.control.kube import KubeClient
 from wbsupply.control.kube_mirror import CustomResourceMirror
 from wbsupply.control.local import LocalControlPlane
 from wbsupply.control.mirroring import MirroringControlPlane, cluster_control_plane
 from wbsupply.domain.slots import Slot, SlotKey
 from wbsupply.domain.statuses import BotStatus, BoxType, TaskPhase
+from wbsupply.kube.client import KubeClient
 from wbsupply.store import SupplyTask, User, WbAccount, session_scope
 
 BOTS = "wbsupply.io/v1alpha1/sellerbots"

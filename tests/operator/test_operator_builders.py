@@ -9,6 +9,7 @@ import kubernetes_validate
 import pytest
 
 from wbsupply.domain.schedule import RESTART_WINDOW, RESTART_WINDOW_START, restart_moment, restart_offset
+from wbsupply.kube.names import ANNOTATION_RESTARTED_AT, LABEL_BOT, bot_label, worker_name
 from wbsupply.operator.bots import initial_phase, restart_due
 from wbsupply.operator.builders import (
     build_children,
@@ -18,7 +19,6 @@ from wbsupply.operator.builders import (
     build_role_binding,
     build_session_secret,
 )
-from wbsupply.operator.names import ANNOTATION_RESTARTED_AT, LABEL_BOT, bot_label, worker_name
 from wbsupply.operator.settings import OperatorConfig, peering_priority
 
 SPEC: dict[str, Any] = {

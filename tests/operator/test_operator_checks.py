@@ -9,8 +9,8 @@ import pytest
 
 from wbsupply.domain.statuses import BotStatus, TaskPhase
 from wbsupply.domain.tariffs import Plan
+from wbsupply.kube.names import LABEL_BOT
 from wbsupply.operator.checks import check_auth, check_memory, check_status
-from wbsupply.operator.names import LABEL_BOT
 from wbsupply.operator.notifications import build_bot_notification
 from wbsupply.operator.tasks import BotInfo, admit
 

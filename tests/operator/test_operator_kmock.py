@@ -16,7 +16,7 @@ import pytest
 from operator_helpers import NAMESPACE, START, FakeClock, eventually
 
 from wbsupply.domain.schedule import restart_moment
-from wbsupply.operator.names import ANNOTATION_RESTART_REQUEST, ANNOTATION_RESTARTED_AT, LABEL_BOT, worker_name
+from wbsupply.kube.names import ANNOTATION_RESTART_REQUEST, ANNOTATION_RESTARTED_AT, LABEL_BOT, worker_name
 from wbsupply.operator.notifications import BotNotification
 from wbsupply.operator.settings import OperatorConfig
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from wbsupply.control.kube import KubeClient, object_path, resource_path
+from wbsupply.kube.client import KubeClient, object_path, resource_path
 
 
 def test_paths() -> None:

@@ -17,7 +17,8 @@ from wbsupply.api.logic import users
 from wbsupply.config import Settings
 from wbsupply.domain.statuses import Role
 from wbsupply.notify.kinds import NoticeKind
-from wbsupply.runtime import HttpComponent, StartupError, admin_alert, run_components
+from wbsupply.process import HttpComponent, StartupError
+from wbsupply.runtime import admin_alert, run_components
 from wbsupply.store import NotificationOutbox, make_engine, session_factory
 
 

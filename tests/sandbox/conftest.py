@@ -15,10 +15,11 @@ import yaml
 from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
-from wbsupply.sandbox.app import RunningSandbox, SandboxConfig, run_sandbox_in_thread
+from wbsupply.sandbox.app import SandboxConfig
 from wbsupply.sandbox.clock import SandboxClock
 from wbsupply.sandbox.market import Market
 from wbsupply.sandbox.simulation import SimulationConfig
+from wbsupply.sandbox.testing import RunningSandbox, run_sandbox_in_thread
 
 # 09:00 Moscow: far from midnight, so tests that jump hours stay on one calendar day
 START = datetime(2026, 7, 1, 6, 0, tzinfo=UTC)

@@ -23,8 +23,8 @@ from cabinet_browser import (
 from playwright.sync_api import Browser, expect
 
 from wbsupply.domain.statuses import BoxType
+from wbsupply.sandbox import pow
 from wbsupply.wb import cabinet_spec as spec
-from wbsupply.wb import pow
 from wbsupply.wb.cabinet_spec import by_testid
 
 pytestmark = pytest.mark.slow

@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from wbsupply.sandbox.app import RunningSandbox
+from wbsupply.sandbox import pow
 from wbsupply.sandbox.market import Market
+from wbsupply.sandbox.testing import RunningSandbox
 from wbsupply.wb import cabinet_spec as spec
-from wbsupply.wb import pow
 
 
 def test_leading_zero_bits_and_solver() -> None:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from wbsupply.domain.statuses import BoxType
-from wbsupply.sandbox.app import RunningSandbox
+from wbsupply.sandbox.testing import RunningSandbox
 
 
 @pytest.fixture

@@ -11,10 +11,11 @@ import httpx
 import pytest
 
 from wbsupply.domain.statuses import BoxType
-from wbsupply.sandbox.app import RunningSandbox, SandboxConfig
+from wbsupply.sandbox import pow
+from wbsupply.sandbox.app import SandboxConfig
 from wbsupply.sandbox.simulation import SimulationConfig
+from wbsupply.sandbox.testing import RunningSandbox
 from wbsupply.wb import cabinet_spec as spec
-from wbsupply.wb import pow
 
 
 @pytest.fixture

@@ -11,8 +11,9 @@ import httpx
 import pytest
 
 from wbsupply.domain.statuses import BoxType
-from wbsupply.sandbox.app import RunningSandbox, SandboxConfig
+from wbsupply.sandbox.app import SandboxConfig
 from wbsupply.sandbox.simulation import SimulationConfig
+from wbsupply.sandbox.testing import RunningSandbox
 
 WBSpecs = Any  # the conftest's spec checker (fixture ``wb_specs``)
 COEFFICIENTS = "/api/tariffs/v1/acceptance/coefficients"

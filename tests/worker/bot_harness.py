@@ -18,7 +18,7 @@ from wbsupply.crypto import api_token_box
 from wbsupply.domain.slots import Slot, SlotEvent, SlotEventKind, SlotKey
 from wbsupply.domain.statuses import BotStatus, BoxType, Role, TaskPhase
 from wbsupply.feed.memory import MemoryFeed
-from wbsupply.sandbox.app import RunningSandbox
+from wbsupply.sandbox.testing import RunningSandbox
 from wbsupply.store.engine import session_scope
 from wbsupply.store.models import SupplyTask, User, WbAccount
 from wbsupply.worker.bot import Bot, BotConfig

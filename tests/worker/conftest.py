@@ -10,8 +10,9 @@ from sqlalchemy import Engine
 
 from wbsupply.config import Settings
 from wbsupply.feed.memory import MemoryFeed
-from wbsupply.sandbox.app import RunningSandbox, SandboxConfig, run_sandbox_in_thread
+from wbsupply.sandbox.app import SandboxConfig
 from wbsupply.sandbox.simulation import SimulationConfig
+from wbsupply.sandbox.testing import RunningSandbox, run_sandbox_in_thread
 from wbsupply.store import make_engine
 from wbsupply.worker.browser import BrowserHost, BrowserOptions
 

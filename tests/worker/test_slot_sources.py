@@ -34,7 +34,7 @@ from wbsupply.monitor.pool import TokenPool
 from wbsupply.monitor.roster import DbRoster
 from wbsupply.monitor.service import Monitor
 from wbsupply.monitor.sources import CabinetSource, PublicApiSource, SourceSwitch
-from wbsupply.sandbox.app import RunningSandbox
+from wbsupply.sandbox.testing import RunningSandbox
 from wbsupply.store.monitor_accounts import add_monitor_account, monitor_accounts
 from wbsupply.wb.api_client import WbApiClient
 from wbsupply.worker.browser import BrowserHost

@@ -19,7 +19,7 @@ from wbsupply.control.local import AuthInputError, submit_auth_step
 from wbsupply.crypto import session_box
 from wbsupply.domain.statuses import BotStatus
 from wbsupply.feed.memory import MemoryFeed
-from wbsupply.sandbox.app import RunningSandbox
+from wbsupply.sandbox.testing import RunningSandbox
 from wbsupply.store.models import WbAccount
 from wbsupply.wb import cabinet_spec as spec
 from wbsupply.worker.browser import BrowserHost

@@ -26,7 +26,7 @@ from wbsupply.domain.ruformat import ru_date
 from wbsupply.domain.statuses import BoxType, TaskPhase
 from wbsupply.feed.memory import MemoryFeed
 from wbsupply.notify.messages import render
-from wbsupply.sandbox.app import RunningSandbox
+from wbsupply.sandbox.testing import RunningSandbox
 from wbsupply.store import quota
 from wbsupply.store.engine import session_scope
 from wbsupply.store.journal import EventLog, NotificationOutbox

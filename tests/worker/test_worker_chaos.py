@@ -37,8 +37,8 @@ from sqlalchemy import Engine
 from wbsupply.control.local import LocalControlPlane
 from wbsupply.domain.statuses import BoxType, TaskPhase
 from wbsupply.feed.memory import MemoryFeed
-from wbsupply.sandbox.app import RunningSandbox
 from wbsupply.sandbox.faults import FAULT_KINDS, Fault
+from wbsupply.sandbox.testing import RunningSandbox
 from wbsupply.store.engine import session_scope
 from wbsupply.store.models import Booking, BookingState, SupplyTask
 from wbsupply.worker import booking as booking_module

@@ -34,7 +34,7 @@ from sqlalchemy import Engine
 
 from wbsupply.domain.statuses import BoxType, TaskPhase
 from wbsupply.feed.memory import MemoryFeed
-from wbsupply.sandbox.app import RunningSandbox
+from wbsupply.sandbox.testing import RunningSandbox
 from wbsupply.store.engine import session_scope
 from wbsupply.store.journal import NotificationOutbox
 from wbsupply.store.models import Booking, BookingState, SupplyTask

@@ -31,8 +31,8 @@ from sqlalchemy import Engine
 
 from wbsupply.domain.statuses import BoxType, TaskPhase
 from wbsupply.feed.memory import MemoryFeed
-from wbsupply.sandbox.app import RunningSandbox
 from wbsupply.sandbox.faults import Fault
+from wbsupply.sandbox.testing import RunningSandbox
 from wbsupply.store import quota
 from wbsupply.store.engine import session_scope
 from wbsupply.store.journal import EventLog, NotificationOutbox

@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 from wbsupply.domain.statuses import BotStatus, BoxType, TaskPhase
 from wbsupply.feed.memory import MemoryFeed
 from wbsupply.notify.messages import render
-from wbsupply.sandbox.app import RunningSandbox
+from wbsupply.sandbox.testing import RunningSandbox
 from wbsupply.store.journal import EventLog, NotificationOutbox
 from wbsupply.store.models import WbAccount
 from wbsupply.worker.browser import BrowserHost

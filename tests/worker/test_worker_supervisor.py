@@ -13,8 +13,8 @@ from sqlalchemy import Engine
 from wbsupply.config import Settings
 from wbsupply.domain.statuses import BotStatus
 from wbsupply.feed.memory import MemoryFeed
-from wbsupply.runtime import Runtime
-from wbsupply.sandbox.app import RunningSandbox
+from wbsupply.process import ProcessContext
+from wbsupply.sandbox.testing import RunningSandbox
 from wbsupply.store.engine import session_scope
 from wbsupply.store.models import WbAccount
 from wbsupply.worker.main import Supervisor
@@ -30,7 +30,7 @@ async def test_supervisor_runs_a_bot_per_account_in_one_browser(
     _, second, _ = add_seller(db, market, "+79300000002")
     settings = Settings(database_url=sqlite_database_url, data_dir=tmp_path, secret_key=SECRET,
                         wb_cabinet_url=sandbox.url, wb_supplies_api_url=sandbox.url)
-    runtime = Runtime(settings=settings, feed=MemoryFeed())
+    runtime = ProcessContext(settings=settings, feed=MemoryFeed())
     supervisor = Supervisor(runtime)
     stop = asyncio.Event()
     running = asyncio.create_task(supervisor.run(stop))
@@ -46,7 +46,7 @@ async def test_supervisor_runs_a_bot_per_account_in_one_browser(
             assert account is not None
             account.status = BotStatus.STOPPED
         await eventually(lambda: len(supervisor._host.browser.contexts) == 1, what="second bot stopped")
-        assert runtime.extras["worker_health"].report()[0]
+        assert runtime.worker_health.report()[0]
 
         restarts_before = row(db, WbAccount, first).restart_count
         with session_scope(db) as session:  # the admin presses «Перезапустить»

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
@@ -22,10 +21,8 @@ from wbsupply.api.routes import admin, auth, notifications, slots, tasks, usage,
 from wbsupply.api.routes.outputs import ERRORS, HealthOut
 from wbsupply.api.security import SessionSigner
 from wbsupply.api.web import admin_pages, cabinet_pages, monitor_pages, pages, render
+from wbsupply.process import ProcessContext, ensure_secret_key
 from wbsupply.store import begin_immediate, make_engine, session_factory
-
-if TYPE_CHECKING:
-    from wbsupply.runtime import Runtime
 
 STATIC_DIR = Path(__file__).with_name("web") / "static"
 
@@ -58,10 +55,8 @@ def _offline_docs(app: FastAPI) -> None:
                               redoc_favicon_url="/static/docs/favicon.png", with_google_fonts=False)
 
 
-def create_app(runtime: Runtime) -> FastAPI:
-    from wbsupply.runtime import ensure_secret_key
-
-    settings = runtime.settings
+def create_app(context: ProcessContext) -> FastAPI:
+    settings = context.settings
     # /docs and /redoc are served below from the installed assets: the default pages load them from a CDN.
     load_history = LoadHistory()
 
@@ -73,9 +68,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     app = FastAPI(title="wbsupply", version=__version__, description="API и кабинет продавца wbsupply",
                   docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.load_history = load_history
-    app.state.runtime = runtime
+    app.state.context = context
     # A test or the bench may hand in an engine; otherwise the configured database.
-    engine = runtime.extras.get("engine") or make_engine(settings.resolved_database_url())
+    engine = context.engine or make_engine(settings.resolved_database_url())
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     # Changes take SQLite's write lock when their transaction begins, so a request that reads and then
@@ -103,9 +98,9 @@ def create_app(runtime: Runtime) -> FastAPI:
              responses={503: {"model": HealthOut, "description": "the database is locked or unavailable"}})
     async def healthz() -> JSONResponse:
         database = await run_in_threadpool(database_state, engine)
-        failed = [name for name, state in runtime.status.items() if state == "failed"]
+        failed = [name for name, state in context.status.items() if state == "failed"]
         status = "ok" if database == "ok" and not failed else "degraded"
-        body = {"status": status, "version": __version__, "components": runtime.status, "database": database}
+        body = {"status": status, "version": __version__, "components": context.status, "database": database}
         return JSONResponse(body, status_code=200 if database == "ok" else 503)
 
     return app

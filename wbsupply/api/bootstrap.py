@@ -29,7 +29,7 @@ DEMO_BARCODE = "2040000000017"
 def ensure_first_users(engine: Engine, settings: Settings, market: Any | None = None) -> list[str]:
     """Create the first users if there are none; returns the lines to print (empty on later starts).
 
-    ``market``: the running sandbox market (``runtime.extras["sandbox_market"]``), if any.
+    ``market``: the running sandbox market (``ProcessContext.sandbox_market``), if any.
     """
     lines: list[str] = []
     with session_factory(engine)() as session:

@@ -14,7 +14,7 @@ from wbsupply.api.errors import Forbidden, Unauthorized
 from wbsupply.api.logic import users
 from wbsupply.api.security import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, SessionSigner, same_token
 from wbsupply.domain.statuses import Role
-from wbsupply.runtime import Runtime
+from wbsupply.process import ProcessContext
 from wbsupply.store import User
 from wbsupply.store.types import MAX_ROW_ID
 
@@ -86,12 +86,12 @@ async def run_db(request: Request, session: Session, fn: Callable[P, T], *args: 
     return await run_in_threadpool(fn, *args, **kwargs)
 
 
-def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
+def get_context(request: Request) -> ProcessContext:
+    context: ProcessContext = request.app.state.context
+    return context
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+ContextDep = Annotated[ProcessContext, Depends(get_context)]
 
 
 def _bearer(request: Request) -> str | None:

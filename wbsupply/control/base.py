@@ -22,7 +22,7 @@ from wbsupply.domain.slots import Slot, SlotKey
 from wbsupply.domain.statuses import BotStatus, BoxType, TaskPhase
 from wbsupply.domain.tariffs import Plan
 from wbsupply.domain.tasks import SupplyTask, SupplyTaskSpec
-from wbsupply.notify.kinds import NoticeKind
+from wbsupply.notify.kinds import Notice as Notice  # what notify() takes; defined with its kinds
 
 if TYPE_CHECKING:
     from wbsupply.control.bookings import Settlement
@@ -98,18 +98,6 @@ class AuthStep:
     id: int
     kind: str
     value: str | None = field(default=None, repr=False)  # phones and codes stay out of reprs and logs
-
-
-@dataclass(frozen=True)
-class Notice:
-    """A message for the seller (and optionally the admins): facts only, the words come from
-    :func:`wbsupply.notify.messages.render` so that every channel says the same."""
-
-    user_id: int
-    kind: NoticeKind
-    dedup_key: str
-    payload: dict[str, Any] = field(default_factory=dict)
-    admins: bool = False  # also tell the service's admins (their cabinet feed)
 
 
 class ControlPlane(Protocol):

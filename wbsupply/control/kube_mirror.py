@@ -5,7 +5,7 @@ The database stays the source of truth in both runtimes. In the cluster the API 
 writes the CR *status* (what the operator watches: phase, heartbeat, memory, auth, bookings).
 
 The ``build_*`` functions are pure; :class:`CustomResourceMirror` is a thin async adapter over
-:class:`~wbsupply.control.kube.KubeClient`; :class:`ClusterTarget` runs it from synchronous code (the
+:class:`~wbsupply.kube.client.KubeClient`; :class:`ClusterTarget` runs it from synchronous code (the
 API's routes run in a thread pool).
 """
 
@@ -23,11 +23,11 @@ import aiohttp
 from kubernetes import client as k8s_client
 
 from wbsupply.config import ControlPlaneConfig
-from wbsupply.control.kube import KubeApiError, KubeClient, load_configuration, resource_path
 from wbsupply.domain.statuses import BotStatus, TaskPhase
 from wbsupply.domain.tariffs import Plan
 from wbsupply.domain.tasks import SupplyTaskSpec
-from wbsupply.operator.names import (
+from wbsupply.kube.client import KubeApiError, KubeClient, load_configuration, resource_path
+from wbsupply.kube.names import (
     ANNOTATION_RESTART_REQUEST,
     API_VERSION,
     LABEL_BOT,

@@ -19,16 +19,6 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from wbsupply.control import bookings as settling
-from wbsupply.control.auth_relay import (  # the cabinet's side of the relay, importable from here too
-    AuthInputError,
-    AuthRequestView,
-    AuthStatusView,
-    NotFoundError,
-    auth_status,
-    normalize_phone,
-    set_api_token,
-    submit_auth_step,
-)
 from wbsupply.control.base import AuthStep, BookingRecord, BotRecord, Notice, TaskRecord
 from wbsupply.control.bookings import Settlement
 from wbsupply.domain.machines import move
@@ -38,6 +28,16 @@ from wbsupply.domain.tasks import SupplyTaskSpec
 from wbsupply.notify import outbox
 from wbsupply.store import quota
 from wbsupply.store.auth import AuthRequestStatus, WbAuthRequest
+from wbsupply.store.auth_relay import (  # the cabinet's side of the relay, importable from here too
+    AuthInputError,
+    AuthRequestView,
+    AuthStatusView,
+    NotFoundError,
+    auth_status,
+    normalize_phone,
+    set_api_token,
+    submit_auth_step,
+)
 from wbsupply.store.engine import begin_immediate, session_scope
 from wbsupply.store.journal import EventLog
 from wbsupply.store.models import Booking, BookingState, SupplyTask, User, WbAccount

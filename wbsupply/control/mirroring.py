@@ -18,7 +18,6 @@ from typing import Any
 
 from wbsupply.control.base import AuthStep, BookingRecord, BotRecord, ControlPlane, Notice, TaskRecord
 from wbsupply.control.bookings import Settlement
-from wbsupply.control.kube import KubeApiError, KubeClient, load_configuration
 from wbsupply.control.kube_mirror import (
     ControlPlaneSettings,
     CustomResourceMirror,
@@ -28,6 +27,7 @@ from wbsupply.control.kube_mirror import (
 )
 from wbsupply.domain.slots import Slot
 from wbsupply.domain.statuses import BotStatus, TaskPhase
+from wbsupply.kube.client import KubeApiError, KubeClient, load_configuration
 
 log = logging.getLogger(__name__)
 Write = Callable[[CustomResourceMirror], Awaitable[None]]

@@ -24,7 +24,7 @@ from wbsupply.store.monitor_accounts import add_monitor_account, monitor_account
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from wbsupply.runtime import Runtime
+    from wbsupply.process import ProcessContext
 
 log = logging.getLogger("wbsupply.monitor")
 
@@ -71,14 +71,14 @@ class DemoMonitorAccount:
 
     name = "demo-monitor"
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
+    def __init__(self, context: ProcessContext) -> None:
+        self.context = context
 
     async def run(self, stop: asyncio.Event) -> None:
         from wbsupply.store.engine import engine_from_settings
 
-        market = self.runtime.extras.get("sandbox_market")
-        engine = engine_from_settings(self.runtime.settings)
+        market = self.context.sandbox_market
+        engine = engine_from_settings(self.context.settings)
         try:
             if market is not None:
                 if market.seller_by_phone(DEMO_MONITOR_PHONE) is None:
@@ -100,7 +100,7 @@ class DemoMonitorAccount:
         return None
 
     async def _connect(self, engine: Engine, market: Any, account_id: int, stop: asyncio.Event) -> None:
-        from wbsupply.control.auth_relay import auth_status, submit_auth_step
+        from wbsupply.store.auth_relay import auth_status, submit_auth_step
 
         loop = asyncio.get_running_loop()
         deadline = loop.time() + CONNECT_WITHIN_S
@@ -109,7 +109,7 @@ class DemoMonitorAccount:
             status = await asyncio.to_thread(auth_status, engine, account_id)
             if status.bot_status == BotStatus.ACTIVE.value:
                 log.info("demo monitor account connected")
-                self.runtime.status[self.name] = "connected"
+                self.context.status[self.name] = "connected"
                 return
             state = status.auth_state
             if not await asyncio.to_thread(_pending, engine, account_id):
@@ -129,4 +129,4 @@ class DemoMonitorAccount:
         if not stop.is_set():
             log.warning("demo monitor account not connected in %.0f s: connect it in the admin panel",
                         CONNECT_WITHIN_S)
-            self.runtime.status[self.name] = "not connected"
+            self.context.status[self.name] = "not connected"

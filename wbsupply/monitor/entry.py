@@ -10,8 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -30,15 +29,14 @@ from wbsupply.monitor.http import create_app
 from wbsupply.monitor.pool import TokenPool
 from wbsupply.monitor.roster import DbRoster
 from wbsupply.monitor.service import Monitor, WarehouseFilter
-from wbsupply.monitor.sessions import SandboxSessionProvider, SessionProvider
+from wbsupply.monitor.sessions import SessionProvider
 from wbsupply.monitor.sources import CabinetSource, PublicApiSource, SlotSource, SourceSwitch
+from wbsupply.process import ProcessContext, QuietServer, ensure_secret_key, make_feed, run_until_signal
 from wbsupply.wb.api_client import WbApiClient
 from wbsupply.wb.ratelimit import COEFFICIENTS_LIMIT
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
-
-    from wbsupply.runtime import Runtime
 
 log = logging.getLogger("wbsupply.monitor")
 
@@ -97,8 +95,6 @@ async def build_monitor(
         api_url = cabinet_url = sandbox_url(settings)
         bot = await provision_sandbox_bot(api_url)
         tokens = [bot.api_token]
-        if session_provider is None and engine is None:
-            session_provider = SandboxSessionProvider(cabinet_url, bot.phone)
     sources: dict[str, SlotSource] = {}
     if tokens and api_url:
         pool = TokenPool.of(tokens, interval)
@@ -108,8 +104,6 @@ async def build_monitor(
         sources["cabinet"] = CabinetSource(session_provider, max(interval, COEFFICIENTS_LIMIT[1]), clock=clock)
     elif engine is not None and cabinet_url:
         # The operator's monitor accounts, read from the database: connected ones join without a restart.
-        from wbsupply.runtime import ensure_secret_key
-
         roster = DbRoster(engine, ensure_secret_key(settings), cabinet_url)
         sources["cabinet"] = CabinetSource(roster, cabinet_interval, clock=clock)
     if not sources:
@@ -126,14 +120,6 @@ async def build_monitor(
     return Monitor(switch, feed, interval_s=interval, clock=clock, history=history, warehouses=warehouses)
 
 
-class _QuietServer(uvicorn.Server):
-    """uvicorn that leaves SIGINT/SIGTERM to :func:`run_monitor` (it stops the loop, then the server)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 async def close_sources(monitor: Monitor) -> None:
     for source in (monitor.switch.primary, monitor.switch.fallback):
         if source is not None:
@@ -142,34 +128,34 @@ async def close_sources(monitor: Monitor) -> None:
 
 
 class MonitorComponent:
-    """The monitor inside the embedded runtime: shares its feed; health is in ``runtime.extras["monitor"]``."""
+    """The monitor inside the embedded runtime: shares its feed; its live view is ``context.monitor``."""
 
     name = "monitor"
 
-    def __init__(self, runtime: Runtime, *, warehouses: WarehouseFilter | None = None) -> None:
-        self.runtime = runtime
+    def __init__(self, context: ProcessContext, *, warehouses: WarehouseFilter | None = None) -> None:
+        self.context = context
         self.warehouses = warehouses
 
     async def run(self, stop: asyncio.Event) -> None:
         from wbsupply.store.engine import engine_from_settings
 
-        engine = engine_from_settings(self.runtime.settings)
+        engine = engine_from_settings(self.context.settings)
         try:
-            monitor = await build_monitor(self.runtime.settings, self.runtime.feed, engine=engine,
+            monitor = await build_monitor(self.context.settings, self.context.feed, engine=engine,
                                           warehouses=self.warehouses)
         except (RuntimeError, httpx.HTTPError) as exc:
             # The cabinet and API stay useful without slot monitoring: say why and idle instead of failing.
             log.error("monitor not started: %s", exc)
-            self.runtime.status[self.name] = f"not started: {exc}"
+            self.context.status[self.name] = f"not started: {exc}"
             engine.dispose()
             await stop.wait()
             return
-        self.runtime.extras["monitor"] = monitor
-        self.runtime.status[self.name] = "running"
+        self.context.monitor = monitor
+        self.context.status[self.name] = "running"
         try:
             await monitor.run(stop)
         finally:
-            self.runtime.status[self.name] = "stopped"
+            self.context.status[self.name] = "stopped"
             await close_sources(monitor)
             engine.dispose()
 
@@ -227,15 +213,12 @@ async def wait_for_monitor(settings: Settings, feed: SlotFeed, engine: Engine, s
 
 
 async def serve_monitor(settings: Settings, stop: asyncio.Event, host: str, port: int) -> None:
-    from wbsupply.feed.memory import MemoryFeed
-    from wbsupply.feed.redis import RedisFeed
     from wbsupply.store.engine import engine_from_settings
 
-    feed: Any = RedisFeed(settings.redis_url, maxlen=settings.events_stream_maxlen) if settings.redis_url \
-        else MemoryFeed(settings.events_stream_maxlen)
+    feed = make_feed(settings)
     engine = engine_from_settings(settings)
     app = SwitchableApp(create_waiting_app("starting"))
-    server = _QuietServer(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+    server = QuietServer(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
     serving = asyncio.create_task(server.serve())
     monitor = None
     try:
@@ -255,13 +238,9 @@ async def serve_monitor(settings: Settings, stop: asyncio.Event, host: str, port
 def run_monitor(settings: Settings, host: str = "0.0.0.0", port: int = 8200) -> None:
     """``wbsupply monitor``: the monitor alone, with ``/healthz``, ``/healthz/live`` and ``/metrics``."""
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+    async def main(stop: asyncio.Event) -> None:
         log.info("monitor: polling every %.0f s; health and metrics on http://%s:%d", settings.poll_interval_seconds,
                  host, port)
         await serve_monitor(settings, stop, host, port)
 
-    asyncio.run(main())
+    run_until_signal(main)

@@ -16,7 +16,6 @@ from collections import Counter
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from wbsupply.control.local import AuthInputError, NotFoundError, submit_auth_step
 from wbsupply.domain.machines import SELLER_PAUSED_MESSAGE, can_move
 from wbsupply.domain.statuses import TaskPhase
 from wbsupply.notify import replies, urgent
@@ -24,6 +23,7 @@ from wbsupply.notify.messages import URGENT_KINDS
 from wbsupply.store import EventLog, SupplyTask, User, WbAccount, begin_immediate, session_scope
 from wbsupply.store.accounts import TelegramLinkCode
 from wbsupply.store.auth import AuthState
+from wbsupply.store.auth_relay import AuthInputError, NotFoundError, submit_auth_step
 from wbsupply.store.quota import month_key, usage
 
 PAUSED_MESSAGE = SELLER_PAUSED_MESSAGE

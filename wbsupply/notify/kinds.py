@@ -15,8 +15,9 @@ Pure: no I/O, no database, safe to import from the worker and the monitor.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class NoticeKind(StrEnum):
@@ -98,3 +99,15 @@ def group_of(kind: str) -> Group:
         return TRAITS[NoticeKind(kind)].group
     except ValueError:
         return Group.SERVICE
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message for the seller (and optionally the admins): facts only, the words come from
+    :func:`wbsupply.notify.messages.render` so that every channel says the same."""
+
+    user_id: int
+    kind: NoticeKind
+    dedup_key: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    admins: bool = False  # also tell the service's admins (their cabinet feed)

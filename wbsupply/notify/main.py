@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from typing import Any
 
 from sqlalchemy import Engine
@@ -13,6 +12,7 @@ from wbsupply.notify.email import Mailer
 from wbsupply.notify.service import Clock, Notifier
 from wbsupply.notify.settings import NotifierSettings
 from wbsupply.notify.telegram import TelegramBot
+from wbsupply.process import run_until_signal
 from wbsupply.store import make_engine
 from wbsupply.store.types import utcnow
 
@@ -37,7 +37,7 @@ def build_notifier(engine: Engine, settings: NotifierSettings, *, clock: Clock =
 
 
 class NotifierComponent:
-    """``name`` + ``run(stop)`` as :mod:`wbsupply.runtime` expects; ``settings`` is the service ``Settings``
+    """A :class:`wbsupply.process.Component`; ``settings`` is the service ``Settings``
     (or a ready :class:`NotifierSettings` with ``database_url``)."""
 
     name = "notifier"
@@ -60,13 +60,9 @@ class NotifierComponent:
 def run_notifier(settings: Any) -> None:
     """``wbsupply notifier``: the notifier alone until SIGINT/SIGTERM (migrations are the API's job)."""
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+    async def main(stop: asyncio.Event) -> None:
         log.info("notifier started")
         await NotifierComponent(settings).run(stop)
         log.info("notifier stopped")
 
-    asyncio.run(main())
+    run_until_signal(main)

@@ -23,9 +23,8 @@ from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from wbsupply.control.base import Notice
 from wbsupply.domain.statuses import Role
-from wbsupply.notify.kinds import NoticeKind
+from wbsupply.notify.kinds import Notice, NoticeKind
 from wbsupply.store import User, begin_immediate, session_scope
 from wbsupply.store.journal import NotificationChannel, NotificationOutbox, OutboxStatus
 from wbsupply.store.types import utcnow

@@ -10,7 +10,7 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
-from wbsupply.operator.names import (
+from wbsupply.kube.names import (
     ANNOTATION_RESTARTED_AT,
     API_VERSION,
     LABEL_BOT,

@@ -16,9 +16,9 @@ from typing import Any
 import kopf
 
 from wbsupply.domain.statuses import TaskPhase
+from wbsupply.kube.names import ANNOTATION_RESTART_REQUEST, GROUP, SELLERBOTS, SUPPLYTASKS, VERSION, worker_name
 from wbsupply.operator import bots, checks, tasks
 from wbsupply.operator.builders import memory_limit
-from wbsupply.operator.names import ANNOTATION_RESTART_REQUEST, GROUP, SELLERBOTS, SUPPLYTASKS, VERSION, worker_name
 from wbsupply.operator.settings import OperatorConfig
 
 Context = bots.Context

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import kopf
 
 from wbsupply.config import Settings
-from wbsupply.control.kube import KubeClient
+from wbsupply.kube.client import KubeClient
 from wbsupply.operator.bots import Context, utcnow
 from wbsupply.operator.handlers import register
 from wbsupply.operator.notifications import NotificationHook, log_notification, outbox_hook

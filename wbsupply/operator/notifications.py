@@ -16,10 +16,9 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from wbsupply.control.base import Notice
 from wbsupply.domain.statuses import BotStatus
 from wbsupply.notify import outbox
-from wbsupply.notify.kinds import NoticeKind
+from wbsupply.notify.kinds import Notice, NoticeKind
 from wbsupply.store.engine import begin_immediate, session_scope
 from wbsupply.store.models import WbAccount
 

@@ -20,7 +20,7 @@ from wbsupply.domain.schedule import moscow_today
 from wbsupply.domain.statuses import TaskPhase
 from wbsupply.domain.tariffs import Plan, QuotaExceeded, month_of
 from wbsupply.domain.tasks import SupplyTaskSpec, check_against_today, russian_errors
-from wbsupply.operator.names import LABEL_BOT, bot_label
+from wbsupply.kube.names import LABEL_BOT, bot_label
 
 _CAMEL_HUMP = re.compile(r"(?<!^)(?=[A-Z])")
 CRD_ONLY_FIELDS = frozenset({"sellerBotRef"})  # the domain spec has no bot: the runtime assigns it

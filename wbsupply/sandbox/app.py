@@ -5,17 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-import uvicorn
 from fastapi import FastAPI
 
+from wbsupply.process import HttpComponent, ProcessContext
 from wbsupply.sandbox import cabinet, control_api, public_api
 from wbsupply.sandbox.clock import SandboxClock
 from wbsupply.sandbox.market import Market
@@ -78,40 +74,11 @@ async def _simulate(market: Market) -> None:
         await asyncio.sleep(STEP_INTERVAL_S)
 
 
-@dataclass
-class RunningSandbox:
-    url: str
-    market: Market
-    app: FastAPI
-    _server: uvicorn.Server
-    _thread: threading.Thread
-
-    def stop(self, timeout: float = 10) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout)
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def run_sandbox_in_thread(config: SandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0,
-                          market: Market | None = None, timeout: float = 15, **uvicorn_options: Any
-                          ) -> RunningSandbox:
-    """Serve the sandbox from a daemon thread (port 0: a free one) and return once it accepts connections."""
-    app = create_app(config, market)
-    port = port or free_port(host)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on",
-                                           **uvicorn_options))
-    thread = threading.Thread(target=server.run, name=f"wb-sandbox-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + timeout
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            raise RuntimeError(f"the WB sandbox did not start on {host}:{port}")
-        time.sleep(0.02)
-    return RunningSandbox(f"http://{host}:{port}", app.state.market, app, server, thread)
+def embedded_sandbox(context: ProcessContext) -> HttpComponent:
+    """The sandbox as a component of ``wbsupply up`` (the CLI hands this to the runtime); its market goes
+    into the process context for the first-start hints and the demo monitor account."""
+    settings = context.settings
+    app = create_app(SandboxConfig(seed=settings.sandbox_seed, speed=settings.sandbox_speed,
+                                   public_api=settings.sandbox_public_api))
+    context.sandbox_market = app.state.market
+    return HttpComponent("sandbox", app, settings.sandbox_host, settings.sandbox_port)

@@ -73,7 +73,7 @@ COOKIE_REFRESH: Final = "wbx-refresh"  # HttpOnly, exchanged at REFRESH_PATH
 COOKIE_SUPPLIER: Final = "x-supplier-id"
 SESSION_COOKIES: Final = (COOKIE_ACCESS, COOKIE_VALIDATION, COOKIE_REFRESH, COOKIE_SUPPLIER)
 AUTH_HEADER: Final = "AuthorizeV3"
-CAPTCHA_HEADER: Final = "X-Wb-Captcha-Token"  # "<challenge>:<nonce>", see wbsupply.wb.pow
+CAPTCHA_HEADER: Final = "X-Wb-Captcha-Token"  # "<challenge>:<nonce>" (the sandbox checks it: wbsupply.sandbox.pow)
 
 # --- Selectors (data-testid) ----------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """Entry points of the worker: the embedded runtime's supervisor and ``wbsupply worker --bot ID``.
 
-- ``Supervisor(runtime)`` — a runtime component (``name = "supervisor"``, ``async run(stop)``): one shared
+- ``Supervisor(context)`` — a runtime component (``name = "supervisor"``, ``async run(stop)``): one shared
   Chromium, one bot per WB account that is not STOPPED; accounts added or stopped later are picked up.
 - ``run_worker(bot, settings)`` — one bot in this process with its ``/healthz`` (cluster pod).
 """
@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import signal
 from typing import Any
 
 from sqlmodel import col, select
@@ -25,6 +24,7 @@ from wbsupply.domain.statuses import BotStatus
 from wbsupply.feed.base import SlotFeed
 from wbsupply.notify import outbox
 from wbsupply.notify.kinds import NoticeKind
+from wbsupply.process import ProcessContext, ensure_secret_key, make_feed, run_until_signal
 from wbsupply.store.engine import engine_from_settings, session_scope
 from wbsupply.store.models import WbAccount
 from wbsupply.worker.bot import Bot, BotConfig
@@ -67,17 +67,15 @@ class Supervisor:
 
     name = "supervisor"
 
-    def __init__(self, runtime: Any, control: ControlPlane | None = None) -> None:
-        from wbsupply.runtime import ensure_secret_key
-
-        self.runtime = runtime
-        self.settings: Settings = runtime.settings
-        self.feed: SlotFeed = runtime.feed
+    def __init__(self, context: ProcessContext, control: ControlPlane | None = None) -> None:
+        self.context = context
+        self.settings: Settings = context.settings
+        self.feed: SlotFeed = context.feed
         self.engine = engine_from_settings(self.settings)
         self.control = control or LocalControlPlane(self.engine)
         self.config = bot_config(self.settings, ensure_secret_key(self.settings))
         self.health = HealthState()
-        runtime.extras["worker_health"] = self.health
+        context.worker_health = self.health
         self._host: BrowserHost | None = None
         self._bots: dict[int, tuple[asyncio.Task[None], asyncio.Event]] = {}
         self._started: dict[int, dt.datetime] = {}
@@ -89,7 +87,7 @@ class Supervisor:
         try:
             while not stop.is_set():
                 await self._supervise()
-                self.runtime.status[self.name] = f"{len(self._bots)} bot(s)"
+                self.context.status[self.name] = f"{len(self._bots)} bot(s)"
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), SUPERVISE_EVERY_S)
         finally:
@@ -192,8 +190,6 @@ async def serve_one_bot(bot_id: int, settings: Settings, feed: SlotFeed, stop: a
 
     Without ``control``: the database, mirrored to the bot's SellerBot CR (``bot_name``) in the cluster.
     """
-    from wbsupply.runtime import ensure_secret_key
-
     engine = engine_from_settings(settings)
     own_control = control is None
     control = control or cluster_control_plane(LocalControlPlane(engine), bot_id, bot_name or str(bot_id))
@@ -223,25 +219,11 @@ def run_worker(bot: str, settings: Settings) -> None:
     """``wbsupply worker --bot ID``: one bot per process (the cluster's worker pod)."""
     bot_id = resolve_bot_id(bot, settings)
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        feed = _feed(settings)
+    async def main(stop: asyncio.Event) -> None:
+        feed = make_feed(settings)
         try:
             await serve_one_bot(bot_id, settings, feed, stop, bot_name=bot)
         finally:
             await feed.close()
 
-    asyncio.run(main())
-
-
-def _feed(settings: Settings) -> SlotFeed:
-    if settings.redis_url:
-        from wbsupply.feed.redis import RedisFeed
-
-        return RedisFeed(settings.redis_url, maxlen=settings.events_stream_maxlen)
-    from wbsupply.feed.memory import MemoryFeed
-
-    return MemoryFeed(settings.events_stream_maxlen)
+    run_until_signal(main)

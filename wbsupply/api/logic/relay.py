@@ -11,8 +11,8 @@ from typing import Any
 from sqlmodel import Session
 
 from wbsupply.api.errors import Invalid, NotFound
-from wbsupply.control import auth_relay as local
 from wbsupply.store import WbAccount
+from wbsupply.store import auth_relay as local
 
 NOT_FOUND = "Аккаунт WB не найден"
 

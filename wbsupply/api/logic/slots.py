@@ -68,8 +68,8 @@ def open_now(calendar: Mapping[str, Mapping[str, Any]]) -> set[tuple[int, str]]:
 
 def open_now_in_process(state: Any) -> set[tuple[int, str]]:
     """``open_now`` for sync pages: the in-process monitor's calendar (empty when the monitor runs elsewhere)."""
-    runtime = getattr(state, "runtime", None)
-    monitor = runtime.extras.get("monitor") if runtime is not None else None
+    context = getattr(state, "context", None)
+    monitor = context.monitor if context is not None else None
     calendar = getattr(monitor, "calendar", None)
     if calendar is None:
         return set()

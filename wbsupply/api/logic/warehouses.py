@@ -1,15 +1,15 @@
-"""Warehouses for pickers and labels: the sandbox's list, plus every warehouse the calendar has seen."""
+"""Warehouses for pickers and labels: WB's reference table, plus every warehouse the calendar has seen."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from wbsupply.sandbox.warehouses import WAREHOUSES
+from wbsupply.wb.warehouses import WAREHOUSES
 
 _known: dict[int, str] = {w.id: w.name for w in WAREHOUSES}
 # Order of the picker: the busiest warehouses first (where most sellers ship).
-_IMPORTANCE: dict[int, float] = {w.id: w.popularity for w in WAREHOUSES}
+_IMPORTANCE: dict[int, float] = {w.id: w.busy for w in WAREHOUSES}
 
 
 def learn(calendar: Mapping[str, Mapping[str, Any]]) -> None:

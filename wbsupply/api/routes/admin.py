@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from wbsupply.api.deps import AdminUser, Csrf, DbId, RuntimeDep, SessionDep
+from wbsupply.api.deps import AdminUser, ContextDep, Csrf, DbId, SessionDep
 from wbsupply.api.logic import admin, phone_guard, users
 from wbsupply.api.routes.auth import user_public
 from wbsupply.api.routes.outputs import BotActionOut, CreatedUserOut, InvitationOut, UserOut
@@ -71,5 +71,5 @@ def errors(_: AdminUser, session: SessionDep) -> list[dict[str, Any]]:
 
 
 @router.get("/load", response_model=dict[str, Any])
-def load(_: AdminUser, runtime: RuntimeDep) -> dict[str, Any]:
-    return admin.server_load(runtime.settings.data_dir)
+def load(_: AdminUser, context: ContextDep) -> dict[str, Any]:
+    return admin.server_load(context.settings.data_dir)

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from wbsupply.api.deps import AdminUser, Csrf, DbId, RuntimeDep, SessionDep
+from wbsupply.api.deps import AdminUser, ContextDep, Csrf, DbId, SessionDep
 from wbsupply.api.logic import admin, phone_guard, users
 from wbsupply.api.logic import admin_views as views
 from wbsupply.api.logic.wb import AUTH_LABELS
@@ -22,10 +22,10 @@ router = APIRouter(prefix="/admin", include_in_schema=False, dependencies=[Csrf]
 
 
 @router.get("", response_class=HTMLResponse)
-def overview(request: Request, user: AdminUser, session: SessionDep, runtime: RuntimeDep) -> Response:
+def overview(request: Request, user: AdminUser, session: SessionDep, context: ContextDep) -> Response:
     chart_data = {
         "per_day": charts.bars(views.bookings_per_day(session), title="Бронирования по дням", every=2),
-        "detection": charts.bars(views.detection_lag(runtime.extras.get("monitor")), unit=" слотов",
+        "detection": charts.bars(views.detection_lag(context.monitor), unit=" слотов",
                                  title="Задержка обнаружения открытых слотов, с", every=2),
         "lag": charts.bars(views.booking_lag(session), unit=" с", title="От открытия слота до брони, с",
                            every=5),
@@ -34,8 +34,8 @@ def overview(request: Request, user: AdminUser, session: SessionDep, runtime: Ru
         "load": charts.bars(request.app.state.load_history.hourly(), title="Нагрузка сервера по часам",
                             every=2),
     }
-    return page(request, "admin/overview.html", user, load=admin.server_load(runtime.settings.data_dir),
-                stats=admin.booking_stats(session), components=views.component_status(runtime.status),
+    return page(request, "admin/overview.html", user, load=admin.server_load(context.settings.data_dir),
+                stats=admin.booking_stats(session), components=views.component_status(context.status),
                 usage=views.seller_usage(session), charts=chart_data)
 
 

@@ -9,12 +9,12 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from wbsupply.api.deps import (
+    ContextDep,
     Csrf,
     CurrentUser,
     DbId,
     OptionalUser,
     ReadSessionDep,
-    RuntimeDep,
     SessionDep,
     client_ip,
     run_db,
@@ -250,9 +250,9 @@ def task_action(request: Request, task_id: DbId, action: str, user: CurrentUser,
 
 
 @router.get("/calendar", response_class=HTMLResponse)
-async def calendar(request: Request, user: CurrentUser, session: SessionDep, runtime: RuntimeDep,
+async def calendar(request: Request, user: CurrentUser, session: SessionDep, context: ContextDep,
                    box_type: BoxType = BoxType.BOXES) -> Response:
-    snapshot = await runtime.feed.get_calendar()
+    snapshot = await context.feed.get_calendar()
     grid = slots.calendar_grid(snapshot, box_type, slots.today_moscow())
     stats = await run_in_threadpool(slots.history_stats, session, box_type=box_type.value)
     now_open = slots.open_now(snapshot)
@@ -268,10 +268,10 @@ def booking_list(request: Request, user: CurrentUser, session: SessionDep) -> Re
 
 
 @router.get("/settings", response_class=HTMLResponse)
-def settings_page(request: Request, user: CurrentUser, runtime: RuntimeDep, code: str = "",
+def settings_page(request: Request, user: CurrentUser, context: ContextDep, code: str = "",
                   saved: bool = False) -> Response:
     return page(request, "settings.html", user, prefs=notifications.prefs_view(user), events=notifications.EVENTS,
-                code=code, saved=saved, usage=None, bot=runtime.settings.telegram_bot_username)
+                code=code, saved=saved, usage=None, bot=context.settings.telegram_bot_username)
 
 
 @router.post("/settings")
@@ -284,9 +284,9 @@ async def settings_save(request: Request, user: CurrentUser, session: SessionDep
 
 
 @router.post("/settings/telegram")
-def telegram_code(request: Request, user: CurrentUser, session: SessionDep, runtime: RuntimeDep) -> Response:
+def telegram_code(request: Request, user: CurrentUser, session: SessionDep, context: ContextDep) -> Response:
     code = notifications.new_link_code(session, user)
-    return settings_page(request, user, runtime, code=code.code)
+    return settings_page(request, user, context, code=code.code)
 
 
 @router.post("/settings/password")
@@ -297,7 +297,7 @@ async def password_change(request: Request, user: CurrentUser, session: SessionD
     if error is not None:
         return page(request, "settings.html", user, status_code=error.status_code,
                     prefs=notifications.prefs_view(user), events=notifications.EVENTS, password_error=error.message,
-                    bot=request.app.state.runtime.settings.telegram_bot_username)
+                    bot=request.app.state.context.settings.telegram_bot_username)
     response = redirect("/settings?saved=1")
     set_session_cookie(request, response, user)
     return response

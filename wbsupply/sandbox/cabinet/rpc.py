@@ -3,7 +3,7 @@
 Every call is ``POST {RPC_BASE}/<service>`` with ``{"params": …, "jsonrpc": "2.0", "id": …}`` and answers
 ``{"jsonrpc": "2.0", "id": …, "result": …}`` or ``{…, "error": {"code", "message"}}``; a call without a
 valid session gets HTTP 401 with an error body. ``plan/add`` and ``plan/update`` also need a solved
-proof-of-work token (``wbsupply.wb.pow``) in the captcha header.
+proof-of-work token (``wbsupply.sandbox.pow``) in the captcha header.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from wbsupply.sandbox.cabinet.web import current_session
 from wbsupply.sandbox.clock import MSK
 from wbsupply.sandbox.faults import PlanCall
 from wbsupply.sandbox.models import STATUS_NOT_PLANNED, InvalidState, MarketError, NotFound, SlotUnavailable
+from wbsupply.sandbox.pow import ChallengeBook
 from wbsupply.wb import cabinet_spec as spec
-from wbsupply.wb.pow import ChallengeBook
 
 CALENDAR_DAYS = 30
 

@@ -69,7 +69,7 @@
     if (body.result && body.result.accessExpiresIn < 60) await refresh();
   }
 
-  // --- proof of work: sha256(challenge + nonce) with `difficulty` leading zero bits (wbsupply/wb/pow.py) ---
+  // --- proof of work: sha256(challenge + nonce) with `difficulty` leading zero bits (wbsupply/sandbox/pow.py) ---
   const PRIMES = [];
   for (let n = 2; PRIMES.length < 64; n++) if (PRIMES.every((p) => n % p)) PRIMES.push(n);
   const frac32 = (x) => ((x - Math.floor(x)) * 2 ** 32) >>> 0;
