@@ -13,16 +13,18 @@ _SC_TYPES = (BoxType.BOXES, BoxType.QR)  # sorting centres take boxes only
 
 
 @dataclass(frozen=True)
-class Warehouse:
-    id: int
-    name: str
-    address: str
-    is_sorting_center: bool = False
+class Warehouse(wb.Warehouse):
+    """A WB warehouse (id, name, address, kind, how busy) as the sandbox simulates it."""
+
     box_types: tuple[BoxType, ...] = _ALL_TYPES
     work_time: str = "24/7"
     is_active: bool = True
     is_transit_active: bool = False
-    popularity: float = 1.0  # relative share of the market's slot openings
+
+    @property
+    def popularity(self) -> float:
+        """Relative share of the market's slot openings: as busy as on WB."""
+        return self.busy
 
     # Tariffs vary by warehouse but must stay stable between runs, hence derived from the id.
     @property
@@ -60,9 +62,9 @@ _TRANSIT = frozenset({507, 218210})  # warehouses that also take transit supplie
 def _simulated(ref: wb.Warehouse) -> Warehouse:
     """The sandbox's warehouse on WB's reference data: box types, hours and popularity of the simulation."""
     if ref.is_sorting_center:
-        return Warehouse(ref.id, ref.name, ref.address, is_sorting_center=True, box_types=_SC_TYPES,
-                         work_time="09:00-21:00", popularity=ref.busy)
-    return Warehouse(ref.id, ref.name, ref.address, is_transit_active=ref.id in _TRANSIT, popularity=ref.busy)
+        return Warehouse(ref.id, ref.name, ref.address, is_sorting_center=True, busy=ref.busy, box_types=_SC_TYPES,
+                         work_time="09:00-21:00")
+    return Warehouse(ref.id, ref.name, ref.address, busy=ref.busy, is_transit_active=ref.id in _TRANSIT)
 
 
 WAREHOUSES: tuple[Warehouse, ...] = tuple(_simulated(ref) for ref in wb.WAREHOUSES)
