@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from wbsupply.domain.matching import Candidate, TaskIndex, match, next_booking
+from wbsupply.domain.matching import Candidate, TaskIndex, match
 from wbsupply.domain.schedule import MOSCOW
 from wbsupply.domain.slots import Calendar, Slot, SlotEvent, SlotEventKind, SlotKey, diff
 from wbsupply.domain.statuses import BoxType, TaskMode, TaskPhase
@@ -109,24 +109,9 @@ def test_only_watching_tasks_match_and_closed_events_offer_nothing() -> None:
     assert ids(match(closed_then_reopened, TaskIndex(tasks), TODAY)) == ["Watching"]
 
 
-def test_notify_only_tasks_match_but_are_never_booked() -> None:
+def test_notify_only_tasks_match_too() -> None:
     tasks = [task("notify", mode=TaskMode.NOTIFY, plan=Plan.PRO), task("book")]
     assert ids(run(tasks, slot())) == ["notify", "book"]
-    chosen = next_booking(tasks, [slot()], TODAY)
-    assert chosen is not None and chosen.task.id == "book"
-
-
-def test_next_booking_picks_the_single_most_important_fit_of_one_bot() -> None:
-    tasks = [
-        task("far", [1], age_minutes=99),
-        task("urgent", [1, 2], deadline_hours=3),
-        task("booking-now", [1], deadline_hours=1, phase=TaskPhase.BOOKING),
-    ]
-    open_slots = [slot(warehouse=2, day=4), slot(warehouse=1, day=6), slot(warehouse=1, day=1, coefficient=-1)]
-    chosen = next_booking(tasks, open_slots, TODAY)
-    assert chosen is not None and (chosen.task.id, chosen.slot.warehouse_id) == ("urgent", 2)
-    assert next_booking(tasks, [slot(warehouse=9)], TODAY) is None
-    assert next_booking([], open_slots, TODAY) is None
 
 
 def test_index_add_update_remove() -> None:

@@ -13,8 +13,6 @@ from wbsupply.domain.schedule import (
     MEMORY_CHECK_INTERVAL,
     MONITOR_POLL_INTERVAL,
     MOSCOW,
-    STATUS_CHECK_INTERVAL,
-    is_check_due,
     is_restart_due,
     moscow_today,
     next_restart,
@@ -29,7 +27,6 @@ BOT_IDS = [f"bot-{number}" for number in range(1000)]
 
 def test_cadences_are_the_founding_ones() -> None:
     assert dt.timedelta(seconds=12) == MONITOR_POLL_INTERVAL
-    assert dt.timedelta(minutes=5) == STATUS_CHECK_INTERVAL
     assert dt.timedelta(minutes=30) == MEMORY_CHECK_INTERVAL
     assert dt.timedelta(hours=1) == AUTH_CHECK_INTERVAL
 
@@ -91,10 +88,3 @@ def test_a_restart_is_due_once_per_day_after_its_moment() -> None:
     started_later = moment + dt.timedelta(hours=2)
     assert not is_restart_due(moment + dt.timedelta(hours=10), "bot-9", started_later), "a fresh start counts"
     assert is_restart_due(moment + dt.timedelta(days=1), "bot-9", started_later)
-
-
-def test_periodic_checks_are_due_after_their_interval() -> None:
-    assert is_check_due(NOON, None, STATUS_CHECK_INTERVAL)
-    assert not is_check_due(NOON, NOON - dt.timedelta(minutes=4), STATUS_CHECK_INTERVAL)
-    assert is_check_due(NOON, NOON - dt.timedelta(minutes=5), STATUS_CHECK_INTERVAL)
-    assert not is_check_due(NOON, NOON - dt.timedelta(minutes=29), MEMORY_CHECK_INTERVAL)

@@ -19,15 +19,12 @@ Every name below is importable from ``wbsupply.domain`` as well as from its modu
               ``ReauthBudget``, ``on_session_lost(budget) -> SessionLostDecision``, ``MAX_AUTO_REAUTH`` = 3.
               Pausing a task is Watching → Pending (no separate phase).
 ``matching``  ``TaskIndex`` (``add``, ``remove``, ``update``, ``tasks_for``), ``match(events, index, today)``
-              — lazy iterator of ``Candidate(task, slot, importance)``, most important first, one per task;
-              ``next_booking(tasks, open_slots, today)`` — the one booking a bot attempts now.
-``tariffs``   ``Plan`` (5/10/25/50/100/500 bookings, ``label``, ``rank``), ``can_reserve(used, reserved,
-              limit)``, ``Usage`` (reserve → confirm | release, idempotent by id), ``QuotaExceeded``,
-              ``month_of(moment)`` ('YYYY-MM', Moscow), ``next_month_start``.
-``schedule``  ``MOSCOW``, ``moscow_today``, cadences (``MONITOR_POLL_INTERVAL`` 12 s, ``STATUS_CHECK_INTERVAL``
-              5 min, ``MEMORY_CHECK_INTERVAL`` 30 min, ``AUTH_CHECK_INTERVAL`` 1 h), ``is_check_due``; restart
-              window 03:00–04:00 Moscow: ``restart_offset(bot_id)``, ``next_restart(now, bot_id)``,
-              ``is_restart_due(now, bot_id, last_restart)``.
+              — lazy iterator of ``Candidate(task, slot, importance)``, most important first, one per task.
+``tariffs``   ``Plan`` (5/10/25/50/100/500 bookings, ``label``, ``rank``, ``for_bookings``, ``for_limit``),
+              ``QuotaExceeded``, ``month_of(moment)`` (the usage month 'YYYY-MM', Moscow).
+``schedule``  ``MOSCOW``, ``moscow_today``, cadences (``MONITOR_POLL_INTERVAL`` 12 s, ``MEMORY_CHECK_INTERVAL``
+              30 min, ``AUTH_CHECK_INTERVAL`` 1 h); restart window 03:00–04:00 Moscow: ``restart_offset(bot_id)``,
+              ``next_restart(now, bot_id)``, ``is_restart_due(now, bot_id, last_restart)``.
 
 Datetimes are timezone-aware; dates (slots, windows, months) are Moscow dates.
 """
@@ -44,14 +41,12 @@ from wbsupply.domain.machines import (
     move,
     on_session_lost,
 )
-from wbsupply.domain.matching import Candidate, TaskIndex, match, next_booking
+from wbsupply.domain.matching import Candidate, TaskIndex, match
 from wbsupply.domain.schedule import (
     AUTH_CHECK_INTERVAL,
     MEMORY_CHECK_INTERVAL,
     MONITOR_POLL_INTERVAL,
     MOSCOW,
-    STATUS_CHECK_INTERVAL,
-    is_check_due,
     is_restart_due,
     moscow_today,
     next_restart,
@@ -59,7 +54,7 @@ from wbsupply.domain.schedule import (
 )
 from wbsupply.domain.slots import HORIZON_DAYS, Calendar, Slot, SlotEvent, SlotEventKind, SlotKey, diff
 from wbsupply.domain.statuses import BotStatus, BoxType, Role, TaskMode, TaskPhase
-from wbsupply.domain.tariffs import Plan, QuotaExceeded, Usage, can_reserve, month_of, next_month_start
+from wbsupply.domain.tariffs import Plan, QuotaExceeded, month_of
 from wbsupply.domain.tasks import SupplyTask, SupplyTaskSpec, check_against_today, russian_errors
 
 __all__ = [
@@ -70,7 +65,6 @@ __all__ = [
     "MEMORY_CHECK_INTERVAL",
     "MONITOR_POLL_INTERVAL",
     "MOSCOW",
-    "STATUS_CHECK_INTERVAL",
     "TASK_TRANSITIONS",
     "BotStatus",
     "BoxType",
@@ -92,19 +86,14 @@ __all__ = [
     "TaskIndex",
     "TaskMode",
     "TaskPhase",
-    "Usage",
     "can_move",
-    "can_reserve",
     "check_against_today",
     "diff",
-    "is_check_due",
     "is_restart_due",
     "match",
     "month_of",
     "moscow_today",
     "move",
-    "next_booking",
-    "next_month_start",
     "next_restart",
     "on_session_lost",
     "restart_offset",

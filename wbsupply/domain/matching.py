@@ -3,7 +3,7 @@
 Priority between tasks: deadline (earlier first, none last), tariff plan (higher first), creation time (older
 first), then the importance of the matched warehouse in the task's own list, then task id. Within one task
 the earliest date wins, then the more important warehouse. Each task yields at most one candidate (its best
-slot); a worker that loses that slot asks again with ``next_booking``.
+slot).
 
 Matching is lazy: ``match`` merges the index buckets touched by the events in priority order and evaluates a
 task only when the consumer gets that far, so the first (most important) candidate costs about one pass over
@@ -21,7 +21,7 @@ from operator import attrgetter
 from typing import NamedTuple
 
 from wbsupply.domain.slots import HORIZON_DAYS, Slot, SlotEvent, SlotKey
-from wbsupply.domain.statuses import BoxType, TaskMode, TaskPhase
+from wbsupply.domain.statuses import BoxType, TaskPhase
 from wbsupply.domain.tasks import SupplyTask
 
 Bucket = tuple[int, BoxType]
@@ -301,10 +301,3 @@ def match(events: Iterable[SlotEvent], index: TaskIndex, today: dt.date) -> Iter
     """
     offered = {event.slot.key: event.slot for event in events}
     return index.candidates(offered, today)
-
-
-def next_booking(tasks: Iterable[SupplyTask], open_slots: Iterable[Slot], today: dt.date) -> Candidate | None:
-    """The one booking a bot should attempt now among its own tasks (a bot books one task at a time)."""
-    bookable = [task for task in tasks if task.phase is TaskPhase.WATCHING and task.spec.mode is TaskMode.BOOK]
-    offered = {slot.key: slot for slot in open_slots if slot.is_open}
-    return next(TaskIndex(bookable).candidates(offered, today), None)

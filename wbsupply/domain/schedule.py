@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 MOSCOW = ZoneInfo("Europe/Moscow")
 
 MONITOR_POLL_INTERVAL = dt.timedelta(seconds=12)
-STATUS_CHECK_INTERVAL = dt.timedelta(minutes=5)
 MEMORY_CHECK_INTERVAL = dt.timedelta(minutes=30)
 AUTH_CHECK_INTERVAL = dt.timedelta(hours=1)
 
@@ -65,8 +64,3 @@ def is_restart_due(now: dt.datetime, bot_id: str, last_restart: dt.datetime) -> 
     bot was busy is caught up at once rather than a day later: memory hygiene matters more than the hour.
     """
     return require_aware(last_restart) < previous_restart(now, bot_id)
-
-
-def is_check_due(now: dt.datetime, last_check: dt.datetime | None, interval: dt.timedelta) -> bool:
-    """For the periodic checks (status, memory, authorization): never done, or done ``interval`` ago."""
-    return last_check is None or now - last_check >= interval

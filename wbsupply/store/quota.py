@@ -19,20 +19,18 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from wbsupply.domain.statuses import BoxType
+from wbsupply.domain.tariffs import month_of
 from wbsupply.store.engine import begin_immediate
 from wbsupply.store.models import Booking, BookingState, MonthlyUsage
 from wbsupply.store.types import utcnow
 
 MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-# Sellers are in Russia and think of "this month" on Moscow's calendar, not UTC's.
-TARIFF_TIMEZONE = ZoneInfo("Europe/Moscow")
 
 
 class QuotaError(RuntimeError):
@@ -64,8 +62,8 @@ class Usage:
 
 
 def month_key(moment: datetime | None = None) -> str:
-    """The tariff month ('YYYY-MM') that ``moment`` (default: now) falls into."""
-    return (moment or utcnow()).astimezone(TARIFF_TIMEZONE).strftime("%Y-%m")
+    """The tariff month ('YYYY-MM') that ``moment`` (default: now) falls into, on Moscow's calendar."""
+    return month_of(moment or utcnow())
 
 
 def reserve(bind: Engine | Session, user_id: int, month: str, limit: int, task_id: int) -> Reservation | None:
