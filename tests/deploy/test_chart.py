@@ -189,8 +189,9 @@ def test_components_have_their_own_service_accounts(chart: helm.Chart) -> None:
     for name, deployment in deployments.items():
         spec = deployment["spec"]["template"]["spec"]
         assert spec["serviceAccountName"] == name
-        # Only the operator and the API talk to the Kubernetes API.
-        assert spec["automountServiceAccountToken"] is (name in {"wbsupply-operator", "wbsupply-api"})
+        # Only the operator, the API and the notifier talk to the Kubernetes API.
+        assert spec["automountServiceAccountToken"] is (  # the notifier: Telegram's /pause writes SupplyTasks
+                name in {"wbsupply-operator", "wbsupply-api", "wbsupply-notifier"})
     assert set(by_kind(manifests, "Service")) >= {"wbsupply-api", "wbsupply-monitor"}
 
 
@@ -269,7 +270,7 @@ def test_existing_service_accounts_are_used_when_not_created(chart: helm.Chart) 
                         "wbsupply-notifier": "default"}
     subjects = [b["subjects"][0]["name"] for kind in ("ClusterRoleBinding", "RoleBinding")
                 for b in by_kind(manifests, kind).values()]
-    assert sorted(subjects) == ["ops", "web"]
+    assert sorted(subjects) == ["default", "ops", "web"]  # default: the notifier's
 
 
 def test_worker_scheduling_reaches_the_operator(chart: helm.Chart) -> None:

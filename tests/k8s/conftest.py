@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 import yaml
-from e2e_helpers import CHART, RELEASE, Release, chart_values, wait_http
+from e2e_helpers import CHART, EXAMPLE_SELLER, RELEASE, Release, chart_values, create_seller, wait_http
 from kubecluster import KubeCluster
 from servers import PostgresServer, free_port, redis_executor
 
@@ -33,6 +33,7 @@ def release(kube_cluster: KubeCluster, postgres_server: PostgresServer,
     try:
         values = folder / "values.yaml"
         database = postgres_server.create_database(f"e2e_{uuid.uuid4().hex[:8]}")
+        installed.database_url = database
         values.write_text(yaml.safe_dump(chart_values(kube_cluster, database, f"redis://127.0.0.1:{redis.port}/0")))
         # The packaged chart, as users get it: CRD templates and examples must be inside the package.
         kube_cluster.helm_run("package", str(CHART), "-d", str(folder))
@@ -42,10 +43,17 @@ def release(kube_cluster: KubeCluster, postgres_server: PostgresServer,
         for component in ("operator", "api", "monitor"):
             installed.kubeconfigs[component] = installed.token_kubeconfig(f"{RELEASE}-{component}")
 
+        metrics_port = free_port()
         installed.start("operator", ["operator"], {
             "WBSUPPLY_OPERATOR_KUBECONFIG": str(installed.kubeconfigs["operator"]),
             "WBSUPPLY_OPERATOR_LIVENESS_ENDPOINT": f"http://127.0.0.1:{free_port()}/healthz",
+            "WBSUPPLY_OPERATOR_METRICS_PORT": str(metrics_port),
+            "WBSUPPLY_OPERATOR_METRICS_HOST": "127.0.0.1",
+            # Short periods, so that a test waits seconds for a deadline check or a resync, not minutes.
+            "WBSUPPLY_OPERATOR_TASK_CHECK_INTERVAL": "2",
+            "WBSUPPLY_OPERATOR_RESYNC_INTERVAL": "3",
         })
+        installed.operator_metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
         api_port = free_port()
         api = installed.start("api", ["api"], {
             "WBSUPPLY_KUBECONFIG": str(installed.kubeconfigs["api"]),
@@ -59,6 +67,7 @@ def release(kube_cluster: KubeCluster, postgres_server: PostgresServer,
         installed.monitor_url = f"http://127.0.0.1:{monitor_port}"
         wait_http(f"{installed.api_url}/healthz", api)
         wait_http(f"{installed.monitor_url}/healthz/live", monitor)
+        create_seller(installed, *EXAMPLE_SELLER)  # the examples' SellerBot and SupplyTask name this seller
         yield installed
     finally:
         for process in installed.processes.values():

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,8 @@ class Release:
     notes: str = ""  # what `helm install` printed (NOTES.txt)
     monitor_url: str = ""
     installed: bool = True
+    database_url: str = ""  # the release's database (the tests read and, for drift, change it directly)
+    operator_metrics_url: str = ""
 
     def kubectl(self, *args: str, check: bool = True, stdin: str | None = None,
                 as_: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -134,6 +137,52 @@ class Release:
         started = LocalProcess(component, process, log)
         self.processes[component] = started
         return started
+
+
+EXAMPLES = CHART / "files" / "examples"
+
+
+def example(kind: str, namespace: str, name: str | None = None, **spec: Any) -> dict[str, Any]:
+    """The chart's example resource in ``namespace``, renamed and with ``spec`` fields changed."""
+    body = yaml.safe_load((EXAMPLES / f"{kind}.yaml").read_text())
+    body["metadata"]["namespace"] = namespace
+    if name:
+        body["metadata"]["name"] = name
+    body["spec"] |= spec
+    return body
+
+
+def events_of(release: Release, name: str) -> list[dict[str, Any]]:
+    done = release.kubectl("get", "events", "--field-selector", f"involvedObject.name={name}", "-o", "json")
+    return list(json.loads(done.stdout)["items"])
+
+
+EXAMPLE_SELLER = ("ivanov@shop.example", "ivanov-pass-1")  # spec.seller of the chart's examples
+
+
+@contextlib.contextmanager
+def api_client(release: Release, email: str, password: str) -> Iterator[httpx.Client]:
+    """The JSON API as this user (a bearer token, as scripts and the Telegram side use it)."""
+    with httpx.Client(base_url=f"{release.api_url}/api/v1", timeout=30) as client:
+        token = client.post("/auth/token", json={"email": email, "password": password, "name": "e2e"})
+        assert token.status_code == 200, token.text
+        client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        yield client
+
+
+@contextlib.contextmanager
+def admin_client(release: Release) -> Iterator[httpx.Client]:
+    admin = release.secret_data(f"{RELEASE}-admin")
+    with api_client(release, admin["email"], admin["password"]) as client:
+        yield client
+
+
+def create_seller(release: Release, email: str, password: str, plan_limit: int = 25) -> int:
+    """What an admin does in the admin panel before a SellerBot may name the seller."""
+    with admin_client(release) as admin:
+        created = admin.post("/admin/users", json={"email": email, "password": password, "plan_limit": plan_limit})
+        assert created.status_code == 201, created.text
+        return int(created.json()["id"])
 
 
 def chart_values(cluster: KubeCluster, database_url: str, redis_url: str) -> dict[str, Any]:

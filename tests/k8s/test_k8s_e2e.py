@@ -17,23 +17,12 @@ from typing import Any
 
 import httpx
 import yaml
-from e2e_helpers import CHART, RELEASE, Release, eventually
+from e2e_helpers import CHART, RELEASE, Release, events_of, eventually, example
 from kubecluster import FAKE_NODE_LABEL, FAKE_NODE_TAINT
 
 from wbsupply.kube.names import ANNOTATION_RESTART_REQUEST, LABEL_BOT, worker_name
 
-EXAMPLES = CHART / "files" / "examples"
 WORKER_PROBE = Path(__file__).with_name("worker_probe.py")
-
-
-def example(kind: str, namespace: str, name: str | None = None, **spec: Any) -> dict[str, Any]:
-    """The chart's example resource in ``namespace``, renamed and with ``spec`` fields changed."""
-    body = yaml.safe_load((EXAMPLES / f"{kind}.yaml").read_text())
-    body["metadata"]["namespace"] = namespace
-    if name:
-        body["metadata"]["name"] = name
-    body["spec"] |= spec
-    return body
 
 
 def sellerbot(release: Release, name: str, account: str) -> dict[str, Any]:
@@ -63,11 +52,6 @@ def running_pod(release: Release, bot: str) -> dict[str, Any]:
         return None
 
     return eventually(check, 60, f"a running worker pod of {bot}")
-
-
-def events_of(release: Release, name: str) -> list[dict[str, Any]]:
-    done = release.kubectl("get", "events", "--field-selector", f"involvedObject.name={name}", "-o", "json")
-    return list(json.loads(done.stdout)["items"])
 
 
 def can_i(release: Release, component: str, *args: str) -> bool:
@@ -180,7 +164,7 @@ def test_sellerbot_applied_with_kubectl_gets_its_worker_on_a_node(release: Relea
         return status
 
     status = eventually(applied, 30, "status written by the operator")
-    assert [c["type"] for c in status["conditions"]] == ["WorkerApplied"]
+    assert [c["type"] for c in status["conditions"]] == ["WorkerApplied", "SellerAccepted"]
     assert release.get("secret", "wb-session-42") is not None  # the empty session Secret the worker fills
     assert eventually(lambda: events_of(release, name), 30, "Events on the SellerBot")
 
@@ -256,10 +240,12 @@ def test_kubectl_get_shows_the_printer_columns(release: Release) -> None:
     out = release.kubectl("get", "sb,st").stdout
     lines = out.splitlines()
     bot_header = next(line for line in lines if line.startswith("NAME") and "SELLER" in line)
-    assert bot_header.split() == ["NAME", "SELLER", "TARIFF", "PHASE", "PAUSED", "BOOKINGS", "AGE"]
+    assert bot_header.split() == ["NAME", "SELLER", "PHASE", "LOGIN", "MEMORY", "LAST", "BOOKING", "PAUSED", "AGE"]
     task_header = next(line for line in lines if line.startswith("NAME") and "BOX" in line)
-    assert task_header.split() == ["NAME", "BOT", "PHASE", "BOX", "MODE", "DEADLINE", "SUPPLY", "AGE"]
-    assert any(line.startswith("sellerbot.wbsupply.io/ivanov-42 ") and "standard" in line for line in lines)
+    assert task_header.split() == ["NAME", "SELLER", "BOT", "PHASE", "PAUSED", "BOX", "MODE", "DEADLINE", "SUPPLY",
+                                   "AGE"]
+    assert any(line.startswith("sellerbot.wbsupply.io/ivanov-42 ") and "ivanov@shop.example" in line
+               for line in lines)
     assert any(line.startswith("supplytask.wbsupply.io/ivanov-42-preorder-123456 ") and "boxes" in line
                for line in lines)
 

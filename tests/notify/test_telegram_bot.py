@@ -63,24 +63,33 @@ async def test_expired_code_and_unlinked_chat_are_refused(sqlite_engine: Engine,
 
 async def test_status_tasks_pause_resume(sqlite_engine: Engine, double: TelegramDouble,
                                          make_settings: Settings) -> None:
+    """/pause and /resume are the cabinet's commands (the task-command service): paused is the task's state."""
     user_id = add_seller(sqlite_engine)
     account = add_account(sqlite_engine, user_id)
     watching = add_task(sqlite_engine, user_id, account, TaskPhase.WATCHING)
     waiting_login = add_task(sqlite_engine, user_id, account, TaskPhase.PENDING, "Бот ждёт повторного подключения WB")
+    flags: list[dict[int, tuple[TaskPhase, bool]]] = []
+
+    def states() -> dict[int, tuple[TaskPhase, bool]]:
+        with session_scope(sqlite_engine) as session:
+            return {t.id or 0: (t.phase, t.paused) for t in session.exec(select(SupplyTask))}
+
     async with Running(sqlite_engine, make_settings()) as running:
         await running.until_polling()
-        for number, command in enumerate(["/status", "/tasks", "/pause", "/resume", f"/resume {waiting_login}"], 1):
+        commands = ["/status", "/tasks", f"/pause {watching}", "/pause", "/resume"]
+        for number, command in enumerate(commands, 1):
             double.user_sends(CHAT, command)
             await double.wait_for(lambda n=number: len(double.sent_to(CHAT)) == n)  # type: ignore[misc]
-    status, tasks, paused, resumed, resumed_one = (m.text for m in double.sent_to(CHAT))
+            flags.append(states())
+    status, tasks, paused_one, paused_rest, resumed = (m.text for m in double.sent_to(CHAT))
     assert "+7 916 ***-**-67" in status and "Активен" in status and "Ищем слот — 1" in status
     assert "0 из 5" in status
     assert f"№{watching}: Ищем слот, Короба, складов: 2" in tasks
-    assert paused == f"Приостановлено задач: 1 (№{watching})"
-    assert resumed == f"Возобновлено задач: 1 (№{watching})"  # not the task that waits for a WB login
-    assert resumed_one == f"Возобновлено задач: 1 (№{waiting_login})"
-    with session_scope(sqlite_engine) as session:
-        assert {t.phase for t in session.exec(select(SupplyTask))} == {TaskPhase.WATCHING}
+    assert paused_one == f"Приостановлено задач: 1 (№{watching})"
+    assert flags[2] == {watching: (TaskPhase.PENDING, True), waiting_login: (TaskPhase.PENDING, False)}
+    assert paused_rest == f"Приостановлено задач: 1 (№{waiting_login})"  # the paused one is not paused twice
+    assert resumed == f"Возобновлено задач: 2 (№{watching}, №{waiting_login})"
+    assert flags[4] == {watching: (TaskPhase.PENDING, False), waiting_login: (TaskPhase.PENDING, False)}
 
 
 async def test_a_code_sent_to_the_bot_goes_to_the_auth_relay(sqlite_engine: Engine, double: TelegramDouble,

@@ -88,6 +88,13 @@ def cr(cluster: kmock.KubernetesEmulator, resource: str, name: str) -> dict[str,
     return dict(cluster.objects[resource, NAMESPACE, name].raw)
 
 
+def exists(cluster: kmock.KubernetesEmulator, resource: str, name: str) -> bool:
+    try:
+        return not cluster.objects[resource, NAMESPACE, name].deleted
+    except KeyError:
+        return False
+
+
 def count(engine: Engine, model: Any) -> int:
     with session_scope(engine) as session:
         return len(session.exec(select(model)).all())
@@ -114,10 +121,18 @@ def test_account_and_task_changes_reach_their_crs(use_cluster: kmock.KubernetesE
     assert cr(cluster, TASKS, f"task-{task_id}")["spec"]["maxCoefficient"] == 3
 
     assert seller.post(f"/api/v1/tasks/{task_id}/pause").status_code == 200
-    assert cr(cluster, TASKS, f"task-{task_id}")["status"]["phase"] == "Pending"
+    task = cr(cluster, TASKS, f"task-{task_id}")
+    assert (task["spec"]["paused"], task["spec"]["seller"], task["status"]["phase"]) == (True, "1", "Pending")
+    assert seller.post(f"/api/v1/tasks/{task_id}/resume").json()["paused"] is False
+    assert cr(cluster, TASKS, f"task-{task_id}")["spec"]["paused"] is False
     assert seller.post(f"/api/v1/tasks/{task_id}/cancel").status_code == 200
-    status = cr(cluster, TASKS, f"task-{task_id}")["status"]
-    assert (status["phase"], status["message"]) == ("Cancelled", "Отменено вами")
+    assert not exists(cluster, TASKS, f"task-{task_id}")  # cancelled: nothing left for the operator
+    assert seller.get(f"/api/v1/tasks/{task_id}").json()["phase"] == "Cancelled"  # the row stays as history
+    other = seller.post("/api/v1/tasks", json=task_body(account_id, draft_id="draft-9")).json()["id"]
+    assert exists(cluster, TASKS, f"task-{other}")
+    assert seller.delete(f"/api/v1/tasks/{other}").status_code == 204
+    assert not exists(cluster, TASKS, f"task-{other}")
+    assert seller.get(f"/api/v1/tasks/{other}").status_code == 404
 
     assert seller.post(f"/api/v1/wb-accounts/{account_id}/disconnect").status_code == 200
     assert cr(cluster, BOTS, f"bot-{account_id}")["spec"]["paused"] is True  # the operator scales the worker to 0

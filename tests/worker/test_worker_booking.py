@@ -216,8 +216,6 @@ async def test_a_preorder_books_only_at_its_own_warehouse_and_a_planned_one_fail
 async def test_a_task_the_seller_paused_stays_paused_and_books_nothing(
     sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
 ) -> None:
-    from wbsupply.domain.machines import SELLER_PAUSED_MESSAGE
-
     market = sandbox.market
     phone = "+79270000777"
     user_id, account_id, seller = add_seller(db, market, phone)
@@ -226,7 +224,7 @@ async def test_a_task_the_seller_paused_stays_paused_and_books_nothing(
     with session_scope(db) as session:
         task = session.get(SupplyTask, paused_id)
         assert task is not None
-        task.message = SELLER_PAUSED_MESSAGE  # what the cabinet's and Telegram's «Пауза» write
+        task.paused = True  # what «Пауза» writes (cabinet, API, Telegram or kubectl through the operator)
     day = msk_day(market, 4)
     async with running_bot(account_id, db, feed, host, bot_config(sandbox)):
         await login_through_relay(db, market, account_id, phone)

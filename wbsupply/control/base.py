@@ -52,6 +52,8 @@ class TaskRecord:
     created_at: dt.datetime
     plan_rank: int = 0
     message: str | None = None
+    paused: bool = False  # paused by the seller (cabinet, Telegram or kubectl): the bot leaves it alone
+    cr_name: str | None = None  # its SupplyTask when created with kubectl (else task-<id>)
 
     def to_domain(self) -> SupplyTask:
         """The domain task (priority keys included) that matching works with; ids become strings."""

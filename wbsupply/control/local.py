@@ -53,7 +53,8 @@ def task_record(row: SupplyTask) -> TaskRecord:
     assert row.id is not None
     return TaskRecord(
         id=row.id, owner_id=row.owner_id, spec=SupplyTaskSpec.model_validate(row.spec), phase=row.phase,
-        created_at=row.created_at, plan_rank=row.plan_rank, message=row.message,
+        created_at=row.created_at, plan_rank=row.plan_rank, message=row.message, paused=row.paused,
+        cr_name=row.cr_name,
     )
 
 

@@ -47,6 +47,7 @@ class MirroringControlPlane:
         self._sender: asyncio.Task[None] | None = None
         self._failing = False
         self._plan_limit: int | None = None
+        self._task_names: dict[int, str] = {}  # SupplyTasks created with kubectl keep their own names
 
     # --- the background writer ---
 
@@ -100,7 +101,13 @@ class MirroringControlPlane:
         self._send(lambda mirror: mirror.mirror_bot_status(self.bot_name, patch))
 
     def _task_status(self, task_id: int, patch: dict[str, Any]) -> None:
-        self._send(lambda mirror: mirror.mirror_task_status(task_id, patch))
+        name = self._task_names.get(task_id)
+        self._send(lambda mirror: mirror.mirror_task_status(task_id, patch, name=name))
+
+    def _remember(self, record: TaskRecord) -> TaskRecord:
+        if record.cr_name:
+            self._task_names[record.id] = record.cr_name
+        return record
 
     async def _mirror_bookings(self, user_id: int) -> None:
         """The operator's quota check reads bookingsThisMonth; the ledger (reserved units included) is the truth.
@@ -150,10 +157,10 @@ class MirroringControlPlane:
     # --- tasks ---
 
     async def active_tasks(self, bot_id: int) -> list[TaskRecord]:
-        return await self.inner.active_tasks(bot_id)
+        return [self._remember(record) for record in await self.inner.active_tasks(bot_id)]
 
     async def move_task(self, task_id: int, phase: TaskPhase, message: str | None = None) -> TaskRecord:
-        record = await self.inner.move_task(task_id, phase, message)
+        record = self._remember(await self.inner.move_task(task_id, phase, message))
         self._task_status(task_id, task_status_patch(record.phase, record.message))
         return record
 
@@ -173,6 +180,7 @@ class MirroringControlPlane:
                   "date": slot.date.isoformat(), "boxType": slot.box_type.value, "coefficient": round(paid)}
         self._task_status(booking.task_id, task_status_patch(record.phase, record.message, booked=booked,
                                                              supply_id=supply_id))
+        self._bot_status(last_booking=dt.datetime.now(dt.UTC))
         await self._mirror_bookings(booking.user_id)
         return record
 
@@ -191,6 +199,8 @@ class MirroringControlPlane:
             "date": slot.date.isoformat(), "boxType": slot.box_type.value, "coefficient": round(slot.coefficient)}
         self._task_status(booking.task_id, task_status_patch(record.phase, record.message, booked=booked,
                                                              supply_id=settlement.supply_id))
+        if booked is not None:
+            self._bot_status(last_booking=dt.datetime.now(dt.UTC))
         await self._mirror_bookings(booking.user_id)
         return record
 

@@ -59,13 +59,10 @@ BOT_TRANSITIONS: Mapping[BotStatus, frozenset[BotStatus]] = {
 _TABLES: dict[type, Mapping] = {TaskPhase: TASK_TRANSITIONS, BotStatus: BOT_TRANSITIONS}
 
 
-# A seller's pause parks the task in Pending with this note. Pending also means "waiting for the bot to log
-# in", which the bot resumes by itself; a paused task only the seller resumes.
+# A seller's pause parks the task in Pending, flagged ``paused`` (the flag is the state, this is the note the
+# seller reads). Pending also means "waiting for the bot to log in", which the bot resumes by itself; a
+# paused task only the seller (cabinet, Telegram, kubectl) resumes.
 SELLER_PAUSED_MESSAGE = "Приостановлено вами"
-
-
-def is_paused_by_seller(phase: TaskPhase, message: str | None) -> bool:
-    return phase is TaskPhase.PENDING and message == SELLER_PAUSED_MESSAGE
 
 
 def can_move(source: State, target: State) -> bool:

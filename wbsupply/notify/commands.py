@@ -12,11 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
+from collections.abc import Callable
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from wbsupply.domain.machines import SELLER_PAUSED_MESSAGE, can_move
+from wbsupply.api.errors import ApiError
+from wbsupply.api.logic import tasks as task_commands
 from wbsupply.domain.statuses import TaskPhase
 from wbsupply.notify import replies, urgent
 from wbsupply.notify.messages import URGENT_KINDS
@@ -26,7 +28,6 @@ from wbsupply.store.auth import AuthState
 from wbsupply.store.auth_relay import AuthInputError, NotFoundError, submit_auth_step
 from wbsupply.store.quota import month_key, usage
 
-PAUSED_MESSAGE = SELLER_PAUSED_MESSAGE
 ACTIVE_PHASES = (TaskPhase.PENDING, TaskPhase.WATCHING, TaskPhase.BOOKING, TaskPhase.QUOTA_EXCEEDED)
 CODE_PATTERN = re.compile(r"^\s*(\d{4,6})\s*$")
 
@@ -96,35 +97,40 @@ def tasks(engine: Engine, chat_id: int) -> str:
         ])
 
 
-def _move_tasks(engine: Engine, chat_id: int, task_id: int | None, source: TaskPhase, target: TaskPhase,
-                message: str | None) -> list[int] | None:
-    with session_scope(begin_immediate(engine)) as session:
+def _command(engine: Engine, chat_id: int, task_id: int | None, wanted: Callable[[SupplyTask], bool],
+             command: Callable[[Session, User, int], SupplyTask]) -> list[int] | None:
+    """Run one command of the task-command service (the cabinet's and the API's) on the chat's tasks:
+    on ``task_id``, or on every task ``wanted`` picks; a task the command refuses is left as it is."""
+    with Session(engine) as session:  # the service commits each change and writes its SupplyTask
         user = _user(session, chat_id)
         if user is None:
             return None
         moved = []
-        for task in _tasks(session, user, (source,)):
-            if task_id is not None and task.id != task_id:
+        for task in _tasks(session, user, ACTIVE_PHASES):
+            if (task_id is not None and task.id != task_id) or not wanted(task):
                 continue
-            if source is TaskPhase.PENDING and task_id is None and task.message != PAUSED_MESSAGE:
-                continue  # a bare /resume restarts what the seller paused, not tasks waiting for WB login
-            if can_move(task.phase, target):
-                task.phase, task.message = target, message
-                session.add(task)
-                moved.append(task.id or 0)
+            try:
+                command(session, user, task.id or 0)
+            except ApiError:  # e.g. being booked right now: the reply lists what was done
+                session.rollback()
+                continue
+            moved.append(task.id or 0)
         if moved:
-            session.add(EventLog(source="notifier", user_id=user.id, message=f"tasks moved to {target.value} "
-                                 "from Telegram", payload={"task_ids": moved}))
+            session.add(EventLog(source="notifier", user_id=user.id, message=f"tasks {command.__name__} from Telegram",
+                                 payload={"task_ids": moved}))
+            session.commit()
         return moved
 
 
 def pause(engine: Engine, chat_id: int, task_id: int | None = None) -> str:
-    moved = _move_tasks(engine, chat_id, task_id, TaskPhase.WATCHING, TaskPhase.PENDING, PAUSED_MESSAGE)
+    moved = _command(engine, chat_id, task_id, lambda task: not task.paused and task.phase is not TaskPhase.BOOKING,
+                     task_commands.pause_task)
     return replies.NOT_LINKED if moved is None else replies.paused(moved)
 
 
 def resume(engine: Engine, chat_id: int, task_id: int | None = None) -> str:
-    moved = _move_tasks(engine, chat_id, task_id, TaskPhase.PENDING, TaskPhase.WATCHING, "Ищем слот")
+    # a bare /resume restarts what the seller paused, not tasks waiting for WB login
+    moved = _command(engine, chat_id, task_id, lambda task: task.paused, task_commands.resume_task)
     return replies.NOT_LINKED if moved is None else replies.resumed(moved)
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import kopf
+from sqlalchemy import Engine
 
 from wbsupply.domain.schedule import is_restart_due
 from wbsupply.domain.statuses import BotStatus
@@ -31,6 +32,7 @@ class Context:
     kube: KubeClient
     clock: Callable[[], datetime.datetime] = utcnow
     notify: NotificationHook = log_notification
+    engine: Engine | None = None  # the cluster's database: ownership and observed phases (operator.records)
 
 
 async def apply_worker(ctx: Context, body: kopf.Body, name: str, namespace: str, spec: Mapping[str, Any]) -> None:

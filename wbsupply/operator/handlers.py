@@ -17,7 +17,7 @@ import kopf
 
 from wbsupply.domain.statuses import TaskPhase
 from wbsupply.kube.names import ANNOTATION_RESTART_REQUEST, GROUP, SELLERBOTS, SUPPLYTASKS, VERSION, worker_name
-from wbsupply.operator import bots, checks, tasks
+from wbsupply.operator import bots, checks, ownership, tasks
 from wbsupply.operator.builders import memory_limit
 from wbsupply.operator.settings import OperatorConfig
 
@@ -42,12 +42,17 @@ async def bot_apply(
     memo: Context,
     **_: Any,
 ) -> None:
+    if await ownership.admit_bot(memo, body, name, spec, patch) is False:
+        return  # no valid owner: no worker (condition SellerAccepted=False says why)
     await bots.apply_worker(memo, body, name, namespace, spec)
     patch.status["deployment"] = worker_name(name)
-    patch.status["conditions"] = [bots.worker_applied_condition(memo.clock())]
+    patch.status["conditions"] = [bots.worker_applied_condition(memo.clock()), *ownership.accepted(memo, spec)]
     phase = bots.initial_phase(spec, status)
     if phase is not None:
         patch.status["phase"] = phase
+        if phase != status.get("phase"):
+            kopf.info(body, reason="Paused" if spec.get("paused") else "Started", message=f"phase {phase}")
+        await ownership.record_bot_phase(memo, body, name, phase)
 
 
 async def bot_restart_requested(
@@ -111,6 +116,9 @@ async def bot_check(
     """One of the periodic checks (``param``): status every 5 min, memory every 30, auth every hour."""
     findings = param(memo, spec, status)
     await bots.report(memo, findings, body=body, patch=patch, name=name, namespace=namespace, spec=spec)
+    for finding in findings:
+        if "phase" in finding.status:
+            await ownership.record_bot_phase(memo, body, name, finding.status["phase"], finding.status.get("lastError"))
 
 
 def bot_index(name: str, namespace: str, spec: kopf.Spec, status: kopf.Status, **_: Any) -> Any:
@@ -124,16 +132,24 @@ def bot_index(name: str, namespace: str, spec: kopf.Spec, status: kopf.Status, *
 # --- SupplyTask --------------------------------------------------------------------------------------------
 
 
-def task_admit(
+async def task_admit(
     body: kopf.Body,
+    name: str,
     namespace: str,
     spec: kopf.Spec,
     status: kopf.Status,
     patch: kopf.Patch,
     bot_index: kopf.Index[tuple[str, str], tasks.BotInfo],
     memo: Context,
+    param: Any = None,
     **_: Any,
 ) -> None:
+    """Admission on create/resume/spec change; ``param`` True: the periodic re-check (drift is counted)."""
+    if body.metadata.get("deletionTimestamp"):
+        return  # being deleted: nothing to admit (and no row to make for it again)
+    if not (status.get("phase") and TaskPhase(status["phase"]).is_final) and not await ownership.admit_task(
+            memo, body, name, spec, patch, periodic=param is True):
+        return  # no valid owner: Failed with SellerAccepted=False
     bot_name = (spec.get("sellerBotRef") or {}).get("name", "")
     bot = next(iter(bot_index.get((namespace, bot_name), [])), None)
     admission = tasks.admit(spec, status.get("phase"), bot, memo.clock())
@@ -144,6 +160,12 @@ def task_admit(
     patch.status.update(admission.status_patch())
     post = kopf.warn if admission.phase.value in {"Failed", "QuotaExceeded"} else kopf.info
     post(body, reason=f"Task{admission.phase.value}", message=admission.message)
+    await ownership.record_task_phase(memo, body, name, admission.phase, admission.message)
+
+
+async def task_deleted(name: str, memo: Context, **_: Any) -> None:
+    """kubectl delete (or the cabinet's cancel/delete): an open task is cancelled in the database."""
+    await ownership.forget_task(memo, name)
 
 
 def task_open(status: kopf.Status, **_: Any) -> bool:
@@ -195,7 +217,10 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> kopf.Op
         hook(_fn(task_admit))
     # Deadlines and quota change with time, not with the object: re-check periodically.
     recheck = kopf.timer(
-        *task, id="task_recheck", interval=config.task_check_interval, when=task_open, registry=registry
+        *task, id="task_recheck", interval=config.task_check_interval, when=task_open, registry=registry,
+        param=True,
     )
     recheck(_fn(task_admit))
+    # optional: no finalizer, so a deletion is never blocked by the operator; the resync covers a missed one.
+    on.delete(*task, optional=True, registry=registry)(_fn(task_deleted))
     return registry

@@ -8,9 +8,12 @@ import threading
 from collections.abc import Callable
 
 import kopf
+from prometheus_client import start_http_server
+from sqlalchemy import Engine
 
 from wbsupply.config import Settings
 from wbsupply.kube.client import KubeClient
+from wbsupply.operator import resync
 from wbsupply.operator.bots import Context, utcnow
 from wbsupply.operator.handlers import register
 from wbsupply.operator.notifications import NotificationHook, log_notification, outbox_hook
@@ -34,8 +37,13 @@ async def operate(
     ready_flag: threading.Event | asyncio.Event | None = None,
     notify: NotificationHook = log_notification,
     clock: Callable[[], object] | None = None,
+    engine: Engine | None = None,
 ) -> None:
-    """Run the operator in the current event loop (also how the tests run it against kmock)."""
+    """Run the operator in the current event loop (also how the tests run it against kmock).
+
+    ``engine``: the cluster's database; with it the operator checks owners, records what it observes and
+    resyncs resources and rows every ``resync_interval`` (see ``operator.records`` / ``operator.resync``).
+    """
     registry = register(kopf.OperatorRegistry(), config)
     settings = kopf.OperatorSettings()
     configure(settings, config)
@@ -44,7 +52,16 @@ async def operate(
         peering = build_peering(config.peering_name)
         if await kube.create_if_missing(peering):
             logger.info("created ClusterKopfPeering %s", config.peering_name)
-    context = Context(config=config, kube=kube, notify=notify, clock=clock or utcnow)  # type: ignore[arg-type]
+    context = Context(config=config, kube=kube, notify=notify, clock=clock or utcnow,  # type: ignore[arg-type]
+                      engine=engine)
+    resyncing = None
+    if engine is not None:
+        resyncing = asyncio.create_task(resync.resync_forever(context, config.resync_interval), name="resync")
+    else:
+        logger.warning("no database: kubectl objects are not checked for an owner nor recorded")
+    if config.metrics_port:
+        resync.metrics()
+        start_http_server(config.metrics_port, config.metrics_host)
     try:
         await kopf.operator(
             registry=registry,
@@ -57,6 +74,9 @@ async def operate(
             ready_flag=ready_flag,
         )
     finally:
+        if resyncing is not None:
+            resyncing.cancel()
+            await asyncio.gather(resyncing, return_exceptions=True)
         await kube.close()
 
 
@@ -67,6 +87,7 @@ def run(settings: Settings, config: OperatorConfig | None = None) -> None:
     if settings.database_url:  # the cluster's database: findings reach the seller through the outbox
         from wbsupply.store.engine import make_engine
 
-        asyncio.run(operate(config, notify=outbox_hook(make_engine(settings.database_url))))
+        engine = make_engine(settings.database_url)
+        asyncio.run(operate(config, notify=outbox_hook(engine), engine=engine))
     else:
         asyncio.run(operate(config))

@@ -42,6 +42,9 @@ class OperatorConfig(BaseSettings):
     task_check_interval: float = 60
     heartbeat_timeout: float = Field(default=600, description="Heartbeat older than this means the bot hangs")
     memory_warning_ratio: float = Field(default=0.9, gt=0, le=1)
+    resync_interval: float = Field(default=300, gt=0, description="Resync of CRs and database (operator.resync)")
+    metrics_port: int | None = Field(default=None, ge=1, le=65535, description="/metrics port (the chart: 8081)")
+    metrics_host: str = "0.0.0.0"
 
     # Kubernetes API watching. Kopf's defaults (no timeouts) let a watch that the API server or a load
     # balancer silently dropped hang forever: the operator then looks alive but sees no more events.

@@ -23,7 +23,8 @@ from wbsupply.domain.tasks import SupplyTaskSpec, check_against_today, russian_e
 from wbsupply.kube.names import LABEL_BOT, bot_label
 
 _CAMEL_HUMP = re.compile(r"(?<!^)(?=[A-Z])")
-CRD_ONLY_FIELDS = frozenset({"sellerBotRef"})  # the domain spec has no bot: the runtime assigns it
+# The domain spec has no bot (the runtime assigns it), no owner and no pause (columns of the task row).
+CRD_ONLY_FIELDS = frozenset({"sellerBotRef", "seller", "paused"})
 
 
 @dataclasses.dataclass(frozen=True)

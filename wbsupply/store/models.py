@@ -101,6 +101,8 @@ class WbAccount(WbAccountBase, table=True):
     cabinet_supplies: dict[str, Any] = Field(default_factory=dict, sa_type=JSON,
                                              sa_column_kwargs={"server_default": text("'{}'")})
     cabinet_supplies_at: datetime | None = None
+    # Name of the SellerBot of a bot created with kubectl (None: the API's ``bot-<id>``).
+    cr_name: str | None = Field(default=None, max_length=253, unique=True)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow, sa_column_kwargs=_UPDATED)
 
@@ -135,6 +137,10 @@ class SupplyTask(SupplyTaskBase, table=True):
     plan_rank: int = 0  # the owner's tariff as a number, larger = bigger plan; one of the priority keys
     message: str | None = Field(default=None, sa_type=Text)  # last human-readable status line
     attempts: int = 0
+    # Paused by the seller (cabinet, Telegram, kubectl): the bot leaves the task alone; it waits in Pending.
+    paused: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
+    # Name of the SupplyTask of a task created with kubectl (None: the API's ``task-<id>``).
+    cr_name: str | None = Field(default=None, max_length=253, unique=True)
     claim_key: str | None = Field(default=None, max_length=120)  # "draft:<id>" | "preorder:<id>"
     booked_warehouse_id: int | None = None
     booked_warehouse_name: str | None = Field(default=None, max_length=200)

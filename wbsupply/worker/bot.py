@@ -19,7 +19,7 @@ from playwright.async_api import BrowserContext, Response
 
 from wbsupply.control.base import BotRecord, ControlPlane, Notice, TaskRecord
 from wbsupply.crypto import api_token_box, session_box
-from wbsupply.domain.machines import ReauthBudget, is_paused_by_seller, on_session_lost
+from wbsupply.domain.machines import ReauthBudget, on_session_lost
 from wbsupply.domain.matching import TaskIndex
 from wbsupply.domain.schedule import MOSCOW
 from wbsupply.domain.slots import Slot
@@ -295,7 +295,7 @@ class Bot:
                 await self.control.notify(Notice(task.owner_id, NoticeKind.TASK_EXPIRED, f"expired:{task.id}",
                                                  {"task_id": task.id}))
                 continue
-            if is_paused_by_seller(task.phase, task.message):
+            if task.paused:
                 continue
             if task.phase is TaskPhase.PENDING and self.authorized:
                 task = await self.control.move_task(task.id, TaskPhase.WATCHING, "Ищем слот")

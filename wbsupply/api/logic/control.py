@@ -1,12 +1,15 @@
 """Where tasks and bots go: the control plane.
 
 Embedded runtime: the ``supply_tasks`` / ``wb_accounts`` rows are the control-plane objects (the local
-supervisor reads them). Cluster (``WBSUPPLY_CONTROL_PLANE=kubernetes``): the rows stay the source of truth
-and each change is also written to the ``SupplyTask`` / ``SellerBot`` custom resource the operator
-reconciles. Order and failure policy: the row is committed first (a new task needs its id for the CR
-name), then the CR is written; if the Kubernetes API refuses or cannot be reached, the row is put back as
-it was (a new one is deleted) and the seller gets a 503 with a Russian message — never a row without
-its CR or a CR the database does not know. Each change writes one CR request, so it lands or it does not.
+supervisor reads them). Cluster (``WBSUPPLY_CONTROL_PLANE=kubernetes``): the custom resources are the
+desired state of every bot and task, the rows the record of who owns them and of what happened; each
+change of desired state made here is written to the ``SupplyTask`` / ``SellerBot`` the operator reconciles
+(the operator writes back what it and the workers observe, see :mod:`wbsupply.operator.records`).
+Order and failure policy: the row is committed first (a new task needs its id for the CR name), then the
+CR is written; if the Kubernetes API refuses or cannot be reached, the row is put back as it was (a new one
+is deleted) and the seller gets a 503 with a Russian message — never a row without its CR or a CR the
+database does not know. Cancel and delete remove the SupplyTask first. Each change writes one CR request,
+so it lands or it does not.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from wbsupply.api.errors import ApiError
 from wbsupply.api.logic.users import plan_of
@@ -24,13 +27,15 @@ from wbsupply.control.kube_mirror import (
     ControlPlaneSettings,
     CustomResourceMirror,
     MirrorError,
+    bot_cr_name,
+    task_cr_name,
     task_status_patch,
 )
 from wbsupply.domain.tasks import SupplyTaskSpec
 from wbsupply.store import SupplyTask, User, WbAccount
 
 log = logging.getLogger(__name__)
-TASK_FIELDS = ("account_id", "spec", "deadline", "phase", "message", "claim_key")
+TASK_FIELDS = ("account_id", "spec", "deadline", "phase", "message", "claim_key", "paused")
 BOT_FIELDS = ("status", "supplier_id", "next_restart_at", "last_restart_reason")
 _UNSET: Any = object()
 _cluster: ClusterTarget | None = _UNSET
@@ -96,8 +101,9 @@ def submit_task(session: Session, owner: User, account: WbAccount, spec: SupplyT
     )
     session.add(task)
     session.commit()
+    bot_name = bot_cr_name(account)
     try:
-        _write(lambda mirror: mirror.apply_supply_task(task))
+        _write(lambda mirror: mirror.apply_supply_task(task, bot_name=bot_name))
     except ClusterUnavailable:
         _undo_create(session, task)
         raise
@@ -108,17 +114,41 @@ def publish_task(session: Session, task: SupplyTask, before: Mapping[str, Any]) 
     """After an edit / pause / resume / cancel was committed: the CR's spec or status follows the row."""
     if cluster() is None:
         return
-    spec_changed = any(before[name] != getattr(task, name) for name in ("account_id", "spec", "deadline"))
+    spec_changed = any(before[name] != getattr(task, name) for name in ("account_id", "spec", "deadline", "paused"))
     status_changed = any(before[name] != getattr(task, name) for name in ("phase", "message"))
+    account = session.get(WbAccount, task.account_id)
+    bot_name = bot_cr_name(account) if account is not None else None
     try:
-        if spec_changed:  # an edit (a failed task fixed by the seller also restarts: its status follows below)
-            _write(lambda mirror: mirror.apply_supply_task(task))
+        if spec_changed:  # an edit or a pause (a fixed failed task also restarts: its status follows below)
+            _write(lambda mirror: mirror.apply_supply_task(task, bot_name=bot_name))
         if status_changed:
             patch = task_status_patch(task.phase, task.message)
-            _write(lambda mirror: mirror.mirror_task_status(task.id or 0, patch))
+            _write(lambda mirror: mirror.mirror_task_status(task.id or 0, patch, name=task_cr_name(task)))
     except ClusterUnavailable:
         _restore(session, task, before)
         raise
+
+
+def withdraw_task(task: SupplyTask) -> None:
+    """Before a task is cancelled or deleted: its SupplyTask is deleted (a refusal changes nothing)."""
+    name = task_cr_name(task)
+    _write(lambda mirror: mirror.delete_supply_task(task.id or 0, name=name))
+
+
+def publish_seller(session: Session, owner: User) -> None:
+    """After the seller's plan or blocking changed: every SellerBot of the seller follows (tariff, paused).
+
+    Best effort per bot: the change of the seller is committed and the periodic resync repairs a bot the
+    cluster refused now; the failures are logged, not raised (an admin's click must not half-fail).
+    """
+    if cluster() is None:
+        return
+    accounts = session.exec(select(WbAccount).where(WbAccount.owner_id == owner.id)).all()
+    for account in accounts:
+        try:
+            _write(lambda mirror, account=account: mirror.apply_seller_bot(account, owner))  # type: ignore[misc]
+        except ClusterUnavailable:
+            log.warning("SellerBot of account %s not updated; the resync will repair it", account.id)
 
 
 def pause_bot(session: Session, account: WbAccount) -> None:

@@ -18,7 +18,7 @@ LIVE_TASKS = 200
 
 def snapshot(session: Session, user: User) -> dict[str, Any]:
     tasks = session.execute(
-        sa.select(col(SupplyTask.id), col(SupplyTask.phase), col(SupplyTask.message))
+        sa.select(col(SupplyTask.id), col(SupplyTask.phase), col(SupplyTask.message), col(SupplyTask.paused))
         .where(col(SupplyTask.owner_id) == user.id)
         .order_by(col(SupplyTask.id).desc())
         .limit(LIVE_TASKS)
@@ -39,8 +39,9 @@ def snapshot(session: Session, user: User) -> dict[str, Any]:
             requests.setdefault(account_id, f"{request_id}:{status.value}")
     return {
         "tasks": [
-            {"id": id_, "phase": phase.value, "phase_label": phase_label(phase, message), "message": message}
-            for id_, phase, message in tasks
+            {"id": id_, "phase": phase.value, "phase_label": phase_label(phase, paused), "message": message,
+             "paused": paused}
+            for id_, phase, message, paused in tasks
         ],
         "bots": [
             {

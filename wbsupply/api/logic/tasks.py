@@ -1,4 +1,10 @@
-"""Supply tasks of a seller: create, edit, pause, resume, cancel, list. Always scoped to the owner."""
+"""The task-command service: create, edit, pause, resume, cancel and delete a seller's supply task.
+
+The JSON API, the cabinet's pages and Telegram all call these functions, so that a command behaves the same
+whichever way it came, and each command ends as a change of the task's ``SupplyTask`` custom resource in the
+cluster (see :mod:`wbsupply.api.logic.control`). Always scoped to the owner. ``paused`` is an explicit
+state of the task (a column and ``spec.paused`` of its SupplyTask), not a message text.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,7 @@ from wbsupply.api.errors import Conflict, Invalid, NotFound
 from wbsupply.api.logic import control, wb
 from wbsupply.api.logic.warehouses import warehouse_names
 from wbsupply.domain.booking import claim_key, claim_words
-from wbsupply.domain.machines import SELLER_PAUSED_MESSAGE, can_move, is_paused_by_seller
+from wbsupply.domain.machines import SELLER_PAUSED_MESSAGE, can_move
 from wbsupply.domain.schedule import MOSCOW
 from wbsupply.domain.statuses import BoxType, TaskMode, TaskPhase
 from wbsupply.domain.tasks import SupplyTaskSpec, check_against_today, russian_errors
@@ -90,14 +96,14 @@ def _refuse_claimed(session: Session, account_id: int, claim: str | None, task_i
         query = query.where(col(SupplyTask.id) != task_id)
     other = session.exec(query.limit(1)).first()
     if other is not None:
-        label = phase_label(other.phase, other.message)
+        label = phase_label(other.phase, other.paused)
         state = "уже забронирована" if other.phase is TaskPhase.BOOKED else f"в работе («{label}»)"
         raise Conflict(f"{claim_words(claim).capitalize()} уже выбран в задаче № {other.id}, она {state}. "
                        "Одна поставка — одна задача: выберите другой черновик или заказ, либо отмените ту задачу")
 
 
 _VIEW_COLUMNS = (
-    SupplyTask.id, SupplyTask.account_id, SupplyTask.phase, SupplyTask.message, SupplyTask.spec,
+    SupplyTask.id, SupplyTask.account_id, SupplyTask.phase, SupplyTask.paused, SupplyTask.message, SupplyTask.spec,
     SupplyTask.deadline, SupplyTask.created_at, SupplyTask.booked_warehouse_id, SupplyTask.booked_warehouse_name,
     SupplyTask.booked_date, SupplyTask.booked_coefficient, SupplyTask.booked_at,
 )
@@ -162,63 +168,86 @@ def update_task(session: Session, user: User, task_id: int, data: dict[str, Any]
 
 
 def _change(session: Session, task: SupplyTask, message: str | None, phase: TaskPhase | None = None,
-            *, action: str = "") -> SupplyTask:
+            *, action: str = "", paused: bool | None = None, publish: bool = True) -> SupplyTask:
     """Save the seller's change and publish it to the control plane (the SupplyTask CR in the cluster)."""
     before = control.snapshot(task, control.TASK_FIELDS)
     if phase is not None:
         task.phase = phase
+    if paused is not None:
+        task.paused = paused
     task.message = message
     session.add(task)
     if action:  # the task's page shows its history: the seller's own steps belong in it
         session.add(EventLog(source="api", user_id=task.owner_id, account_id=task.account_id, task_id=task.id,
                              message=f"{action} by the seller"))
     session.commit()
-    control.publish_task(session, task, before)
+    if publish:
+        control.publish_task(session, task, before)
     return task
 
 
 def _move(session: Session, task: SupplyTask, target: TaskPhase, message: str | None, refusal: str,
-          *, action: str = "") -> SupplyTask:
+          *, action: str = "", paused: bool | None = None) -> SupplyTask:
     if not can_move(task.phase, target):
         raise Conflict(refusal.format(phase=task.phase.label))
-    return _change(session, task, message, target, action=action)
+    return _change(session, task, message, target, action=action, paused=paused)
 
 
 def pause_task(session: Session, user: User, task_id: int) -> SupplyTask:
-    """Park the task in Pending with the domain's pause note: the bot leaves it alone until resumed."""
+    """Pause: the task waits in Pending, marked paused, and the bot leaves it alone until it is resumed."""
     task = get_task(session, user, task_id)
-    if task.phase is TaskPhase.PENDING:  # not a transition: only the note changes
-        return _change(session, task, SELLER_PAUSED_MESSAGE, action="paused")
+    if task.paused:
+        return task
+    if task.phase is TaskPhase.PENDING:  # not a transition: only the flag changes
+        return _change(session, task, SELLER_PAUSED_MESSAGE, action="paused", paused=True)
     refusal = "Задачу в состоянии «{phase}» нельзя приостановить"
-    return _move(session, task, TaskPhase.PENDING, SELLER_PAUSED_MESSAGE, refusal, action="paused")
+    return _move(session, task, TaskPhase.PENDING, SELLER_PAUSED_MESSAGE, refusal, action="paused", paused=True)
 
 
 def resume_task(session: Session, user: User, task_id: int) -> SupplyTask:
-    """Lift the pause: Pending without the note, so the bot takes the task up as soon as it is logged in."""
+    """Lift the pause: Pending, not paused, so the bot takes the task up as soon as it is logged in."""
     task = get_task(session, user, task_id)
-    if not is_paused_by_seller(task.phase, task.message):
+    if not task.paused:
         if task.phase in ACTIVE:
             return task
         raise Conflict(f"Задачу в состоянии «{task.phase.label}» нельзя возобновить")
-    return _change(session, task, None, action="resumed")
+    return _change(session, task, None, action="resumed", paused=False)
 
 
 def cancel_task(session: Session, user: User, task_id: int) -> SupplyTask:
+    """Cancelled for good: the row stays as history, its SupplyTask is deleted (nothing left to reconcile)."""
     task = get_task(session, user, task_id)
     if task.phase is TaskPhase.CANCELLED:
         return task
     if task.phase is TaskPhase.BOOKING:
         raise Conflict("Бот уже бронирует слот по этой задаче — отменить её сейчас нельзя")
-    return _move(session, task, TaskPhase.CANCELLED, "Отменено вами", "Задачу в состоянии «{phase}» отменить нельзя",
-                 action="cancelled")
+    if not can_move(task.phase, TaskPhase.CANCELLED):
+        raise Conflict(f"Задачу в состоянии «{task.phase.label}» отменить нельзя")
+    control.withdraw_task(task)  # first: a refusal of the cluster leaves the task as it was
+    return _change(session, task, "Отменено вами", TaskPhase.CANCELLED, action="cancelled", paused=False,
+                   publish=False)
+
+
+def delete_task(session: Session, user: User, task_id: int) -> None:
+    """Delete a task that is not being booked and holds no booking; its SupplyTask is deleted first."""
+    task = get_task(session, user, task_id)
+    if task.phase is TaskPhase.BOOKING:
+        raise Conflict("Бот уже бронирует слот по этой задаче — удалить её сейчас нельзя")
+    if task.phase is TaskPhase.BOOKED:
+        raise Conflict("Забронированная задача остаётся в истории бронирований, удалить её нельзя")
+    control.withdraw_task(task)
+    session.add(EventLog(source="api", user_id=task.owner_id, account_id=task.account_id,
+                         message=f"task {task.id} deleted by the seller"))
+    session.delete(task)
+    session.commit()
 
 
 PAUSED_LABEL = "Приостановлена"
 
 
-def phase_label(phase: TaskPhase, message: str | None) -> str:
-    """What the seller reads: a task they paused says so (in the state machine it waits in Pending)."""
-    return PAUSED_LABEL if is_paused_by_seller(phase, message) else phase.label
+def phase_label(phase: TaskPhase, paused: bool) -> str:
+    """What the seller reads: a paused task says so (in the state machine it waits in Pending)."""
+    return PAUSED_LABEL if paused else phase.label
 
 
 def task_view(task: Any, names: dict[int, str] | None = None) -> dict[str, Any]:
@@ -230,9 +259,9 @@ def task_view(task: Any, names: dict[int, str] | None = None) -> dict[str, Any]:
         "id": task.id,
         "account_id": task.account_id,
         "phase": task.phase.value,
-        "phase_label": phase_label(task.phase, task.message),
+        "phase_label": phase_label(task.phase, bool(task.paused)),
         "is_final": task.phase.is_final,
-        "paused": is_paused_by_seller(task.phase, task.message),
+        "paused": bool(task.paused),
         "message": task.message,
         "spec": spec,
         "warehouses": [{"id": w, "name": names.get(w, f"Склад {w}")} for w in spec.get("warehouses", [])],

@@ -147,6 +147,10 @@ def update_user(
         user.active = active
     session.add(user)
     session.commit()
+    if plan_limit is not None or active is not None:
+        from wbsupply.api.logic import control  # control imports plan_of from here
+
+        control.publish_seller(session, user)  # every SellerBot: its tariff, paused while blocked
     return user
 
 

@@ -62,3 +62,9 @@ def resume(task_id: DbId, user: CurrentUser, session: SessionDep) -> dict[str, o
 @router.post("/{task_id}/cancel", response_model=TaskOut)
 def cancel(task_id: DbId, user: CurrentUser, session: SessionDep) -> dict[str, object]:
     return tasks.task_view(tasks.cancel_task(session, user, task_id))
+
+
+@router.delete("/{task_id}", status_code=204)
+def delete(task_id: DbId, user: CurrentUser, session: SessionDep) -> Response:
+    tasks.delete_task(session, user, task_id)
+    return Response(status_code=204)

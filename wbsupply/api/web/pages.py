@@ -238,11 +238,14 @@ async def task_update(request: Request, task_id: DbId, user: CurrentUser, sessio
 
 @router.post("/tasks/{task_id}/{action}")
 def task_action(request: Request, task_id: DbId, action: str, user: CurrentUser, session: SessionDep) -> Response:
-    actions = {"pause": tasks.pause_task, "resume": tasks.resume_task, "cancel": tasks.cancel_task}
+    actions = {"pause": tasks.pause_task, "resume": tasks.resume_task, "cancel": tasks.cancel_task,
+               "delete": tasks.delete_task}
     if action not in actions:
         tasks.get_task(session, user, task_id)  # 404 for someone else's task, whatever the action
         return redirect("/tasks")
     actions[action](session, user, task_id)
+    if action == "delete":
+        return redirect("/tasks")
     return redirect(f"/tasks/{task_id}" if request.query_params.get("back") == "task" else "/tasks")
 
 
