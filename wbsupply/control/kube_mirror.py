@@ -6,8 +6,7 @@ the worker writes the CR *status* (what the operator watches: phase, heartbeat, 
 
 The ``build_*`` functions are pure (:mod:`wbsupply.kube.resources`); :class:`CustomResourceMirror` is a
 thin async adapter over :class:`~wbsupply.kube.client.KubeClient`; :class:`ClusterTarget` runs it from
-synchronous code (the
-API's routes run in a thread pool).
+synchronous code (the API's routes run in a thread pool).
 """
 
 from __future__ import annotations
