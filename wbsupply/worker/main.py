@@ -26,7 +26,7 @@ from wbsupply.notify import outbox
 from wbsupply.notify.kinds import NoticeKind
 from wbsupply.process import ProcessContext, ensure_secret_key, make_feed, run_until_signal
 from wbsupply.store.engine import engine_from_settings, session_scope
-from wbsupply.store.models import WbAccount
+from wbsupply.store.models import User, WbAccount
 from wbsupply.worker.bot import Bot, BotConfig
 from wbsupply.worker.browser import BrowserHost, BrowserOptions
 from wbsupply.worker.health import HealthState, pod_memory_bytes, serve_health, tick, tree_pss
@@ -54,10 +54,15 @@ def browser_options(settings: Settings) -> BrowserOptions:
 
 
 def runnable_bots(engine: Any) -> dict[int, dt.datetime | None]:
-    """Bots that should run, with the restart moment asked for each (admin's «Перезапустить», or None)."""
+    """Bots that should run, with the restart moment asked for each (admin's «Перезапустить», or None).
+
+    A blocked seller's bots do not run (in the cluster their SellerBots are paused the same way).
+    """
     with session_scope(engine) as session:
         rows = session.exec(
-            select(WbAccount.id, WbAccount.next_restart_at).where(col(WbAccount.status) != BotStatus.STOPPED)
+            select(WbAccount.id, WbAccount.next_restart_at)
+            .join(User, col(User.id) == col(WbAccount.owner_id))
+            .where(col(WbAccount.status) != BotStatus.STOPPED, col(User.active))
         ).all()
     return {bot_id: restart_at for bot_id, restart_at in rows if bot_id is not None}
 
