@@ -124,12 +124,14 @@ class Release:
         path = self.folder / f"{service_account}.kubeconfig"
         return self.cluster.token_kubeconfig(path, token, self.namespace)
 
-    def start(self, component: str, args: list[str], env: dict[str, str]) -> LocalProcess:
-        """A component as a local process with the chart's environment plus ``env``; stdout to a log file."""
+    def start(self, component: str, args: list[str], env: dict[str, str], *, env_of: str | None = None
+              ) -> LocalProcess:
+        """A component as a local process with the chart's environment (of ``env_of``, default the component's
+        own) plus ``env``; stdout to a log file."""
         base = {key: value for key, value in os.environ.items() if not key.startswith(("WBSUPPLY_", "KUBECONFIG"))}
         data = self.folder / component
         data.mkdir(exist_ok=True)
-        full = base | self.chart_env(component) | {"WBSUPPLY_DATA_DIR": str(data)} | env
+        full = base | self.chart_env(env_of or component) | {"WBSUPPLY_DATA_DIR": str(data)} | env
         log = self.folder / f"{component}.log"
         with log.open("wb") as out:
             process = subprocess.Popen([sys.executable, "-m", "wbsupply.cli", *args], env=full, cwd=data,

@@ -3,11 +3,13 @@
 The README's kubectl walkthrough ends in the seller's cabinet; kubectl's pause, the operator's Expired and an
 admin's block reach the cabinet or the SellerBots; the cabinet's delete and cancel reach the SupplyTasks; an
 object naming no valid seller is refused; drift made behind the product's back is repaired by one resync,
-logged and counted in the operator's /metrics. The tests share one release (see conftest) and run in order.
+logged and counted in the operator's /metrics; the walkthrough's bot, its worker run here with the bot's token,
+books when a slot opens in the sandbox. The tests share one release (see conftest) and run in order.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
@@ -17,12 +19,21 @@ import pytest
 import sqlalchemy as sa
 from e2e_helpers import EXAMPLE_SELLER, Release, admin_client, api_client, events_of, eventually, example
 from prometheus_client.parser import text_string_to_metric_families
+from servers import free_port
 from sqlalchemy import Engine
 
+from wbsupply.config import Settings
+from wbsupply.domain.slots import Slot, SlotEvent, SlotEventKind, SlotKey
+from wbsupply.domain.statuses import BoxType
+from wbsupply.feed.redis import RedisFeed
 from wbsupply.kube.names import worker_name
+from wbsupply.sandbox.app import SandboxConfig
+from wbsupply.sandbox.simulation import SimulationConfig
+from wbsupply.sandbox.testing import RunningSandbox, run_sandbox_in_thread
 from wbsupply.store.engine import make_engine
 
 BOT = "ivanov-42"
+WAREHOUSE = 507
 TASK = "ivanov-42-preorder-123456"
 
 
@@ -31,6 +42,15 @@ def cabinet(release: Release) -> Iterator[httpx.Client]:
     """The example seller's JSON API (what the cabinet's pages show, as JSON)."""
     with api_client(release, *EXAMPLE_SELLER) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[RunningSandbox]:
+    """A frozen WB sandbox on real time (the test opens the slot); the local worker books in it."""
+    running = run_sandbox_in_thread(SandboxConfig(seed=7, pow_difficulty=8, simulation=SimulationConfig.frozen(),
+                                                  background_steps=False))
+    yield running
+    running.stop()
 
 
 @pytest.fixture(scope="module")
@@ -225,3 +245,59 @@ def test_one_resync_repairs_drift_made_behind_the_products_back(release: Release
     log = release.processes["operator"].output()
     assert "resync repaired SupplyTask ivanov-42-drift (cr->db)" in log
     assert f"resync repaired SellerBot {BOT} (db->cr)" in log
+
+
+# --- the walkthrough's end: a booking (last: its worker works on every task of the bot) ------------------
+
+
+def test_readme_walkthrough_books_when_a_slot_opens_in_the_sandbox(release: Release, cabinet: httpx.Client,
+                                                                  sandbox: RunningSandbox) -> None:
+    """The bot's worker runs here with its SellerBot's token (on kwok the pod is not a process): the seller logs
+    in through the cabinet, a SupplyTask for one of the sandbox seller's preorders is applied, a slot opens."""
+    market = sandbox.market
+    phone = "+79270004242"
+    seller = market.create_seller(phone=phone, suppliers=1)
+    supplier = seller.suppliers[0].id
+    draft = market.create_draft(supplier, [("2040000000017", 10)])
+    preorder = int(market.create_preorder(supplier, draft.id, WAREHOUSE, BoxType.BOXES).id)
+    kubeconfig = release.token_kubeconfig(worker_name(BOT))
+    worker = release.start("worker", ["worker", "--bot", BOT], {
+        "WBSUPPLY_WB_ACCOUNT_ID": "42", "WBSUPPLY_BOT_NAME": BOT, "WBSUPPLY_BOT_NAMESPACE": release.namespace,
+        "WBSUPPLY_KUBECONFIG": str(kubeconfig), "WBSUPPLY_HEALTH_PORT": str(free_port()),
+        "WBSUPPLY_WB_CABINET_URL": sandbox.url, "WBSUPPLY_WB_SUPPLIES_API_URL": sandbox.url,
+        "WBSUPPLY_WB_API_URL": sandbox.url,
+        "WBSUPPLY_BROWSER_EXECUTABLE": str(Settings().resolved_browser_executable()),
+    }, env_of="api")
+    try:
+        def auth_state() -> str:
+            assert worker.alive(), worker.output()[-3000:]
+            return str(cabinet.get("/wb-accounts/42").json()["auth_state"])
+
+        eventually(lambda: auth_state() == "need_phone", 120, "the worker asks for the phone")
+        assert cabinet.put("/wb-accounts/42/api-token", json={"token": seller.api_token}).status_code == 200
+        assert cabinet.post("/wb-accounts/42/auth", json={"kind": "phone", "value": phone}).status_code == 200
+        eventually(lambda: auth_state() == "code_sent", 60, "code sent")
+        code = market.inbox(phone)[0].code
+        assert cabinet.post("/wb-accounts/42/auth", json={"kind": "code", "value": code}).status_code == 200
+        eventually(lambda: cabinet.get("/wb-accounts/42").json()["status"] == "ACTIVE", 60, "bot ACTIVE")
+        day = market.clock.today_msk() + dt.timedelta(days=4)
+        release.apply(example("supplytask", release.namespace, name="ivanov-42-sandbox", preorderId=preorder,
+                              warehouses=[WAREHOUSE], weekdays=[0, 1, 2, 3, 4, 5, 6], **_dates()))
+        eventually(lambda: _task_in_cabinet(cabinet, preorder_id=preorder)["phase"] == "Watching", 60, "Watching")
+        market.open_slot(WAREHOUSE, day, BoxType.BOXES, coefficient=0, capacity=2)
+        slot = Slot(SlotKey(WAREHOUSE, day, BoxType.BOXES), 0, True, None, "Коледино")
+        asyncio.run(_publish(release, SlotEvent(SlotEventKind.OPENED, slot, None, dt.datetime.now(dt.UTC)).to_dict()))
+        booked = eventually(lambda: (t := _task_in_cabinet(cabinet, preorder_id=preorder))["phase"] == "Booked"
+                            and t, 120, "Booked in the cabinet")
+        assert booked["booked"]["date"] == day.isoformat()
+        status = eventually(lambda: _status(release, "supplytask", "ivanov-42-sandbox").get("phase") == "Booked"
+                            and _status(release, "supplytask", "ivanov-42-sandbox"), 30, "Booked on the SupplyTask")
+        assert status["bookedSlot"]["warehouseId"] == WAREHOUSE
+        assert eventually(lambda: _status(release, "sellerbot", BOT).get("lastBookingAt"), 30, "last booking")
+    finally:
+        worker.stop()
+
+
+async def _publish(release: Release, event: dict[str, Any]) -> None:
+    feed = RedisFeed(release.chart_env("api")["WBSUPPLY_REDIS_URL"])
+    await feed.publish([event])
