@@ -60,6 +60,10 @@ class SlotTaken(Exception):
     """The date is no longer bookable (someone else took the last unit, or it closed)."""
 
 
+class SlotTooSmall(SlotTaken):
+    """The date is open but takes fewer pallets than the supply has: not for us, though nobody took it."""
+
+
 class TaskUnworkable(Exception):
     """The task points at something WB does not have (e.g. a draft id that does not exist): only the seller
     can fix it, so retrying on every slot would only hide it."""
@@ -227,7 +231,7 @@ class Booker:
             supply_id = await self._plan(preorder_id, slot.date)
             _crash_point("after_plan", task.id)
         except SlotTaken as taken:
-            return await self._lost(booking, slot, str(taken))
+            return await self._lost(booking, slot, str(taken), too_small=isinstance(taken, SlotTooSmall))
         except TaskUnworkable as unworkable:
             return await self._not_ours(booking, slot, str(unworkable), "task unworkable")
         except Exception as exc:
@@ -284,6 +288,9 @@ class Booker:
             raise SlotTaken("дата больше недоступна")
         if int(day["coefficient"]) > task.spec.max_coefficient:
             raise SlotTaken(f"коэффициент вырос до ×{day['coefficient']}")
+        pallets, left = task.spec.pallet_count, day.get("palletsLeft")
+        if pallets is not None and isinstance(left, int) and left < pallets:
+            raise SlotTooSmall(f"на эту дату склад примет ещё {left} палл., а в поставке {pallets}")
 
     async def _plan(self, preorder_id: int, day: dt.date) -> int | None:
         """Book with the first strategy that answers. After an unclear failure WB is asked before the next
@@ -372,8 +379,9 @@ class Booker:
             self._preorder_warehouse.pop(booking.preorder_id, None)  # re-checked (planned) if a task names it
         return Outcome("booked", text)
 
-    async def _lost(self, booking: BookingRecord, slot: Slot, reason: str) -> Outcome:
-        text = f"Слот заняли раньше нас ({slot_words(slot)}): {reason}. Ищем дальше, бронирование не списано"
+    async def _lost(self, booking: BookingRecord, slot: Slot, reason: str, *, too_small: bool = False) -> Outcome:
+        lead = "Слот не подошёл" if too_small else "Слот заняли раньше нас"
+        text = f"{lead} ({slot_words(slot)}): {reason}. Ищем дальше, бронирование не списано"
         return await self._settle_lost(booking, TaskPhase.WATCHING, text, "slot taken by someone else",
                                        kind="taken", slot=slot, reason=reason)
 

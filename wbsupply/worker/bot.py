@@ -350,6 +350,7 @@ class Bot:
         once — only that task does not try that slot again in this pass.
         """
         today = dt.datetime.now(MOSCOW).date()
+        await self._notify_what_fits(today)
         tried: set[tuple[str, Slot]] = set()
         while self.open.slots and self.tasks:
             candidate = next((c for c in self.index.candidates(self.open.slots, today)
@@ -359,9 +360,7 @@ class Bot:
                 return
             task = self.tasks[int(candidate.task.id)]
             if task.spec.mode is TaskMode.NOTIFY:
-                if len(self._notified) > 10_000:
-                    self._notified.clear()
-                self._notified.add((candidate.task.id, candidate.slot))
+                self._remember_notified(candidate.task.id, candidate.slot)
             self.current_task = task.id
             try:
                 outcome = await self._booker().handle(task, candidate.slot)
@@ -372,6 +371,23 @@ class Bot:
             else:
                 tried.add((candidate.task.id, candidate.slot))
             await self._refresh_tasks()
+
+    async def _notify_what_fits(self, today: dt.date) -> None:
+        """Notify-only tasks: one alert for every fitting open slot, not only for each task's best one (the
+        seller books by hand and may prefer a later date); a slot whose price changed is a new alert."""
+        for task_id, task in list(self.tasks.items()):
+            domain = self.index.get(str(task_id))
+            if domain is None or domain.phase is not TaskPhase.WATCHING or domain.spec.mode is not TaskMode.NOTIFY:
+                continue
+            for slot in sorted(self.open.slots.values()):
+                if (domain.id, slot) not in self._notified and domain.accepts(slot, today):
+                    self._remember_notified(domain.id, slot)
+                    await self._booker().handle(task, slot)
+
+    def _remember_notified(self, task_id: str, slot: Slot) -> None:
+        if len(self._notified) > 10_000:
+            self._notified.clear()
+        self._notified.add((task_id, slot))
 
     def _booker(self) -> Booker:
         assert self.cabinet is not None and self.record is not None
