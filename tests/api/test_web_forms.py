@@ -98,6 +98,13 @@ def test_task_form_makes_an_alert_without_a_draft_with_every_filter(make_person,
     assert booking.status_code == 422 and "либо выберите режим «Только уведомить»" in booking.text
     boxes = seller.client.post("/tasks/new", data={**form, "box_type": "boxes", "csrf_token": token})
     assert boxes.status_code == 422 and "только для монопаллет" in boxes.text
+    improving = {**form, "mode": "book", "draft_id": "draft-9", "improve": "earlier", "max_moves": "3",
+                 "csrf_token": token}
+    assert seller.client.post("/tasks/new", data=improving, follow_redirects=False).status_code == 303
+    page = seller.client.get("/tasks/2")
+    assert "переносить на более раннюю дату (не больше 3 раз)" in page.text
+    alert = seller.client.post("/tasks/new", data={**improving, "mode": "notify", "draft_id": ""})
+    assert alert.status_code == 422 and "только в режиме «Бронировать»" in alert.text
 
 
 def test_admin_creates_a_seller_in_the_panel(make_person) -> None:

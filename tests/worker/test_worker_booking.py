@@ -230,6 +230,43 @@ async def test_a_monopallet_task_books_only_a_date_that_still_takes_all_its_pall
     assert quota.usage(db, user_id, quota.month_key()) == quota.Usage(used=1, reserved=0)
 
 
+async def test_a_booked_task_moves_its_supply_to_an_earlier_slot_and_wb_shows_the_move(
+    sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
+) -> None:
+    """plan/update: one supply, a new date; counted once; a dearer earlier slot is not a better one."""
+    market = sandbox.market
+    phone = "+79270000018"
+    user_id, account_id, seller = add_seller(db, market, phone)
+    preorder_id = new_preorder(market, seller)
+    task_id = add_task(db, user_id, account_id, preorder_id, max_coefficient=2, improve="earlier", max_moves=1)
+    late, dear, early = (msk_day(market, n) for n in (8, 2, 4))
+    supplier_id = seller.suppliers[0].id
+    async with running_bot(account_id, db, feed, host, bot_config(sandbox)):
+        await login_through_relay(db, market, account_id, phone)
+        await eventually(lambda: phase_of(db, task_id) is TaskPhase.WATCHING)
+        market.open_slot(WAREHOUSE_ID, late, BoxType.BOXES, coefficient=1)
+        await feed.publish([opened(late, coefficient=1)])
+        await eventually(lambda: phase_of(db, task_id) is TaskPhase.BOOKED, what="booked")
+        supply_id = market.preorder(supplier_id, preorder_id).supply_id
+        market.open_slot(WAREHOUSE_ID, dear, BoxType.BOXES, coefficient=2)  # earlier but dearer: not better
+        market.open_slot(WAREHOUSE_ID, early, BoxType.BOXES, coefficient=0)
+        await feed.publish([opened(dear, coefficient=2), opened(early)])
+        await eventually(lambda: row(db, SupplyTask, task_id).booked_date == early, what="moved")
+    planned = market.preorder(supplier_id, preorder_id)
+    assert (planned.supply_id, planned.supply_date, planned.status_id) == (supply_id, early, 2)
+    wb_supplies = [b for b in market.bookings() if b.preorder_id == preorder_id]
+    assert [(b.supply_id, b.date, b.rescheduled) for b in wb_supplies] == [(supply_id, late, False),
+                                                                            (supply_id, early, True)]
+    task = row(db, SupplyTask, task_id)
+    assert (task.phase, task.moves, task.booked_date) == (TaskPhase.BOOKED, 1, early)
+    confirmed = rows(db, Booking, Booking.task_id == task_id)
+    assert [(b.state, b.slot_date, b.supply_id) for b in confirmed] == [(BookingState.CONFIRMED, early, supply_id)]
+    assert quota.usage(db, user_id, quota.month_key()) == quota.Usage(used=1, reserved=0), "a move is not a booking"
+    moved = rows(db, NotificationOutbox, NotificationOutbox.kind == "booked",
+                 NotificationOutbox.channel == NotificationChannel.CABINET, NotificationOutbox.user_id == user_id)
+    assert len(moved) == 2 and render(moved[1].kind, moved[1].payload, "").title == "Поставка перенесена"
+
+
 async def test_a_slot_open_before_the_bot_started_is_booked_from_the_calendar(
     sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
 ) -> None:

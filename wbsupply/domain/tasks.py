@@ -11,7 +11,7 @@ import datetime as dt
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -32,6 +32,7 @@ MAX_COEFFICIENT = 20  # WB's acceptance coefficients run from 0 (free) to 20
 MAX_LOGISTICS_COEFFICIENT = 1000  # percent
 MAX_STORAGE_COEFFICIENT = 1000  # percent
 MAX_PALLETS = 100  # monopallets of one supply
+MAX_MOVES = 5  # reschedules of one booked supply (each is a plan/update in WB's cabinet)
 MAX_ID = 2**63 - 1  # ids are signed 64-bit integers in both databases
 MAX_DATE_RANGE_DAYS = 366  # dates (window, skipped, deadline) at most a year from today
 RULE_ERROR = "task_rule"  # pydantic error type of our own rules; their message is for the seller as is
@@ -53,6 +54,8 @@ class SupplyTaskSpec(BaseModel):
     holiday. ``pallet_count`` (monopallets only): a date must still take that many pallets (checked in the
     preorder's own calendar before booking; the public calendar does not show free places).
     A notify-only task needs no draft or preorder: it alerts on warehouses, box type, dates and prices alone.
+    ``improve``: once booked, keep watching and move the supply (``plan/update``) to an earlier date, a lower
+    coefficient, or a slot better in one and not worse in the other («both»), at most ``max_moves`` times.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -73,6 +76,8 @@ class SupplyTaskSpec(BaseModel):
     min_days_ahead: int | None = Field(default=None, le=MAX_LEAD_TIME_DAYS)
     skip_holidays: bool = False
     pallet_count: int | None = Field(default=None, le=MAX_PALLETS)
+    improve: Literal["earlier", "cheaper", "both"] | None = None
+    max_moves: int = Field(default=2, ge=1, le=MAX_MOVES)
     deadline: dt.datetime | None = None
     mode: TaskMode = TaskMode.BOOK
 
@@ -182,6 +187,8 @@ class SupplyTaskSpec(BaseModel):
     def _consistent(self) -> SupplyTaskSpec:
         if self.preorder_id is None and self.draft_id is None and self.mode is TaskMode.BOOK:
             raise _rule("Укажите черновик поставки или номер заказа WB либо выберите режим «Только уведомить»")
+        if self.improve is not None and self.mode is not TaskMode.BOOK:
+            raise _rule("Перенос на лучший слот возможен только в режиме «Бронировать»")
         if self.pallet_count is not None and self.box_type is not BoxType.MONOPALLETS:
             raise _rule("Количество паллет указывается только для монопаллет")
         has_window = self.date_from is not None or self.date_to is not None
@@ -299,6 +306,8 @@ FIELD_LABELS = {
     "min_days_ahead": "Не раньше чем через N дней",
     "skip_holidays": "Без праздников",
     "pallet_count": "Количество паллет",
+    "improve": "Переносить на лучший слот",
+    "max_moves": "Переносов не больше",
     "deadline": "Крайний срок",
     "mode": "Режим",
 }
@@ -326,6 +335,7 @@ _TYPE_MESSAGES = {
     "too_long": "слишком много значений",
     "string_too_long": "слишком длинное значение",
     "less_than_equal": "слишком большое значение",
+    "literal_error": "выберите значение из списка",
     "greater_than_equal": "слишком маленькое значение",
 }
 

@@ -250,6 +250,49 @@ class Booker:
             return outcome
         return await self.confirm(booking, slot, supply_id)
 
+    # --- rescheduling ------------------------------------------------------------------------------------
+    async def move(self, task: TaskRecord, booking: BookingRecord, slot: Slot) -> Outcome:
+        """Move a booked supply to a better slot with ``plan/update``: WB moves it or leaves it where it was
+        (never cancel-then-book), and only WB showing the supply on the new slot makes it a move."""
+        assert booking.preorder_id is not None
+        old = booking.slot()
+        params = {"preorderID": booking.preorder_id, "deliveryDate": slot.date.isoformat()}
+        try:
+            await self._recheck(booking.preorder_id, slot, task)
+            await self.cabinet.rpc(spec.RPC_PLAN_UPDATE, params, captcha=True)
+        except SlotTaken as taken:
+            return await self._move_missed(task, slot, "taken", str(taken))
+        except RpcFailure as failure:
+            if failure.code == spec.RPC_ERR_SLOT_UNAVAILABLE:
+                return await self._move_missed(task, slot, "taken", failure.message)
+            log.warning("bot %s task %s: plan/update failed (%s)", self.bot_id, task.id, failure.code)
+        except SessionLost:
+            raise
+        except Exception as exc:  # an unclear answer: WB's word below decides
+            log.warning("bot %s task %s: plan/update interrupted (%s)", self.bot_id, task.id, type(exc).__name__)
+        wb = await self._ask_wb(booking, booking.supply_id)
+        if wb is False:
+            return Outcome("unconfirmed", "WB не ответил, проверим позже")
+        if judge(wb, slot.key, asked=True).ours:
+            return await self._moved(task, booking, slot, old)
+        stayed = old is not None and judge(wb, old.key, asked=True).ours
+        where = "на прежнем слоте" if stayed else "не там, где мы ждали"
+        return await self._move_missed(task, slot, "error", f"WB показывает поставку {where}")
+
+    async def _moved(self, task: TaskRecord, booking: BookingRecord, slot: Slot, old: Slot | None) -> Outcome:
+        moved_from = None if old is None else {"date": old.date.isoformat(), "coefficient": old.coefficient}
+        payload = {"slot": slot.to_dict(), "supply_id": booking.supply_id, "moved_from": moved_from}
+        notice = Notice(booking.user_id, NoticeKind.BOOKED, f"moved:{task.id}:{slot.date}:{slot.coefficient}",
+                        {"task_id": task.id, **payload})
+        record = await self.control.settle_move(self.bot_id, booking, slot, notice, payload)
+        return Outcome("moved", record.message or "")
+
+    async def _move_missed(self, task: TaskRecord, slot: Slot, kind: str, reason: str) -> Outcome:
+        """The supply stays on its slot; the task's history says why the better one was not taken."""
+        await self.control.log_event(self.bot_id, "supply not moved", task_id=task.id,
+                                     payload={"slot": slot.to_dict(), "reason": reason})
+        return Outcome(kind, f"Перенести не удалось ({slot_words(slot)}): {reason}. Поставка осталась на своём слоте")
+
     async def _notify_only(self, task: TaskRecord, slot: Slot) -> Outcome:
         text = f"Найден подходящий слот: {slot_words(slot)}"
         key = f"slot:{task.id}:{slot.warehouse_id}:{slot.date}:{slot.coefficient}"

@@ -21,6 +21,7 @@ from wbsupply.control.base import BotRecord, ControlPlane, Notice, TaskRecord
 from wbsupply.crypto import api_token_box, session_box
 from wbsupply.domain.machines import ReauthBudget, is_paused_by_seller, on_session_lost
 from wbsupply.domain.matching import TaskIndex
+from wbsupply.domain.reschedule import best_move
 from wbsupply.domain.schedule import MOSCOW
 from wbsupply.domain.slots import Slot
 from wbsupply.domain.statuses import BotStatus, TaskMode, TaskPhase
@@ -351,6 +352,7 @@ class Bot:
         """
         today = dt.datetime.now(MOSCOW).date()
         await self._notify_what_fits(today)
+        await self._improve_what_fits(today)
         tried: set[tuple[str, Slot]] = set()
         while self.open.slots and self.tasks:
             candidate = next((c for c in self.index.candidates(self.open.slots, today)
@@ -371,6 +373,24 @@ class Bot:
             else:
                 tried.add((candidate.task.id, candidate.slot))
             await self._refresh_tasks()
+
+    async def _improve_what_fits(self, today: dt.date) -> None:
+        """Booked tasks that keep looking: move each supply to the best better open slot, one at a time."""
+        if not self.open.slots:
+            return
+        for task, booking, moves in await self.control.improvable(self.id):
+            booked = booking.slot()
+            target = None if booked is None else best_move(task.spec, booked, list(self.open.slots.values()),
+                                                            today, moves)
+            if booked is None or target is None:
+                continue
+            self.current_task = task.id
+            try:
+                outcome = await self._booker().move(task, booking, target)
+            finally:
+                self.current_task = None
+            if outcome.kind == "taken":
+                self.open.forget(target.key)
 
     async def _notify_what_fits(self, today: dt.date) -> None:
         """Notify-only tasks: one alert for every fitting open slot, not only for each task's best one (the

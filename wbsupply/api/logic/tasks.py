@@ -238,6 +238,7 @@ def task_view(task: Any, names: dict[int, str] | None = None) -> dict[str, Any]:
         "warehouses": [{"id": w, "name": names.get(w, f"Склад {w}")} for w in spec.get("warehouses", [])],
         "box_type_label": _BOX_LABELS.get(str(box), box),
         "mode_label": "Только уведомить" if spec.get("mode") == TaskMode.NOTIFY else "Бронировать",
+        "improve_label": IMPROVE_LABELS.get(str(spec.get("improve")), ""),
         "booked": None
         if task.booked_date is None
         else {
@@ -255,8 +256,10 @@ def task_view(task: Any, names: dict[int, str] | None = None) -> dict[str, Any]:
 # Form fields copied as typed (blank ones left out); the optional ones are cleared when an edit blanks them.
 OPTIONAL_FORM_FIELDS = ("date_from", "date_to", "lead_time_days", "max_logistics_coefficient",
                         "max_storage_coefficient", "min_days_ahead", "pallet_count", "deadline", "draft_id",
-                        "preorder_id")
-FORM_FIELDS = ("account_id", "box_type", "max_coefficient", "mode", *OPTIONAL_FORM_FIELDS)
+                        "preorder_id", "improve")
+IMPROVE_LABELS = {"earlier": "на более раннюю дату", "cheaper": "на более низкий коэффициент",
+                  "both": "на более раннюю дату или низкий коэффициент"}
+FORM_FIELDS = ("account_id", "box_type", "max_coefficient", "mode", "max_moves", *OPTIONAL_FORM_FIELDS)
 
 
 def form_to_data(form: dict[str, Any], warehouse_ids: list[int]) -> dict[str, Any]:

@@ -114,6 +114,9 @@ class TaskIn(Strict):
     pallet_count: int | None = Field(default=None, le=domain.MAX_PALLETS,
                                      description="monopallets only: pallets the date must still take")
     deadline: dt.datetime | None = Field(default=None, description="a naive value is Moscow time")
+    improve: Literal["earlier", "cheaper", "both"] | None = Field(
+        default=None, description="once booked, move the supply to a better slot (plan/update); free of the quota")
+    max_moves: int | None = Field(default=None, le=domain.MAX_MOVES, description="moves of one booked supply")
     mode: TaskMode | None = Field(default=None, description="notify: alerts only; needs no draft or preorder")
 
     def as_data(self) -> dict[str, object]:
