@@ -68,6 +68,25 @@ def test_task_lifecycle(make_person, engine: Engine) -> None:
     assert len(seller.client.get("/api/v1/tasks").json()) == 1
 
 
+def test_an_alert_without_a_draft_and_the_slot_filters_through_the_api(make_person, engine: Engine) -> None:
+    seller = make_person()
+    account = seller.add_account(engine)
+    body = task_body(account, draft_id=None, mode="notify", box_type="monopallets", max_storage_coefficient=150,
+                     min_days_ahead=2, pallet_count=3, skip_holidays=True, weekdays=[0, 1, 2, 3, 4])
+    created = seller.post("/api/v1/tasks", json=body)
+    assert created.status_code == 201, created.text
+    spec = created.json()["spec"]
+    assert spec["draft_id"] is None and spec["mode"] == "notify" and spec["skip_holidays"] is True
+    assert (spec["max_storage_coefficient"], spec["min_days_ahead"], spec["pallet_count"]) == (150, 2, 3)
+    edited = seller.patch(f"/api/v1/tasks/{created.json()['id']}", json={"min_days_ahead": 5})
+    assert edited.status_code == 200 and edited.json()["spec"]["min_days_ahead"] == 5
+    refused = seller.post("/api/v1/tasks", json={**body, "mode": "book"})
+    assert refused.status_code == 422 and "Только уведомить" in refused.json()["detail"]
+    no_day = seller.post("/api/v1/tasks", json={**body, "lead_time_days": 3, "min_days_ahead": 5})
+    assert no_day.status_code == 422 and "не осталось подходящих дней" in no_day.json()["detail"]
+    assert seller.post("/api/v1/tasks", json={**body, "pallet_count": 0}).status_code == 422
+
+
 def test_live_snapshot_follows_the_bot(make_person, engine: Engine) -> None:
     seller = make_person()
     account = seller.add_account(engine)

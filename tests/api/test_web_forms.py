@@ -64,6 +64,49 @@ def test_task_form_creates_a_task_with_warehouses_in_priority_order(make_person,
     assert "None" not in task.text
 
 
+def test_task_form_makes_an_alert_without_a_draft_with_every_filter(make_person, engine: Engine) -> None:
+    seller = make_person()
+    account = seller.add_account(engine)
+    token = _csrf(seller.client, "/tasks/new")
+    form = {"csrf_token": token, "account_id": str(account), "box_type": "monopallets", "wh": ["507"],
+            "max_coefficient": "1", "mode": "notify", "max_storage_coefficient": "150", "min_days_ahead": "3",
+            "pallet_count": "4", "preset": "workdays_holidays", "weekdays": ["0", "5"]}
+    page = seller.client.get("/tasks/new")
+    assert "без выходных и праздников" in page.text and "Не раньше чем через N дней" in page.text
+    response = seller.client.post("/tasks/new", data=form, follow_redirects=False)
+    assert response.status_code == 303, response.text[:3000]
+    with session_scope(engine) as session:
+        spec = session.query(SupplyTask).one().spec
+    assert spec["draft_id"] is None and spec["preorder_id"] is None and spec["mode"] == "notify"
+    assert (spec["max_storage_coefficient"], spec["min_days_ahead"], spec["pallet_count"]) == (150, 3, 4)
+    assert spec["skip_holidays"] is True and spec["weekdays"] == [0], "the preset keeps the ticked workdays"
+    task = seller.client.get("/tasks/1")
+    assert "хранение до 150%" in task.text and "паллет: 4" in task.text and "без праздников" in task.text
+    assert "не раньше чем через 3 дн." in task.text
+
+    edit = seller.client.get("/tasks/1/edit")
+    assert 'name="skip_holidays" value="1" checked' in edit.text and 'value="150"' in edit.text
+    cleared = {**form, "preset": "", "weekdays": [], "max_storage_coefficient": "", "min_days_ahead": "",
+               "pallet_count": "", "csrf_token": _csrf(seller.client, "/tasks/1/edit")}
+    assert seller.client.post("/tasks/1", data=cleared, follow_redirects=False).status_code == 303
+    with session_scope(engine) as session:
+        spec = session.query(SupplyTask).one().spec
+    assert (spec["max_storage_coefficient"], spec["min_days_ahead"], spec["pallet_count"]) == (None, None, None)
+    assert spec["skip_holidays"] is False and spec["weekdays"] == []
+
+    booking = seller.client.post("/tasks/new", data={**form, "mode": "book", "csrf_token": token})
+    assert booking.status_code == 422 and "либо выберите режим «Только уведомить»" in booking.text
+    boxes = seller.client.post("/tasks/new", data={**form, "box_type": "boxes", "csrf_token": token})
+    assert boxes.status_code == 422 and "только для монопаллет" in boxes.text
+    improving = {**form, "mode": "book", "draft_id": "draft-9", "improve": "earlier", "max_moves": "3",
+                 "csrf_token": token}
+    assert seller.client.post("/tasks/new", data=improving, follow_redirects=False).status_code == 303
+    page = seller.client.get("/tasks/2")
+    assert "переносить на более раннюю дату (не больше 3 раз)" in page.text
+    alert = seller.client.post("/tasks/new", data={**improving, "mode": "notify", "draft_id": ""})
+    assert alert.status_code == 422 and "только в режиме «Бронировать»" in alert.text
+
+
 def test_admin_creates_a_seller_in_the_panel(make_person) -> None:
     admin = make_person(role=Role.ADMIN)
     token = _csrf(admin.client, "/admin/sellers")

@@ -11,7 +11,7 @@ import pytest
 
 from wbsupply.domain.matching import Candidate, TaskIndex, match
 from wbsupply.domain.schedule import MOSCOW
-from wbsupply.domain.slots import Calendar, Slot, SlotEvent, SlotEventKind, SlotKey, diff
+from wbsupply.domain.slots import HORIZON_DAYS, Calendar, Slot, SlotEvent, SlotEventKind, SlotKey, diff
 from wbsupply.domain.statuses import BoxType, TaskMode, TaskPhase
 from wbsupply.domain.tariffs import Plan
 from wbsupply.domain.tasks import SupplyTask, SupplyTaskSpec
@@ -171,12 +171,15 @@ def random_world(rng: random.Random, task_count: int, slot_share: float) -> tupl
                 box_type=rng.choice([BoxType.BOXES, BoxType.QR]),
                 max_coefficient=rng.choice([0, 2]),
                 max_logistics_coefficient=rng.choice([None, 150]),
+                max_storage_coefficient=rng.choice([None, None, 130]),
+                min_days_ahead=rng.choice([None, None, 3]),
                 weekdays=rng.choice([[], [0, 2, 4]]),
                 **window,
             )
         )
     slots = [
-        slot(w, d, rng.choice(coefficients), b, logistics_coefficient=rng.choice([None, 120, 200]))
+        slot(w, d, rng.choice(coefficients), b, logistics_coefficient=rng.choice([None, 120, 200]),
+             storage_coefficient=rng.choice([None, 100, 160]))
         for w in range(1, 31)
         for d in range(-1, 31)
         for b in (BoxType.BOXES, BoxType.QR)
@@ -215,3 +218,18 @@ def test_a_calendar_wide_change_still_finds_a_lone_slot_on_the_last_day() -> Non
     assert len(offered) >= 3 * 30
     found = list(match(opened(*offered), index, TODAY))
     assert [(c.task.id, c.slot.date - TODAY) for c in found] == [("lone", dt.timedelta(29)), ("busy", dt.timedelta(0))]
+
+
+def test_holidays_and_not_earlier_than_n_days_exclude_the_same_dates_in_matching_and_in_the_spec() -> None:
+    today = dt.date(2026, 12, 29)  # the New Year holidays (1-8 January) are inside the calendar
+    strict = task("strict", skip_holidays=True, min_days_ahead=3, weekdays=[0, 1, 2, 3, 4])
+    plain = task("plain")
+    slots = [Slot(SlotKey(1, today + dt.timedelta(days=d), BOXES), 0, True) for d in range(HORIZON_DAYS)]
+    events = [SlotEvent(SlotEventKind.OPENED, s, None, NOW) for s in slots]
+    index = TaskIndex([strict, plain])
+    best = {c.task.id: c.slot.date for c in match(events, index, today)}
+    assert best == {"plain": today, "strict": dt.date(2027, 1, 11)}  # from 1 Jan: 1-8 Jan off, 9-10 a weekend
+    for offered in slots:
+        accepted = strict.accepts(offered, today)
+        assert accepted == (offered.date >= today + dt.timedelta(days=3) and offered.date.weekday() < 5
+                            and not (offered.date.month == 1 and offered.date.day <= 8)), offered.date

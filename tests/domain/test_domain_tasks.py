@@ -17,6 +17,7 @@ from wbsupply.domain.tasks import SupplyTask, SupplyTaskSpec, check_against_toda
 
 TODAY = dt.date(2026, 11, 26)  # a Thursday
 NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=MOSCOW)
+NO_SUPPLY = "Укажите черновик поставки или номер заказа WB либо выберите режим «Только уведомить»"
 
 
 def spec(**changes: Any) -> SupplyTaskSpec:
@@ -38,7 +39,8 @@ def errors_of(**changes: Any) -> list[str]:
 
 def slot(warehouse: int = 507, day: int = 1, coefficient: int = 0, **kw: Any) -> Slot:
     key = SlotKey(warehouse, TODAY + dt.timedelta(days=day), kw.pop("box_type", BoxType.BOXES))
-    return Slot(key, coefficient, kw.pop("allow_unload", True), kw.pop("logistics_coefficient", None))
+    return Slot(key, coefficient, kw.pop("allow_unload", True), kw.pop("logistics_coefficient", None),
+                storage_coefficient=kw.pop("storage_coefficient", None))
 
 
 def test_a_minimal_spec_has_seller_friendly_defaults() -> None:
@@ -57,8 +59,8 @@ def test_a_minimal_spec_has_seller_friendly_defaults() -> None:
         ({"warehouses": [0]}, "Неизвестный склад: 0"),
         ({"max_coefficient": -1}, "Коэффициент приёмки не может быть меньше 0"),
         ({"max_logistics_coefficient": -5}, "Коэффициент логистики не может быть меньше 0"),
-        ({"preorder_id": None}, "Укажите черновик поставки или номер заказа WB"),
-        ({"preorder_id": None, "draft_id": "   "}, "Укажите черновик поставки или номер заказа WB"),
+        ({"preorder_id": None}, NO_SUPPLY),
+        ({"preorder_id": None, "draft_id": "   "}, NO_SUPPLY),
         ({"preorder_id": -3}, "Номер заказа WB должен быть положительным числом"),
         ({"account_id": "  "}, "Выберите аккаунт WB, для которого создаётся задача"),
         ({"lead_time_days": -1}, "Срок в днях не может быть отрицательным"),
@@ -155,6 +157,11 @@ def test_accepts_a_fitting_open_slot() -> None:
         (spec(), slot(day=-1), "in the past"),
         (spec(weekdays=[0, 1, 2, 3, 4]), slot(day=2), "a Saturday"),
         (spec(skip_dates=[TODAY + dt.timedelta(days=1)]), slot(day=1), "a skipped date"),
+        (spec(max_storage_coefficient=150), slot(storage_coefficient=160), "storage too expensive"),
+        (spec(max_storage_coefficient=150), slot(), "storage unknown"),
+        (spec(min_days_ahead=3), slot(day=2), "sooner than N days"),
+        (spec(min_days_ahead=3, lead_time_days=5), slot(day=2), "sooner than N days in a lead time"),
+        (spec(skip_holidays=True), slot(day=(dt.date(2027, 1, 7) - TODAY).days), "Christmas"),
     ],
 )
 def test_does_not_accept(made: SupplyTaskSpec, offered: Slot, why: str) -> None:
@@ -167,6 +174,27 @@ def test_accepts_the_window_edges_and_allowed_weekdays() -> None:
     assert spec(date_to=TODAY + dt.timedelta(days=2)).accepts(slot(day=2), TODAY)
     assert spec(weekdays=[5]).accepts(slot(day=2), TODAY)
     assert spec(max_logistics_coefficient=150).accepts(slot(logistics_coefficient=150), TODAY)
+    assert spec(max_storage_coefficient=150).accepts(slot(storage_coefficient=150), TODAY)
+    assert spec(min_days_ahead=3).accepts(slot(day=3), TODAY)
+    assert spec(skip_holidays=True).accepts(slot(day=(dt.date(2027, 1, 9) - TODAY).days), TODAY)
+
+
+def test_a_notify_only_task_needs_no_draft_but_a_booking_one_does() -> None:
+    alert = spec(preorder_id=None, mode="notify")
+    assert alert.draft_id is None and alert.preorder_id is None
+    assert alert.accepts(slot(), TODAY)
+    assert errors_of(preorder_id=None, mode="book") == [NO_SUPPLY]
+
+
+def test_pallets_only_for_monopallets_and_at_least_one() -> None:
+    assert spec(box_type="monopallets", pallet_count=4).pallet_count == 4
+    assert errors_of(pallet_count=2) == ["Количество паллет указывается только для монопаллет"]
+    assert errors_of(box_type="monopallets", pallet_count=0) == ["Количество паллет — не меньше одной"]
+
+
+def test_not_earlier_than_n_days_beyond_the_window_leaves_no_day() -> None:
+    problems = check_against_today(spec(lead_time_days=2, min_days_ahead=5), TODAY, NOW)
+    assert problems == ["В выбранном периоде не осталось подходящих дней: проверьте дни недели и исключённые даты"]
 
 
 def test_expiry_by_deadline_or_end_of_window() -> None:

@@ -30,7 +30,9 @@ def record(**overrides):
 
 def test_a_wb_record_becomes_a_slot():
     slot = to_slot(record())
-    assert slot == Slot(SlotKey(507, dt.date(2026, 7, 2), BoxType.BOXES), 0, True, 120, "Коледино")
+    assert slot == Slot(SlotKey(507, dt.date(2026, 7, 2), BoxType.BOXES), 0, True, 120, "Коледино", 100)
+    assert to_slot(record(storageCoef="145.5")).storage_coefficient == 146
+    assert to_slot(record(storageCoef=None)).storage_coefficient is None
     assert to_slot(record(boxTypeID=...)).box_type is BoxType.QR  # WB omits boxTypeID for QR supplies
     assert to_slot(record(boxTypeID=5)).box_type is BoxType.MONOPALLETS
     assert to_slot(record(isBoxOnPallet=True)).box_type is BoxType.BOXES_ON_PALLET
@@ -96,3 +98,12 @@ def test_feed_snapshot_round_trip_ignores_broken_entries():
     snapshot["garbage"] = {"warehouse_id": "x"}
     restored = calendar_from_feed(snapshot, TODAY)
     assert dict(restored.slots) == dict(calendar.slots)
+
+
+def test_the_fast_path_reads_storage_coefficients_as_the_full_parse_does():
+    records = [record(storageCoef=value, deliveryCoef=value) for value in ("100", "150", None, "100", "150", None)]
+    records.append(record(storageCoef="много"))
+    out = normalize(records)
+    assert out.slots == [to_slot(r) for r in records[:-1]]
+    assert [slot.storage_coefficient for slot in out.slots] == [100, 150, None, 100, 150, None]
+    assert out.skipped == {"bad_storage_coef": 1}

@@ -36,7 +36,7 @@ async def test_start_with_a_code_links_the_chat_once(sqlite_engine: Engine, doub
     _link_code(sqlite_engine, user_id, "ABCD2345")
     async with Running(sqlite_engine, make_settings()) as running:
         await running.until_polling()
-        assert [c["command"] for c in double.commands] == ["status", "tasks", "pause", "resume", "help"]
+        assert [c["command"] for c in double.commands] == ["status", "tasks", "new", "pause", "resume", "help"]
         double.user_sends(CHAT, "/start abcd2345")
         await double.wait_for(lambda: double.sent_to(CHAT))
         assert "чат привязан к кабинету seller@example.ru" in double.sent_to(CHAT)[0].text
@@ -90,6 +90,37 @@ async def test_status_tasks_pause_resume(sqlite_engine: Engine, double: Telegram
     assert paused_rest == f"Приостановлено задач: 1 (№{waiting_login})"  # the paused one is not paused twice
     assert resumed == f"Возобновлено задач: 2 (№{watching}, №{waiting_login})"
     assert flags[4] == {watching: (TaskPhase.PENDING, False), waiting_login: (TaskPhase.PENDING, False)}
+
+
+async def test_new_creates_a_task_by_the_web_forms_rules_then_pause_and_resume_it(
+        sqlite_engine: Engine, double: TelegramDouble, make_settings: Settings) -> None:
+    user_id = add_seller(sqlite_engine)
+    add_account(sqlite_engine, user_id)
+    lines = ["/new", "/new склады=507 цвет=синий", "/new склады=507 тип=короба коэф=1 дни=10",
+             "/new склады=507,117501 тип=монопаллеты коэф=2 дни=14 нераньше=2 хранение=150 паллеты=3 будни "
+             "безпраздников уведомить", "/pause 1", "/resume 1"]
+    async with Running(sqlite_engine, make_settings()) as running:
+        await running.until_polling()
+        for number, command in enumerate(lines, 1):
+            if command == "/pause 1":  # the bot took the new task up
+                with session_scope(sqlite_engine) as session:
+                    session.exec(select(SupplyTask)).one().phase = TaskPhase.WATCHING
+            double.user_sends(CHAT, command)
+            await double.wait_for(lambda n=number: len(double.sent_to(CHAT)) == n)  # type: ignore[misc]
+    usage, unknown, no_draft, created, paused, resumed = (m.text for m in double.sent_to(CHAT))
+    assert usage.startswith("Новая задача одной строкой") and "Неизвестный параметр «цвет»" in unknown
+    assert no_draft == ("Задача не создана: Укажите черновик поставки или номер заказа WB либо выберите режим "
+                        "«Только уведомить»")  # the web form's own message
+    assert created.startswith("Создана задача №1 (только уведомлять)")
+    assert paused == "Приостановлено задач: 1 (№1)" and resumed == "Возобновлено задач: 1 (№1)"
+    with session_scope(sqlite_engine) as session:
+        task = session.exec(select(SupplyTask)).one()
+        assert task.owner_id == user_id and task.phase is TaskPhase.WATCHING
+        spec = task.spec
+    assert (spec["warehouses"], spec["box_type"], spec["mode"], spec["draft_id"]) == (
+        [507, 117501], "monopallets", "notify", None)
+    assert (spec["weekdays"], spec["skip_holidays"], spec["pallet_count"], spec["min_days_ahead"]) == (
+        [0, 1, 2, 3, 4], True, 3, 2)
 
 
 async def test_a_code_sent_to_the_bot_goes_to_the_auth_relay(sqlite_engine: Engine, double: TelegramDouble,

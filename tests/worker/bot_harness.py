@@ -66,18 +66,19 @@ def add_admin(engine: Engine) -> int:
         return admin.id
 
 
-def new_preorder(market: Any, seller: Any, warehouse_id: int = WAREHOUSE_ID) -> int:
+def new_preorder(market: Any, seller: Any, warehouse_id: int = WAREHOUSE_ID, box_type: BoxType = BoxType.BOXES
+                 ) -> int:
     supplier_id = seller.suppliers[0].id
     draft = market.create_draft(supplier_id, [("2040000000017", 10)])
-    return int(market.create_preorder(supplier_id, draft.id, warehouse_id, BoxType.BOXES).id)
+    return int(market.create_preorder(supplier_id, draft.id, warehouse_id, box_type).id)
 
 
-def add_task(engine: Engine, user_id: int, account_id: int, preorder_id: int, *,
+def add_task(engine: Engine, user_id: int, account_id: int, preorder_id: int | None, *,
              deadline: dt.datetime | None = None, mode: str = "book", plan_rank: int = 1,
-             warehouses: tuple[int, ...] = (WAREHOUSE_ID,)) -> int:
+             warehouses: tuple[int, ...] = (WAREHOUSE_ID,), **spec_fields: Any) -> int:
     spec = {"account_id": str(account_id), "preorder_id": preorder_id, "warehouses": list(warehouses),
             "box_type": "boxes", "max_coefficient": 0, "mode": mode,
-            "deadline": deadline.isoformat() if deadline else None}
+            "deadline": deadline.isoformat() if deadline else None, **spec_fields}
     with session_scope(engine) as session:
         task = SupplyTask(owner_id=user_id, account_id=account_id, spec=spec, deadline=deadline, plan_rank=plan_rank)
         session.add(task)
@@ -90,8 +91,10 @@ def msk_day(market: Any, days_ahead: int) -> dt.date:
     return market.clock.today_msk() + dt.timedelta(days=days_ahead)
 
 
-def opened(day: dt.date, coefficient: int = 0, warehouse_id: int = WAREHOUSE_ID) -> dict[str, Any]:
-    slot = Slot(SlotKey(warehouse_id, day, BoxType.BOXES), coefficient, True, None, f"Склад {warehouse_id}")
+def opened(day: dt.date, coefficient: int = 0, warehouse_id: int = WAREHOUSE_ID, *,
+           storage_coefficient: int | None = None, box_type: BoxType = BoxType.BOXES) -> dict[str, Any]:
+    slot = Slot(SlotKey(warehouse_id, day, box_type), coefficient, True, None, f"Склад {warehouse_id}",
+                storage_coefficient)
     return SlotEvent(SlotEventKind.OPENED, slot, None, dt.datetime.now(dt.UTC)).to_dict()
 
 

@@ -29,7 +29,7 @@ from wbsupply.notify.messages import render
 from wbsupply.sandbox.testing import RunningSandbox
 from wbsupply.store import quota
 from wbsupply.store.engine import session_scope
-from wbsupply.store.journal import EventLog, NotificationOutbox
+from wbsupply.store.journal import EventLog, NotificationChannel, NotificationOutbox
 from wbsupply.store.models import Booking, BookingState, SupplyTask, User, WbAccount
 from wbsupply.worker.browser import BrowserHost
 
@@ -169,6 +169,102 @@ async def test_notify_only_task_tells_the_seller_and_books_nothing(
     assert market.preorder(seller.suppliers[0].id, preorder_id).status_id == 1
     notice = rows(db, NotificationOutbox, NotificationOutbox.user_id == user_id)[0]
     assert ru_date(day) in render(notice.kind, notice.payload, "").text
+
+
+async def test_a_notify_only_task_without_a_draft_alerts_once_per_new_fitting_slot(
+    sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
+) -> None:
+    """«Только уведомить» on warehouses, dates and prices alone: each filter keeps its slot out, every new
+    fitting slot is one alert, and the same slot published again is not a second one."""
+    market = sandbox.market
+    phone = "+79270000016"
+    user_id, account_id, _seller = add_seller(db, market, phone)
+    task_id = add_task(db, user_id, account_id, None, mode="notify", max_coefficient=2, min_days_ahead=3,
+                       max_storage_coefficient=150)
+    soon, fitting, later = msk_day(market, 2), msk_day(market, 5), msk_day(market, 9)
+
+    def alerts() -> list[NotificationOutbox]:  # the cabinet's copy of each (Telegram and e-mail get theirs)
+        return rows(db, NotificationOutbox, NotificationOutbox.kind == "slot_found",
+                    NotificationOutbox.user_id == user_id, NotificationOutbox.channel == NotificationChannel.CABINET)
+
+    async with running_bot(account_id, db, feed, host, bot_config(sandbox)):
+        await login_through_relay(db, market, account_id, phone)
+        await eventually(lambda: phase_of(db, task_id) is TaskPhase.WATCHING)
+        await feed.publish([opened(soon, storage_coefficient=100),  # sooner than 3 days
+                            opened(later, coefficient=3, storage_coefficient=100),  # acceptance too dear
+                            opened(later, warehouse_id=117501, storage_coefficient=100),  # not its warehouse
+                            opened(msk_day(market, 7), storage_coefficient=180),  # storage too dear
+                            opened(fitting, coefficient=1, storage_coefficient=150)])
+        first = await eventually(alerts, what="first alert")
+        await feed.publish([opened(fitting, coefficient=1, storage_coefficient=150)])  # the same slot again
+        await feed.publish([opened(later, storage_coefficient=120)])
+        await eventually(lambda: len(alerts()) == 2, what="second alert")
+    assert len(first) == 1 and ru_date(fitting) in render(first[0].kind, first[0].payload, "").text
+    assert [a.payload["slot"]["date"] for a in alerts()] == [fitting.isoformat(), later.isoformat()]
+    assert phase_of(db, task_id) is TaskPhase.WATCHING
+    assert not rows(db, Booking, Booking.task_id == task_id)
+
+
+async def test_a_monopallet_task_books_only_a_date_that_still_takes_all_its_pallets(
+    sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
+) -> None:
+    market = sandbox.market
+    phone = "+79270000017"
+    user_id, account_id, seller = add_seller(db, market, phone)
+    preorder_id = new_preorder(market, seller, box_type=BoxType.MONOPALLETS)
+    task_id = add_task(db, user_id, account_id, preorder_id, box_type="monopallets", pallet_count=3)
+    short, roomy = msk_day(market, 2), msk_day(market, 4)
+    async with running_bot(account_id, db, feed, host, bot_config(sandbox)):
+        await login_through_relay(db, market, account_id, phone)
+        await eventually(lambda: phase_of(db, task_id) is TaskPhase.WATCHING)
+        market.open_slot(WAREHOUSE_ID, short, BoxType.MONOPALLETS, capacity=2)
+        await feed.publish([opened(short, box_type=BoxType.MONOPALLETS)])
+        await eventually(lambda: "примет ещё 2 палл." in (row(db, SupplyTask, task_id).message or ""),
+                         what="the short date refused")
+        assert phase_of(db, task_id) is TaskPhase.WATCHING
+        market.open_slot(WAREHOUSE_ID, roomy, BoxType.MONOPALLETS, capacity=3)
+        await feed.publish([opened(roomy, box_type=BoxType.MONOPALLETS)])
+        await eventually(lambda: phase_of(db, task_id) is TaskPhase.BOOKED, what="booked")
+    planned = market.preorder(seller.suppliers[0].id, preorder_id)
+    assert planned.supply_date == roomy
+    assert quota.usage(db, user_id, quota.month_key()) == quota.Usage(used=1, reserved=0)
+
+
+async def test_a_booked_task_moves_its_supply_to_an_earlier_slot_and_wb_shows_the_move(
+    sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
+) -> None:
+    """plan/update: one supply, a new date; counted once; a dearer earlier slot is not a better one."""
+    market = sandbox.market
+    phone = "+79270000018"
+    user_id, account_id, seller = add_seller(db, market, phone)
+    preorder_id = new_preorder(market, seller)
+    task_id = add_task(db, user_id, account_id, preorder_id, max_coefficient=2, improve="earlier", max_moves=1)
+    late, dear, early = (msk_day(market, n) for n in (8, 2, 4))
+    supplier_id = seller.suppliers[0].id
+    async with running_bot(account_id, db, feed, host, bot_config(sandbox)):
+        await login_through_relay(db, market, account_id, phone)
+        await eventually(lambda: phase_of(db, task_id) is TaskPhase.WATCHING)
+        market.open_slot(WAREHOUSE_ID, late, BoxType.BOXES, coefficient=1)
+        await feed.publish([opened(late, coefficient=1)])
+        await eventually(lambda: phase_of(db, task_id) is TaskPhase.BOOKED, what="booked")
+        supply_id = market.preorder(supplier_id, preorder_id).supply_id
+        market.open_slot(WAREHOUSE_ID, dear, BoxType.BOXES, coefficient=2)  # earlier but dearer: not better
+        market.open_slot(WAREHOUSE_ID, early, BoxType.BOXES, coefficient=0)
+        await feed.publish([opened(dear, coefficient=2), opened(early)])
+        await eventually(lambda: row(db, SupplyTask, task_id).booked_date == early, what="moved")
+    planned = market.preorder(supplier_id, preorder_id)
+    assert (planned.supply_id, planned.supply_date, planned.status_id) == (supply_id, early, 2)
+    wb_supplies = [b for b in market.bookings() if b.preorder_id == preorder_id]
+    assert [(b.supply_id, b.date, b.rescheduled) for b in wb_supplies] == [(supply_id, late, False),
+                                                                            (supply_id, early, True)]
+    task = row(db, SupplyTask, task_id)
+    assert (task.phase, task.moves, task.booked_date) == (TaskPhase.BOOKED, 1, early)
+    confirmed = rows(db, Booking, Booking.task_id == task_id)
+    assert [(b.state, b.slot_date, b.supply_id) for b in confirmed] == [(BookingState.CONFIRMED, early, supply_id)]
+    assert quota.usage(db, user_id, quota.month_key()) == quota.Usage(used=1, reserved=0), "a move is not a booking"
+    moved = rows(db, NotificationOutbox, NotificationOutbox.kind == "booked",
+                 NotificationOutbox.channel == NotificationChannel.CABINET, NotificationOutbox.user_id == user_id)
+    assert len(moved) == 2 and render(moved[1].kind, moved[1].payload, "").title == "Поставка перенесена"
 
 
 async def test_a_slot_open_before_the_bot_started_is_booked_from_the_calendar(

@@ -154,6 +154,13 @@ class ControlPlane(Protocol):
         """Finish a booking (booked or lost) in ONE transaction: quota, booking row, task phase and message,
         outbox rows, event log (see :mod:`wbsupply.control.bookings`); idempotent."""
 
+    async def settle_move(self, bot_id: int, booking: BookingRecord, slot: Slot, notice: Notice,
+                          payload: dict[str, Any]) -> TaskRecord:
+        """A reschedule WB confirmed, in one transaction (see :func:`wbsupply.control.bookings.settle_move`)."""
+
+    async def improvable(self, bot_id: int) -> list[tuple[TaskRecord, BookingRecord, int]]:
+        """Booked tasks still looking for a better slot: (task, its confirmed booking, moves made)."""
+
     async def save_cabinet_supplies(self, bot_id: int, supplies: dict[str, Any]) -> None:
         """The seller's drafts and unplanned preorders as the bot read them in the cabinet."""
 

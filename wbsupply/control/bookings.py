@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, or_, update
 from sqlmodel import Session, col, select
 
-from wbsupply.control.base import Notice, TaskRecord
+from wbsupply.control.base import BookingRecord, Notice, TaskRecord
 from wbsupply.domain.machines import move
 from wbsupply.domain.slots import Slot
 from wbsupply.domain.statuses import TaskPhase
@@ -82,6 +82,55 @@ def settle(engine: Engine, bot_id: int, booking_id: int, settlement: Settlement)
                                  task_id=task.id, message=settlement.event, payload=dict(settlement.payload)))
         session.flush()
         return task_record(task)
+
+
+def settle_move(engine: Engine, bot_id: int, booking_id: int, slot: Slot, notice: Notice,
+                payload: dict[str, Any]) -> TaskRecord:
+    """A reschedule WB confirmed, in one transaction: the confirmed booking row and the task show the new slot,
+    the task's move counter grows, the seller's notice and the event log line. The quota is untouched: a
+    moved supply is still the one booking it was counted as. Idempotent (the same move twice changes nothing).
+    """
+    from wbsupply.control.local import task_record
+
+    with session_scope(begin_immediate(engine)) as session:
+        booking = session.get(Booking, booking_id, with_for_update=True)
+        if booking is None or booking.state is not BookingState.CONFIRMED:
+            raise QuotaError(f"booking {booking_id} is not a confirmed booking: nothing to move")
+        task = session.get(SupplyTask, booking.task_id, with_for_update=True)
+        assert task is not None
+        if booking.slot_date == slot.date and booking.warehouse_id == slot.warehouse_id:
+            return task_record(task)
+        booking.slot_date, booking.coefficient = slot.date, slot.coefficient
+        task.booked_date, task.booked_coefficient = slot.date, slot.coefficient
+        task.moves += 1
+        task.message = f"Поставка перенесена на {slot.date.isoformat()} (перенос {task.moves} из " \
+                       f"{task_record(task).spec.max_moves})"
+        session.add_all([booking, task])
+        outbox.enqueue_notice(session, notice)
+        session.add(EventLog(source="worker", user_id=task.owner_id, account_id=bot_id, task_id=task.id,
+                             message="supply moved", payload=dict(payload)))
+        session.flush()
+        return task_record(task)
+
+
+def improvable(engine: Engine, bot_id: int) -> list[tuple[TaskRecord, BookingRecord, int]]:
+    """Booked tasks of the bot that keep looking for a better slot and still have moves left, with their
+    confirmed booking and the moves made."""
+    from wbsupply.control.local import booking_record, task_record
+
+    with session_scope(engine) as session:
+        rows = session.exec(
+            select(SupplyTask, Booking)
+            .join(Booking, col(Booking.task_id) == col(SupplyTask.id))
+            .where(col(SupplyTask.account_id) == bot_id, col(SupplyTask.phase) == TaskPhase.BOOKED,
+                   col(Booking.state) == BookingState.CONFIRMED)
+        ).all()
+        found = []
+        for task, booking in rows:
+            record = task_record(task)
+            if record.spec.improve is not None and task.moves < record.spec.max_moves:
+                found.append((record, booking_record(booking), task.moves))
+        return found
 
 
 def _refuse_a_second_claim(session: Session, booking: Booking, supply_id: int | None) -> None:

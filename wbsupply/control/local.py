@@ -282,6 +282,13 @@ class LocalControlPlane:
     async def settle(self, bot_id: int, booking: BookingRecord, settlement: Settlement) -> TaskRecord:
         return await self._run(settling.settle, self.engine, bot_id, booking.id, settlement)
 
+    async def settle_move(self, bot_id: int, booking: BookingRecord, slot: Slot, notice: Notice,
+                          payload: dict[str, Any]) -> TaskRecord:
+        return await self._run(settling.settle_move, self.engine, bot_id, booking.id, slot, notice, payload)
+
+    async def improvable(self, bot_id: int) -> list[tuple[TaskRecord, BookingRecord, int]]:
+        return await self._run(settling.improvable, self.engine, bot_id)
+
     async def save_cabinet_supplies(self, bot_id: int, supplies: dict[str, Any]) -> None:
         await self._run(settling.save_cabinet_supplies, self.engine, bot_id, supplies)
 

@@ -204,6 +204,19 @@ class MirroringControlPlane:
         await self._mirror_bookings(booking.user_id)
         return record
 
+    async def settle_move(self, bot_id: int, booking: BookingRecord, slot: Slot, notice: Notice,
+                          payload: dict[str, Any]) -> TaskRecord:
+        record = await self.inner.settle_move(bot_id, booking, slot, notice, payload)
+        booked = {"warehouseId": slot.warehouse_id, "warehouseName": slot.warehouse_name or None,
+                  "date": slot.date.isoformat(), "boxType": slot.box_type.value, "coefficient": round(slot.coefficient)}
+        self._task_status(booking.task_id, task_status_patch(record.phase, record.message, booked=booked,
+                                                             supply_id=booking.supply_id))
+        await self._mirror_bookings(booking.user_id)
+        return record
+
+    async def improvable(self, bot_id: int) -> list[tuple[TaskRecord, BookingRecord, int]]:
+        return await self.inner.improvable(bot_id)
+
     async def save_cabinet_supplies(self, bot_id: int, supplies: dict[str, Any]) -> None:
         await self.inner.save_cabinet_supplies(bot_id, supplies)
 

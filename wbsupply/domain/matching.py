@@ -20,6 +20,7 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import NamedTuple
 
+from wbsupply.domain.holidays import is_holiday
 from wbsupply.domain.slots import HORIZON_DAYS, Slot, SlotEvent, SlotKey
 from wbsupply.domain.statuses import BoxType, TaskPhase
 from wbsupply.domain.tasks import SupplyTask
@@ -53,14 +54,18 @@ def _priority_number(task: SupplyTask) -> int:
 
 @lru_cache(maxsize=4096)
 def _calendar_dates(
-    today: dt.date, first: dt.date, last: dt.date, weekdays: frozenset[int], skipped: frozenset[dt.date]
+    today: dt.date, first: dt.date, last: dt.date, weekdays: frozenset[int], skipped: frozenset[dt.date],
+    skip_holidays: bool,
 ) -> tuple[tuple[dt.date, ...], frozenset[dt.date]]:
     """Dates of the calendar of ``today`` that a task accepts, ascending and as a set. Shared between the many
     tasks with the same criteria, and made of the same 30 date objects, which keeps look-ups cache-friendly."""
     ordered = tuple(
         day
         for day in _horizon(today)
-        if first <= day <= last and (not weekdays or day.weekday() in weekdays) and day not in skipped
+        if first <= day <= last
+        and (not weekdays or day.weekday() in weekdays)
+        and day not in skipped
+        and not (skip_holidays and is_holiday(day))
     )
     return ordered, frozenset(ordered)
 
@@ -116,6 +121,7 @@ class _Entry:
         "key",
         "max_coefficient",
         "max_logistics",
+        "max_storage",
         "number",
         "ranked_warehouses",
         "task",
@@ -130,6 +136,7 @@ class _Entry:
         self.box_type = spec.box_type
         self.max_coefficient = spec.max_coefficient
         self.max_logistics = spec.max_logistics_coefficient
+        self.max_storage = spec.max_storage_coefficient
         self.buckets: tuple[Bucket, ...] = tuple((warehouse_id, spec.box_type) for warehouse_id in spec.warehouses)
         self._dates_for: dt.date | None = None
         self._dates: tuple[tuple[dt.date, ...], frozenset[dt.date]] = ((), frozenset())
@@ -138,19 +145,23 @@ class _Entry:
         if self._dates_for != today:
             spec = self.task.spec
             first, last = spec.window(today)
-            self._dates = _calendar_dates(today, first, last, spec.weekdays, spec.skip_dates)
+            self._dates = _calendar_dates(today, first, last, spec.weekdays, spec.skip_dates, spec.skip_holidays)
             self._dates_for = today
         return self._dates
 
     def fits(self, slot: Slot) -> bool:
         """Open and within the prices (the dates are checked by the caller)."""
-        max_logistics = self.max_logistics
+        max_logistics, max_storage = self.max_logistics, self.max_storage
         return (
             slot.allow_unload
             and 0 <= slot.coefficient <= self.max_coefficient
             and (
                 max_logistics is None
                 or (slot.logistics_coefficient is not None and slot.logistics_coefficient <= max_logistics)
+            )
+            and (
+                max_storage is None
+                or (slot.storage_coefficient is not None and slot.storage_coefficient <= max_storage)
             )
         )
 

@@ -29,7 +29,8 @@ class Slot(NamedTuple):
     """One warehouse × date × box type with WB's acceptance coefficient.
 
     ``coefficient``: -1 closed, 0 free, >= 1 paid multiplier. ``logistics_coefficient`` is WB's
-    ``deliveryCoef`` in percent (120 = 1.2×), None when the source does not report it.
+    ``deliveryCoef`` in percent (120 = 1.2×), ``storage_coefficient`` WB's ``storageCoef`` in percent; each
+    None when the source does not report it.
     """
 
     key: SlotKey
@@ -37,6 +38,7 @@ class Slot(NamedTuple):
     allow_unload: bool
     logistics_coefficient: int | None = None
     warehouse_name: str = ""
+    storage_coefficient: int | None = None
 
     @property
     def is_open(self) -> bool:
@@ -68,18 +70,20 @@ class Slot(NamedTuple):
             "allow_unload": self.allow_unload,
             "logistics_coefficient": self.logistics_coefficient,
             "warehouse_name": self.warehouse_name,
+            "storage_coefficient": self.storage_coefficient,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Slot:
         key = SlotKey(int(data["warehouse_id"]), dt.date.fromisoformat(data["date"]), BoxType(data["box_type"]))
-        logistics = data.get("logistics_coefficient")
+        logistics, storage = data.get("logistics_coefficient"), data.get("storage_coefficient")
         return cls(
             key,
             int(data["coefficient"]),
             bool(data["allow_unload"]),
             None if logistics is None else int(logistics),
             data.get("warehouse_name") or "",
+            None if storage is None else int(storage),
         )
 
 
@@ -181,14 +185,14 @@ class Calendar:
         return Calendar(self.today, updated)
 
 
-_prices = itemgetter(1, 3)  # (coefficient, logistics_coefficient) of a Slot
+_prices = itemgetter(1, 3, 5)  # (coefficient, logistics_coefficient, storage_coefficient) of a Slot
 
 
 def diff(old: Calendar, new: Calendar, at: dt.datetime) -> list[SlotEvent]:
     """Events that turn ``old`` into ``new``.
 
-    opened: open now, and closed or absent before; changed: open before and now with another acceptance or
-    logistics coefficient; closed: open before, and now not open or absent. Slots whose date fell out of the
+    opened: open now, and closed or absent before; changed: open before and now with another acceptance,
+    logistics or storage coefficient; closed: open before, and now not open or absent. Slots whose date fell out of the
     new calendar's window (the day passed) yield no event: they ended, nobody closed them.
     """
     events: list[SlotEvent] = []

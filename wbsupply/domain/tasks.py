@@ -11,11 +11,12 @@ import datetime as dt
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from wbsupply.domain.holidays import is_holiday
 from wbsupply.domain.machines import move
 from wbsupply.domain.schedule import MOSCOW, require_aware
 from wbsupply.domain.slots import HORIZON_DAYS, Slot
@@ -29,6 +30,9 @@ MAX_WAREHOUSES = 50
 MAX_SKIP_DATES = 100
 MAX_COEFFICIENT = 20  # WB's acceptance coefficients run from 0 (free) to 20
 MAX_LOGISTICS_COEFFICIENT = 1000  # percent
+MAX_STORAGE_COEFFICIENT = 1000  # percent
+MAX_PALLETS = 100  # monopallets of one supply
+MAX_MOVES = 5  # reschedules of one booked supply (each is a plan/update in WB's cabinet)
 MAX_ID = 2**63 - 1  # ids are signed 64-bit integers in both databases
 MAX_DATE_RANGE_DAYS = 366  # dates (window, skipped, deadline) at most a year from today
 RULE_ERROR = "task_rule"  # pydantic error type of our own rules; their message is for the seller as is
@@ -45,6 +49,13 @@ class SupplyTaskSpec(BaseModel):
     for any day. ``max_coefficient`` 0 books free slots only. ``max_logistics_coefficient`` is in percent
     (WB's deliveryCoef, e.g. 120); a slot without a known logistics coefficient does not fit such a limit.
     ``deadline``: the task expires then (a naive value is Moscow time). It does not restrict slot dates.
+    ``max_storage_coefficient``: WB's storageCoef in percent, like the logistics limit. ``min_days_ahead`` N:
+    «не раньше чем через N дней», no slot before today + N. ``skip_holidays``: no slot on a Russian public
+    holiday. ``pallet_count`` (monopallets only): a date must still take that many pallets (checked in the
+    preorder's own calendar before booking; the public calendar does not show free places).
+    A notify-only task needs no draft or preorder: it alerts on warehouses, box type, dates and prices alone.
+    ``improve``: once booked, keep watching and move the supply (``plan/update``) to an earlier date, a lower
+    coefficient, or a slot better in one and not worse in the other («both»), at most ``max_moves`` times.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -61,6 +72,12 @@ class SupplyTaskSpec(BaseModel):
     skip_dates: frozenset[dt.date] = Field(default=frozenset(), max_length=MAX_SKIP_DATES)
     max_coefficient: int = Field(default=0, le=MAX_COEFFICIENT)
     max_logistics_coefficient: int | None = Field(default=None, le=MAX_LOGISTICS_COEFFICIENT)
+    max_storage_coefficient: int | None = Field(default=None, le=MAX_STORAGE_COEFFICIENT)
+    min_days_ahead: int | None = Field(default=None, le=MAX_LEAD_TIME_DAYS)
+    skip_holidays: bool = False
+    pallet_count: int | None = Field(default=None, le=MAX_PALLETS)
+    improve: Literal["earlier", "cheaper", "both"] | None = None
+    max_moves: int = Field(default=2, ge=1, le=MAX_MOVES)
     deadline: dt.datetime | None = None
     mode: TaskMode = TaskMode.BOOK
 
@@ -131,6 +148,27 @@ class SupplyTaskSpec(BaseModel):
             raise _rule("Коэффициент логистики не может быть меньше 0")
         return value
 
+    @field_validator("max_storage_coefficient")
+    @classmethod
+    def _storage_not_negative(cls, value: int | None) -> int | None:
+        if value is not None and value < 0:
+            raise _rule("Коэффициент хранения не может быть меньше 0")
+        return value
+
+    @field_validator("min_days_ahead")
+    @classmethod
+    def _min_days_not_negative(cls, value: int | None) -> int | None:
+        if value is not None and value < 0:
+            raise _rule("«Не раньше чем через N дней»: N не может быть отрицательным")
+        return value
+
+    @field_validator("pallet_count")
+    @classmethod
+    def _pallets_positive(cls, value: int | None) -> int | None:
+        if value is not None and value < 1:
+            raise _rule("Количество паллет — не меньше одной")
+        return value
+
     @field_validator("deadline")
     @classmethod
     def _deadline_in_moscow(cls, value: dt.datetime | None) -> dt.datetime | None:
@@ -147,8 +185,12 @@ class SupplyTaskSpec(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> SupplyTaskSpec:
-        if self.preorder_id is None and self.draft_id is None:
-            raise _rule("Укажите черновик поставки или номер заказа WB")
+        if self.preorder_id is None and self.draft_id is None and self.mode is TaskMode.BOOK:
+            raise _rule("Укажите черновик поставки или номер заказа WB либо выберите режим «Только уведомить»")
+        if self.improve is not None and self.mode is not TaskMode.BOOK:
+            raise _rule("Перенос на лучший слот возможен только в режиме «Бронировать»")
+        if self.pallet_count is not None and self.box_type is not BoxType.MONOPALLETS:
+            raise _rule("Количество паллет указывается только для монопаллет")
         has_window = self.date_from is not None or self.date_to is not None
         if has_window and self.lead_time_days is not None:
             raise _rule("Укажите либо период дат, либо срок в днях, но не оба сразу")
@@ -161,22 +203,29 @@ class SupplyTaskSpec(BaseModel):
 
     def window(self, today: dt.date) -> tuple[dt.date, dt.date]:
         """First and last date (inclusive) a slot may have, seen from ``today``; may be empty (first > last)."""
+        earliest = today + dt.timedelta(days=self.min_days_ahead or 0)
         if self.lead_time_days is not None:
-            return today, today + dt.timedelta(days=self.lead_time_days)
-        start = max(today, self.date_from) if self.date_from else today
+            return earliest, today + dt.timedelta(days=self.lead_time_days)
+        start = max(earliest, self.date_from) if self.date_from else earliest
         return start, self.date_to or dt.date.max
 
     def allowed_dates(self, first: dt.date, last: dt.date) -> Iterator[dt.date]:
-        """Dates from ``first`` to ``last`` that pass the weekday and skipped-date filters, ascending (lazy:
-        a window may end in the year 9999)."""
-        weekdays, skipped = self.weekdays, self.skip_dates
+        """Dates from ``first`` to ``last`` that pass the weekday, skipped-date and holiday filters, ascending
+        (lazy: a window may end in the year 9999)."""
         for offset in range((last - first).days + 1):
             day = first + dt.timedelta(days=offset)
-            if (not weekdays or day.weekday() in weekdays) and day not in skipped:
+            if self.day_allowed(day):
                 yield day
 
+    def day_allowed(self, day: dt.date) -> bool:
+        """The weekday, skipped-date and holiday filters (not the window)."""
+        weekdays = self.weekdays
+        if weekdays and day.weekday() not in weekdays:
+            return False
+        return day not in self.skip_dates and not (self.skip_holidays and is_holiday(day))
+
     def has_allowed_date(self, first: dt.date, last: dt.date) -> bool:
-        # Stops within len(skip_dates) + 7 days whatever the window: the filters cannot exclude more.
+        # Stops within len(skip_dates) + 7 + 8 holidays in a row days whatever the window.
         return next(self.allowed_dates(first, last), None) is not None
 
     def dates_on_calendar(self, today: dt.date) -> list[dt.date]:
@@ -191,16 +240,12 @@ class SupplyTaskSpec(BaseModel):
             return False
         if not slot.is_open or slot.coefficient > self.max_coefficient:
             return False
-        max_logistics = self.max_logistics_coefficient
-        if max_logistics is not None and (
-            slot.logistics_coefficient is None or slot.logistics_coefficient > max_logistics
-        ):
+        if not within(slot.logistics_coefficient, self.max_logistics_coefficient):
+            return False
+        if not within(slot.storage_coefficient, self.max_storage_coefficient):
             return False
         first, last = self.window(today)
-        day = key.date
-        if not first <= day <= last or day in self.skip_dates:
-            return False
-        return not self.weekdays or day.weekday() in self.weekdays
+        return first <= key.date <= last and self.day_allowed(key.date)
 
     def importance(self, warehouse_id: int) -> int:
         """0 for the seller's most important warehouse."""
@@ -211,6 +256,11 @@ class SupplyTaskSpec(BaseModel):
         if self.deadline is not None and now >= self.deadline:
             return True
         return self.date_to is not None and self.date_to < now.astimezone(MOSCOW).date()
+
+
+def within(value: int | None, limit: int | None) -> bool:
+    """A tariff against the seller's limit: no limit fits anything, an unknown tariff fits no limit."""
+    return limit is None or (value is not None and value <= limit)
 
 
 _FAR_DEADLINE = "Крайний срок — не позже чем через год"
@@ -252,6 +302,12 @@ FIELD_LABELS = {
     "skip_dates": "Исключённые даты",
     "max_coefficient": "Максимальный коэффициент приёмки",
     "max_logistics_coefficient": "Максимальный коэффициент логистики",
+    "max_storage_coefficient": "Максимальный коэффициент хранения",
+    "min_days_ahead": "Не раньше чем через N дней",
+    "skip_holidays": "Без праздников",
+    "pallet_count": "Количество паллет",
+    "improve": "Переносить на лучший слот",
+    "max_moves": "Переносов не больше",
     "deadline": "Крайний срок",
     "mode": "Режим",
 }
@@ -270,6 +326,8 @@ _TYPE_MESSAGES = {
     "datetime_type": "введите дату и время",
     "enum": "выберите значение из списка",
     "string_type": "введите текст",
+    "bool_parsing": "выберите да или нет",
+    "bool_type": "выберите да или нет",
     "list_type": "ожидается список",
     "frozen_set_type": "ожидается список",
     "set_type": "ожидается список",
@@ -277,6 +335,7 @@ _TYPE_MESSAGES = {
     "too_long": "слишком много значений",
     "string_too_long": "слишком длинное значение",
     "less_than_equal": "слишком большое значение",
+    "literal_error": "выберите значение из списка",
     "greater_than_equal": "слишком маленькое значение",
 }
 

@@ -49,14 +49,15 @@ def _date(value: Any) -> dt.date:
         raise MalformedRecord("bad_date") from None
 
 
-def _logistics(value: Any) -> int | None:
-    """``deliveryCoef`` is a string of a number in percent ("120"), null where acceptance is closed."""
+def _percent(value: Any, reason: str = "bad_delivery_coef") -> int | None:
+    """``deliveryCoef`` and ``storageCoef`` are strings of a number in percent ("120"), null where acceptance
+    is closed."""
     if value is None or value == "":
         return None
     try:
         return round(float(value))
     except (TypeError, ValueError):
-        raise MalformedRecord("bad_delivery_coef") from None
+        raise MalformedRecord(reason) from None
 
 
 def to_slot(record: Any) -> Slot:
@@ -83,8 +84,9 @@ def to_slot(record: Any) -> Slot:
         SlotKey(warehouse_id, day, box_type),
         max(coefficient, -1),
         allow_unload,
-        _logistics(record.get("deliveryCoef")),
+        _percent(record.get("deliveryCoef")),
         name if isinstance(name, str) else "",
+        _percent(record.get("storageCoef"), "bad_storage_coef"),
     )
 
 
@@ -94,14 +96,14 @@ _new_tuple = tuple.__new__
 class _FastPath:
     """The common, well-formed record at a fraction of :func:`to_slot`'s cost (a full answer is 45,000).
 
-    Dates, box types and logistics strings repeat thousands of times per answer, so their parses are
+    Dates, box types and tariff strings repeat thousands of times per answer, so their parses are
     memoised; anything unusual returns None and goes through :func:`to_slot`, which names the problem.
     """
 
     def __init__(self) -> None:
         self.dates: dict[str, dt.date] = {}
         self.boxes: dict[tuple[Any, Any], BoxType] = {}
-        self.logistics: dict[Any, int | None] = {None: None}
+        self.percents: dict[Any, int | None] = {None: None}  # deliveryCoef and storageCoef strings
 
     def slot(self, record: Any) -> Slot | None:
         if type(record) is not dict:
@@ -114,22 +116,25 @@ class _FastPath:
             return None
         day = self.dates.get(raw_date)  # type: ignore[arg-type]
         box = self.boxes.get((record.get("boxTypeID"), record.get("isBoxOnPallet")))
-        raw_logistics = record.get("deliveryCoef")
-        if day is None or box is None or raw_logistics not in self.logistics:
+        raw_logistics, raw_storage = record.get("deliveryCoef"), record.get("storageCoef")
+        percents = self.percents
+        if day is None or box is None or raw_logistics not in percents or raw_storage not in percents:
             return None
         name = record.get("warehouseName")
-        # tuple.__new__ skips the named tuples' Python-level constructors: a third of the time of a full answer
+        # tuple.__new__ skips the named tuples' Python-level constructors (and their defaults: every field is
+        # given): a third of the time of a full answer
         key = _new_tuple(SlotKey, (warehouse_id, day, box))
         return _new_tuple(Slot, (key, coefficient if coefficient >= -1 else -1, allow_unload,
-                                 self.logistics[raw_logistics], name if type(name) is str else ""))
+                                 percents[raw_logistics], name if type(name) is str else "", percents[raw_storage]))
 
     def learn(self, record: Mapping[str, Any], slot: Slot) -> None:
         """Remember the parses of a record :func:`to_slot` accepted."""
         self.dates[record["date"]] = slot.key.date
         self.boxes[(record.get("boxTypeID"), record.get("isBoxOnPallet"))] = slot.key.box_type
-        raw_logistics = record.get("deliveryCoef")
-        if isinstance(raw_logistics, str):
-            self.logistics[raw_logistics] = slot.logistics_coefficient
+        for raw, value in ((record.get("deliveryCoef"), slot.logistics_coefficient),
+                           (record.get("storageCoef"), slot.storage_coefficient)):
+            if isinstance(raw, str):
+                self.percents[raw] = value
 
 
 def normalize(records: Iterable[Any]) -> Normalized:

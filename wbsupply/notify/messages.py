@@ -125,6 +125,11 @@ def _task_link(base: str, payload: Mapping[str, Any]) -> str:
 def _booked(p: Mapping[str, Any], base: str) -> Message:
     supply = p.get("supply_id")
     text = f"{_slot_lines(p.get('slot') or {})}\nНомер поставки (supplyID): {supply or 'уточняется'}"
+    moved_from = p.get("moved_from")
+    if isinstance(moved_from, Mapping):  # a reschedule: the same supply on a better slot
+        text += f"\n\nПоставка перенесена на лучший слот. Прежний слот: {moved_from.get('date', '—')}, " \
+                f"коэффициент {moved_from.get('coefficient', '—')}"
+        return Message("Поставка перенесена", text, _task_link(base, p))
     return Message("Поставка запланирована", text, _task_link(base, p))
 
 

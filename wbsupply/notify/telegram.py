@@ -29,7 +29,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from wbsupply.notify import commands, replies
+from wbsupply.notify import commands, replies, task_create
 from wbsupply.notify.messages import ACK_PREFIX, RECONNECT_PREFIX, Message
 from wbsupply.notify.outbox import SendResult
 from wbsupply.notify.settings import NotifierSettings
@@ -141,6 +141,7 @@ class TelegramBot:
         add(CommandHandler("help", self._help))
         add(CommandHandler("status", self._status))
         add(CommandHandler("tasks", self._tasks))
+        add(CommandHandler("new", self._new))
         add(CommandHandler("pause", self._pause))
         add(CommandHandler("resume", self._resume))
         add(CommandHandler("code", self._code))
@@ -173,6 +174,9 @@ class TelegramBot:
 
     async def _tasks(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._reply(update, commands.tasks)
+
+    async def _new(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._reply(update, task_create.create, list(context.args or []))
 
     async def _pause(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._reply(update, commands.pause, _task_id(context.args))

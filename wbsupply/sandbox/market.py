@@ -165,7 +165,8 @@ class Market(AccountsMixin, SimulationMixin):
             while day <= date_to:
                 slot = self._slot_view(warehouse.id, day, preorder.box_type)
                 days.append(DayCost(day, slot.coefficient if slot.is_open else -1, slot.is_open, slot.capacity,
-                                    warehouse.delivery_coef if slot.is_open else None))
+                                    warehouse.delivery_coef if slot.is_open else None,
+                                    warehouse.storage_coef if slot.is_open else None))
                 day += timedelta(days=1)
             return days
 

@@ -186,6 +186,7 @@ class DayCost:
     allow_unload: bool
     capacity_left: int
     logistics_coefficient: int | None
+    storage_coefficient: int | None = None
 
 
 @dataclass(frozen=True)

@@ -148,6 +148,7 @@ class SupplyTask(SupplyTaskBase, table=True):
     booked_box_type: BoxType | None = Field(default=None, sa_type=EnumString(BoxType))
     booked_coefficient: float | None = None
     booked_at: datetime | None = None
+    moves: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # reschedules of the booked supply
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow, sa_column_kwargs=_UPDATED)
 

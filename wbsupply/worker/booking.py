@@ -60,6 +60,10 @@ class SlotTaken(Exception):
     """The date is no longer bookable (someone else took the last unit, or it closed)."""
 
 
+class SlotTooSmall(SlotTaken):
+    """The date is open but takes fewer pallets than the supply has: not for us, though nobody took it."""
+
+
 class TaskUnworkable(Exception):
     """The task points at something WB does not have (e.g. a draft id that does not exist): only the seller
     can fix it, so retrying on every slot would only hide it."""
@@ -227,7 +231,7 @@ class Booker:
             supply_id = await self._plan(preorder_id, slot.date)
             _crash_point("after_plan", task.id)
         except SlotTaken as taken:
-            return await self._lost(booking, slot, str(taken))
+            return await self._lost(booking, slot, str(taken), too_small=isinstance(taken, SlotTooSmall))
         except TaskUnworkable as unworkable:
             return await self._not_ours(booking, slot, str(unworkable), "task unworkable")
         except Exception as exc:
@@ -245,6 +249,49 @@ class Booker:
                 raise
             return outcome
         return await self.confirm(booking, slot, supply_id)
+
+    # --- rescheduling ------------------------------------------------------------------------------------
+    async def move(self, task: TaskRecord, booking: BookingRecord, slot: Slot) -> Outcome:
+        """Move a booked supply to a better slot with ``plan/update``: WB moves it or leaves it where it was
+        (never cancel-then-book), and only WB showing the supply on the new slot makes it a move."""
+        assert booking.preorder_id is not None
+        old = booking.slot()
+        params = {"preorderID": booking.preorder_id, "deliveryDate": slot.date.isoformat()}
+        try:
+            await self._recheck(booking.preorder_id, slot, task)
+            await self.cabinet.rpc(spec.RPC_PLAN_UPDATE, params, captcha=True)
+        except SlotTaken as taken:
+            return await self._move_missed(task, slot, "taken", str(taken))
+        except RpcFailure as failure:
+            if failure.code == spec.RPC_ERR_SLOT_UNAVAILABLE:
+                return await self._move_missed(task, slot, "taken", failure.message)
+            log.warning("bot %s task %s: plan/update failed (%s)", self.bot_id, task.id, failure.code)
+        except SessionLost:
+            raise
+        except Exception as exc:  # an unclear answer: WB's word below decides
+            log.warning("bot %s task %s: plan/update interrupted (%s)", self.bot_id, task.id, type(exc).__name__)
+        wb = await self._ask_wb(booking, booking.supply_id)
+        if wb is False:
+            return Outcome("unconfirmed", "WB не ответил, проверим позже")
+        if judge(wb, slot.key, asked=True).ours:
+            return await self._moved(task, booking, slot, old)
+        stayed = old is not None and judge(wb, old.key, asked=True).ours
+        where = "на прежнем слоте" if stayed else "не там, где мы ждали"
+        return await self._move_missed(task, slot, "error", f"WB показывает поставку {where}")
+
+    async def _moved(self, task: TaskRecord, booking: BookingRecord, slot: Slot, old: Slot | None) -> Outcome:
+        moved_from = None if old is None else {"date": old.date.isoformat(), "coefficient": old.coefficient}
+        payload = {"slot": slot.to_dict(), "supply_id": booking.supply_id, "moved_from": moved_from}
+        notice = Notice(booking.user_id, NoticeKind.BOOKED, f"moved:{task.id}:{slot.date}:{slot.coefficient}",
+                        {"task_id": task.id, **payload})
+        record = await self.control.settle_move(self.bot_id, booking, slot, notice, payload)
+        return Outcome("moved", record.message or "")
+
+    async def _move_missed(self, task: TaskRecord, slot: Slot, kind: str, reason: str) -> Outcome:
+        """The supply stays on its slot; the task's history says why the better one was not taken."""
+        await self.control.log_event(self.bot_id, "supply not moved", task_id=task.id,
+                                     payload={"slot": slot.to_dict(), "reason": reason})
+        return Outcome(kind, f"Перенести не удалось ({slot_words(slot)}): {reason}. Поставка осталась на своём слоте")
 
     async def _notify_only(self, task: TaskRecord, slot: Slot) -> Outcome:
         text = f"Найден подходящий слот: {slot_words(slot)}"
@@ -284,6 +331,9 @@ class Booker:
             raise SlotTaken("дата больше недоступна")
         if int(day["coefficient"]) > task.spec.max_coefficient:
             raise SlotTaken(f"коэффициент вырос до ×{day['coefficient']}")
+        pallets, left = task.spec.pallet_count, day.get("palletsLeft")
+        if pallets is not None and isinstance(left, int) and left < pallets:
+            raise SlotTooSmall(f"на эту дату склад примет ещё {left} палл., а в поставке {pallets}")
 
     async def _plan(self, preorder_id: int, day: dt.date) -> int | None:
         """Book with the first strategy that answers. After an unclear failure WB is asked before the next
@@ -372,8 +422,9 @@ class Booker:
             self._preorder_warehouse.pop(booking.preorder_id, None)  # re-checked (planned) if a task names it
         return Outcome("booked", text)
 
-    async def _lost(self, booking: BookingRecord, slot: Slot, reason: str) -> Outcome:
-        text = f"Слот заняли раньше нас ({slot_words(slot)}): {reason}. Ищем дальше, бронирование не списано"
+    async def _lost(self, booking: BookingRecord, slot: Slot, reason: str, *, too_small: bool = False) -> Outcome:
+        lead = "Слот не подошёл" if too_small else "Слот заняли раньше нас"
+        text = f"{lead} ({slot_words(slot)}): {reason}. Ищем дальше, бронирование не списано"
         return await self._settle_lost(booking, TaskPhase.WATCHING, text, "slot taken by someone else",
                                        kind="taken", slot=slot, reason=reason)
 

@@ -21,6 +21,7 @@ from wbsupply.control.base import BotRecord, ControlPlane, Notice, TaskRecord
 from wbsupply.crypto import api_token_box, session_box
 from wbsupply.domain.machines import ReauthBudget, on_session_lost
 from wbsupply.domain.matching import TaskIndex
+from wbsupply.domain.reschedule import best_move
 from wbsupply.domain.schedule import MOSCOW
 from wbsupply.domain.slots import Slot
 from wbsupply.domain.statuses import BotStatus, TaskMode, TaskPhase
@@ -350,6 +351,8 @@ class Bot:
         once — only that task does not try that slot again in this pass.
         """
         today = dt.datetime.now(MOSCOW).date()
+        await self._notify_what_fits(today)
+        await self._improve_what_fits(today)
         tried: set[tuple[str, Slot]] = set()
         while self.open.slots and self.tasks:
             candidate = next((c for c in self.index.candidates(self.open.slots, today)
@@ -359,9 +362,7 @@ class Bot:
                 return
             task = self.tasks[int(candidate.task.id)]
             if task.spec.mode is TaskMode.NOTIFY:
-                if len(self._notified) > 10_000:
-                    self._notified.clear()
-                self._notified.add((candidate.task.id, candidate.slot))
+                self._remember_notified(candidate.task.id, candidate.slot)
             self.current_task = task.id
             try:
                 outcome = await self._booker().handle(task, candidate.slot)
@@ -372,6 +373,41 @@ class Bot:
             else:
                 tried.add((candidate.task.id, candidate.slot))
             await self._refresh_tasks()
+
+    async def _improve_what_fits(self, today: dt.date) -> None:
+        """Booked tasks that keep looking: move each supply to the best better open slot, one at a time."""
+        if not self.open.slots:
+            return
+        for task, booking, moves in await self.control.improvable(self.id):
+            booked = booking.slot()
+            target = None if booked is None else best_move(task.spec, booked, list(self.open.slots.values()),
+                                                            today, moves)
+            if booked is None or target is None:
+                continue
+            self.current_task = task.id
+            try:
+                outcome = await self._booker().move(task, booking, target)
+            finally:
+                self.current_task = None
+            if outcome.kind == "taken":
+                self.open.forget(target.key)
+
+    async def _notify_what_fits(self, today: dt.date) -> None:
+        """Notify-only tasks: one alert for every fitting open slot, not only for each task's best one (the
+        seller books by hand and may prefer a later date); a slot whose price changed is a new alert."""
+        for task_id, task in list(self.tasks.items()):
+            domain = self.index.get(str(task_id))
+            if domain is None or domain.phase is not TaskPhase.WATCHING or domain.spec.mode is not TaskMode.NOTIFY:
+                continue
+            for slot in sorted(self.open.slots.values()):
+                if (domain.id, slot) not in self._notified and domain.accepts(slot, today):
+                    self._remember_notified(domain.id, slot)
+                    await self._booker().handle(task, slot)
+
+    def _remember_notified(self, task_id: str, slot: Slot) -> None:
+        if len(self._notified) > 10_000:
+            self._notified.clear()
+        self._notified.add((task_id, slot))
 
     def _booker(self) -> Booker:
         assert self.cabinet is not None and self.record is not None

@@ -102,6 +102,7 @@ def _slot(cost: dict[str, Any], warehouse_id: int, box_type: BoxType, name: str)
         coefficient = int(cost.get("coefficient", -1))
     except (KeyError, TypeError, ValueError):
         return None
-    logistics = cost.get("logisticsCoefficient")
+    logistics, storage = cost.get("logisticsCoefficient"), cost.get("storageCoefficient")
     return Slot(SlotKey(warehouse_id, day, box_type), coefficient, bool(cost.get("allowUnload")),
-                int(logistics) if isinstance(logistics, int | float) else None, name)
+                int(logistics) if isinstance(logistics, int | float) else None, name,
+                int(storage) if isinstance(storage, int | float) else None)

@@ -267,6 +267,7 @@ def task_view(task: Any, names: dict[int, str] | None = None) -> dict[str, Any]:
         "warehouses": [{"id": w, "name": names.get(w, f"Склад {w}")} for w in spec.get("warehouses", [])],
         "box_type_label": _BOX_LABELS.get(str(box), box),
         "mode_label": "Только уведомить" if spec.get("mode") == TaskMode.NOTIFY else "Бронировать",
+        "improve_label": IMPROVE_LABELS.get(str(spec.get("improve")), ""),
         "booked": None
         if task.booked_date is None
         else {
@@ -281,11 +282,19 @@ def task_view(task: Any, names: dict[int, str] | None = None) -> dict[str, Any]:
     }
 
 
+# Form fields copied as typed (blank ones left out); the optional ones are cleared when an edit blanks them.
+OPTIONAL_FORM_FIELDS = ("date_from", "date_to", "lead_time_days", "max_logistics_coefficient",
+                        "max_storage_coefficient", "min_days_ahead", "pallet_count", "deadline", "draft_id",
+                        "preorder_id", "improve")
+IMPROVE_LABELS = {"earlier": "на более раннюю дату", "cheaper": "на более низкий коэффициент",
+                  "both": "на более раннюю дату или низкий коэффициент"}
+FORM_FIELDS = ("account_id", "box_type", "max_coefficient", "mode", "max_moves", *OPTIONAL_FORM_FIELDS)
+
+
 def form_to_data(form: dict[str, Any], warehouse_ids: list[int]) -> dict[str, Any]:
     """The cabinet's task form as spec data: blank fields are omitted so the domain applies defaults."""
     data: dict[str, Any] = {"warehouses": warehouse_ids}
-    for name in ("account_id", "box_type", "date_from", "date_to", "lead_time_days", "max_coefficient",
-                 "max_logistics_coefficient", "deadline", "mode", "draft_id", "preorder_id"):
+    for name in FORM_FIELDS:
         value = form.get(name)
         if isinstance(value, str) and value.strip():
             data[name] = value.strip()
@@ -301,6 +310,11 @@ def form_to_data(form: dict[str, Any], warehouse_ids: list[int]) -> dict[str, An
     weekdays = form.get("weekdays")
     if weekdays:
         data["weekdays"] = weekdays
+    preset = form.get("preset")  # «без выходных», «без выходных и праздников»: ticks the boxes for the seller
+    if preset in ("workdays", "workdays_holidays"):  # the ticked workdays, or all of Monday to Friday
+        ticked = [str(day) for day in data.get("weekdays") or [] if str(day) in "01234"]
+        data["weekdays"] = ticked or ["0", "1", "2", "3", "4"]
+    data["skip_holidays"] = preset == "workdays_holidays" or bool(form.get("skip_holidays"))
     skip = form.get("skip_dates")
     if isinstance(skip, str) and skip.strip():
         data["skip_dates"] = [part.strip() for part in skip.replace(";", ",").split(",") if part.strip()]

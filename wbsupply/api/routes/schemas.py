@@ -106,8 +106,18 @@ class TaskIn(Strict):
                                         description="0 books free slots only")
     max_logistics_coefficient: int | None = Field(default=None, le=domain.MAX_LOGISTICS_COEFFICIENT,
                                                   description="percent, e.g. 120")
+    max_storage_coefficient: int | None = Field(default=None, le=domain.MAX_STORAGE_COEFFICIENT,
+                                                description="WB's storageCoef in percent, e.g. 150")
+    min_days_ahead: int | None = Field(default=None, le=domain.MAX_LEAD_TIME_DAYS,
+                                       description="no slot sooner than today + N days")
+    skip_holidays: bool | None = Field(default=None, description="no slot on a Russian public holiday")
+    pallet_count: int | None = Field(default=None, le=domain.MAX_PALLETS,
+                                     description="monopallets only: pallets the date must still take")
     deadline: dt.datetime | None = Field(default=None, description="a naive value is Moscow time")
-    mode: TaskMode | None = None
+    improve: Literal["earlier", "cheaper", "both"] | None = Field(
+        default=None, description="once booked, move the supply to a better slot (plan/update); free of the quota")
+    max_moves: int | None = Field(default=None, le=domain.MAX_MOVES, description="moves of one booked supply")
+    mode: TaskMode | None = Field(default=None, description="notify: alerts only; needs no draft or preorder")
 
     def as_data(self) -> dict[str, object]:
         """What the client sent, as the logic takes it (fields not sent stay out: PATCH keeps them)."""

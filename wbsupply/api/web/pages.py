@@ -224,8 +224,7 @@ async def task_update(request: Request, task_id: DbId, user: CurrentUser, sessio
     form = await read_form(request)
     data = tasks.form_to_data(form, picked_warehouses(form))
     # The form sends the whole spec: fields left blank must be cleared, not kept from the old spec.
-    cleared = {name: None for name in ("date_from", "date_to", "lead_time_days", "max_logistics_coefficient",
-                                        "deadline", "draft_id", "preorder_id")}
+    cleared = {name: None for name in tasks.OPTIONAL_FORM_FIELDS}
     blank: dict[str, list[str]] = {"weekdays": [], "skip_dates": []}
     _, error = await attempt(tasks.update_task, session, user, task_id, {**cleared, **blank, **data})
     if error is not None:

@@ -99,7 +99,8 @@ class Services:
         days = self.market.acceptance_costs(sid, preorder_id, date_from, date_to)
         return {"costs": [
             {"date": d.date.isoformat(), "coefficient": d.coefficient, "allowUnload": d.allow_unload,
-             "logisticsCoefficient": d.logistics_coefficient}
+             "logisticsCoefficient": d.logistics_coefficient, "storageCoefficient": d.storage_coefficient,
+             "palletsLeft": d.capacity_left if d.allow_unload else 0}
             for d in days
         ]}
 
