@@ -115,7 +115,8 @@ async def test_new_creates_a_task_by_the_web_forms_rules_then_pause_and_resume_i
     assert paused == "Приостановлено задач: 1 (№1)" and resumed == "Возобновлено задач: 1 (№1)"
     with session_scope(sqlite_engine) as session:
         task = session.exec(select(SupplyTask)).one()
-        assert task.owner_id == user_id and task.phase is TaskPhase.WATCHING
+        # the one task-command service: a resumed task waits in Pending, unpaused, for its bot to take it up
+        assert task.owner_id == user_id and task.phase is TaskPhase.PENDING and not task.paused
         spec = task.spec
     assert (spec["warehouses"], spec["box_type"], spec["mode"], spec["draft_id"]) == (
         [507, 117501], "monopallets", "notify", None)
