@@ -26,7 +26,7 @@ WORKER_PROBE = Path(__file__).with_name("worker_probe.py")
 
 
 def sellerbot(release: Release, name: str, account: str) -> dict[str, Any]:
-    bot = example("sellerbot", release.namespace, name=name)
+    bot = example("sellerbot", release.namespace, name=name, placement="dedicated")  # its own worker pod
     bot["spec"]["wbAccountRef"]["accountId"] = account
     bot["spec"]["sessionSecretRef"]["name"] = f"wb-session-{account}"
     release.apply(bot)
@@ -122,7 +122,9 @@ def test_first_admin_logs_in_and_the_api_writes_a_sellerbot_with_its_token(relea
     bot = f"bot-{account.json()['id']}"
     body = eventually(lambda: release.get("sellerbot", bot), 10, f"SellerBot {bot} written by the API")
     assert body["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "wbsupply-api"
-    eventually(lambda: release.get("deployment", worker_name(bot)), 30, "its worker Deployment")
+    # A shared bot by default: its status names the pool it was packed into (tests/k8s/test_k8s_density.py).
+    pool = eventually(lambda: release.get("sellerbot", bot)["status"]["deployment"], 30, "its place in a pool")
+    eventually(lambda: release.get("deployment", pool), 30, "its worker Deployment")
 
 
 def test_monitor_without_wb_tokens_waits_degraded_and_visible(release: Release) -> None:
@@ -141,7 +143,7 @@ def test_monitor_without_wb_tokens_waits_degraded_and_visible(release: Release) 
 
 
 def test_sellerbot_applied_with_kubectl_gets_its_worker_on_a_node(release: Release) -> None:
-    release.apply(example("sellerbot", release.namespace))
+    release.apply(example("sellerbot", release.namespace, placement="dedicated"))
     name = "ivanov-42"
     child = worker_name(name)
     for kind in ("serviceaccount", "role", "rolebinding", "deployment"):
@@ -152,7 +154,7 @@ def test_sellerbot_applied_with_kubectl_gets_its_worker_on_a_node(release: Relea
     spec = pod["spec"]
     assert spec["serviceAccountName"] == child
     assert spec["imagePullSecrets"] == [{"name": "regcred"}]
-    assert spec["containers"][0]["resources"]["requests"]["memory"] == "512Mi"
+    assert spec["containers"][0]["resources"]["requests"]["memory"] == "488Mi"  # base + one bot
     assert spec["containers"][0]["resources"]["limits"]["memory"] == "768Mi"  # the example's own limit
     if release.cluster.fake_nodes:
         assert spec["nodeSelector"] == FAKE_NODE_LABEL
