@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from wbsupply.domain.schedule import is_restart_due
 from wbsupply.domain.statuses import BotStatus
 from wbsupply.kube.client import KubeClient, resource_path
-from wbsupply.kube.names import worker_name
+from wbsupply.kube.names import ANNOTATION_RESTARTED_AT, worker_name
 from wbsupply.operator import packing
 from wbsupply.operator.builders import build_children, build_restart_patch, build_session_secret
 from wbsupply.operator.checks import Finding, parse_stamp, stamp
@@ -84,6 +84,19 @@ def restart_due(
         return False  # a shared pod is not rolled: its worker restarts each bot's context in the bot's own moment
     last = parse_stamp(status.get("lastRestart")) or parse_stamp(created)
     return last is not None and is_restart_due(now, name, last)
+
+
+async def rolled_in_window(ctx: Context, name: str, namespace: str, now: datetime.datetime) -> str | None:
+    """The stamp of the bot's own worker roll if it already happened in this daily window, else None.
+
+    Guards against rolling twice when the timer runs on a body whose status does not show the last restart yet.
+    """
+    deployment = await ctx.kube.get(resource_path("apps/v1", "deployments", namespace, worker_name(name)))
+    template = ((deployment or {}).get("spec") or {}).get("template") or {}
+    rolled = parse_stamp(((template.get("metadata") or {}).get("annotations") or {}).get(ANNOTATION_RESTARTED_AT))
+    if rolled is None or is_restart_due(now, name, rolled):
+        return None
+    return stamp(rolled)
 
 
 async def restart_worker(ctx: Context, name: str, namespace: str, now: datetime.datetime,

@@ -86,6 +86,10 @@ async def bot_restart_window(
 ) -> None:
     now = memo.clock()
     if bots.restart_due(name, spec, status, meta.get("creationTimestamp"), now):
+        rolled = await bots.rolled_in_window(memo, name, namespace, now)
+        if rolled is not None:  # our status lagged behind (a busy API server): the pod was rolled already
+            patch.status["lastRestart"] = rolled
+            return
         patch.status["lastRestart"] = await bots.restart_worker(memo, name, namespace, now)
         kopf.info(body, reason="DailyRestart", message="worker restarted in its daily window")
 
