@@ -263,7 +263,7 @@ NAMES = [f"seller-{i:02d}" for i in range(25)]
 
 
 def bot_body(release: Release, name: str, placement: str = "shared") -> dict[str, Any]:
-    account = str(100 + NAMES.index(name)) if name in NAMES else "999"
+    account = str(100 + NAMES.index(name)) if name in NAMES else str(900 + len(name))  # one bot per account
     body = example("sellerbot", release.namespace, name=name, placement=placement)
     body["spec"]["wbAccountRef"]["accountId"] = account
     body["spec"]["sessionSecretRef"]["name"] = f"wb-session-{account}"
