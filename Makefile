@@ -28,7 +28,8 @@ test: $(BIN)/.installed lint
 	$(BIN)/python -m pytest
 
 bench: $(BIN)/.installed
-	$(BIN)/wbsupply bench --list
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	$(BIN)/wbsupply bench --all
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -75,3 +75,63 @@ def percentile(values: list[float], pct: float) -> float:
 
 def mean(values: list[float]) -> float:
     return statistics.fmean(values)
+
+
+def parse_json_line(output: str) -> BenchResult:
+    """A benchmark's result from its printed output (the JSON object on the last line)."""
+    data = json.loads(output.strip().splitlines()[-1])
+    result = BenchResult(data["bench"], data.get("setup", ""))
+    for name, fig in data["figures"].items():
+        result.figures[name] = Figure(fig["value"], fig["unit"], fig.get("target"), fig.get("founding"),
+                                      fig.get("sense", "max"))
+    return result
+
+
+def _cell(value: float | None, unit: str) -> str:
+    return "–" if value is None else f"{value:g} {unit}"
+
+
+def table(results: list[BenchResult]) -> list[str]:
+    """One Markdown table of every figure: ours, the founding design's, the target and whether it is met."""
+    lines = ["| benchmark | figure | ours | founding design | target | |", "|---|---|---|---|---|---|"]
+    for result in results:
+        for name, fig in result.figures.items():
+            verdict = {True: "meets", False: "MISSES", None: ""}[fig.meets_target()]
+            lines.append(f"| {result.bench} | {name} | {_cell(fig.value, fig.unit)} | "
+                         f"{_cell(fig.founding, fig.unit)} | {_cell(fig.target, fig.unit)} | {verdict} |")
+    return lines
+
+
+def results_json(results: list[BenchResult]) -> dict[str, Any]:
+    return {result.bench: json.loads(result.json_line()) for result in results}
+
+
+def chart(results: list[BenchResult], path: Any) -> bool:
+    """A PNG of the latency (s) and memory (MB) figures that have a founding or target figure beside them:
+    ours against the founding design's and the target. False when matplotlib (extra ``bench``) is missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    panels = {"s": "latency (s)", "MB": "memory (MB)"}
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5))
+    for axis, (unit, title) in zip(axes, panels.items(), strict=True):
+        rows = [(f"{r.bench}\n{n}", f) for r in results for n, f in r.figures.items()
+                if f.unit == unit and (f.founding is not None or f.target is not None)]
+        labels = [label for label, _ in rows]
+        xs = list(range(len(rows)))
+        axis.bar([x - 0.2 for x in xs], [f.value for _, f in rows], 0.4, label="ours")
+        axis.bar([x + 0.2 for x in xs], [f.founding or 0 for _, f in rows], 0.4, label="founding design")
+        for x, (_, f) in zip(xs, rows, strict=True):
+            if f.target is not None:
+                axis.hlines(f.target, x - 0.45, x + 0.45, colors="red", linestyles="dashed")
+        axis.set_xticks(xs, labels, rotation=30, ha="right", fontsize=7)
+        axis.set_title(f"{title}; dashed: target")
+        axis.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True

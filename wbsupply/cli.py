@@ -92,12 +92,23 @@ def monitor() -> None:
 
 
 @app.command()
-def worker(bot: Annotated[str, typer.Option(help="WB account id, or the SellerBot name in a pod")]) -> None:
-    """Run one worker bot (its own browser and /healthz), as the cluster's worker pod does."""
-    from wbsupply.worker.main import run_worker
+def worker(
+    bot: Annotated[str | None, typer.Option(help="WB account id, or the SellerBot name in a pod")] = None,
+    pool: Annotated[Path | None, typer.Option(help="Pool file of a packed pod: its bots, re-read while running")]
+    = None,
+) -> None:
+    """Run one worker bot, or the bots of a packed pod (one browser, one context per bot), with /healthz."""
+    if (bot is None) == (pool is None):
+        typer.echo("give either --bot or --pool", err=True)
+        raise typer.Exit(2)
+    from wbsupply.worker.main import run_pool, run_worker
 
     _setup_logging()
-    run_worker(bot, get_settings())
+    if pool is not None:
+        run_pool(pool, get_settings())
+    else:
+        assert bot is not None
+        run_worker(bot, get_settings())
 
 
 @app.command()
@@ -123,9 +134,14 @@ def bench(
     name: Annotated[str | None, typer.Argument(help="Benchmark name (a file in bench/)")] = None,
     quick: Annotated[bool, typer.Option(help="Smaller run, for a smoke check")] = False,
     list_: Annotated[bool, typer.Option("--list", help="List the benchmarks")] = False,
+    all_: Annotated[bool, typer.Option("--all", help="Run every benchmark: one table, bench/results.json, a PNG")]
+    = False,
 ) -> None:
     """Run one benchmark: a readable summary, then one JSON line as the last line."""
     available = sorted(p.stem for p in BENCH_DIR.glob("*.py") if not p.stem.startswith("_"))
+    if all_:
+        _bench_all(available, quick)
+        return
     if list_ or name is None:
         typer.echo("benchmarks: " + ", ".join(available))
         return
@@ -137,6 +153,31 @@ def bench(
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.main(quick=quick).print()
+
+
+def _bench_all(available: list[str], quick: bool) -> None:
+    """Each benchmark in its own process (one's memory must not count in another's), then the table."""
+    import json
+    import subprocess
+    import sys
+
+    from wbsupply.benchkit import chart, parse_json_line, results_json, table
+
+    results = []
+    for name in available:
+        typer.echo(f"running {name} ...", err=True)
+        args = [sys.executable, "-m", "wbsupply.cli", "bench", name, *(["--quick"] if quick else [])]
+        done = subprocess.run(args, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            typer.echo(f"{name} failed:\n{done.stderr[-2000:]}", err=True)
+            continue
+        results.append(parse_json_line(done.stdout))
+    typer.echo("\n".join(table(results)))
+    (BENCH_DIR / "results.json").write_text(json.dumps(results_json(results), ensure_ascii=False, indent=2) + "\n")
+    png = BENCH_DIR / "results.png"
+    made = chart(results, png)
+    typer.echo(f"written: {BENCH_DIR / 'results.json'}" + (f", {png}" if made else
+               " (no chart: install the `bench` extra, matplotlib)"))
 
 
 if __name__ == "__main__":

@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-import uvicorn
-
 from wbsupply.config import Settings
 from wbsupply.feed.base import SlotFeed
 
 if TYPE_CHECKING:
+    import uvicorn
     from sqlalchemy import Engine
 
     from wbsupply.monitor.service import Monitor
@@ -56,12 +55,19 @@ class ProcessContext:
     sandbox_market: Any = None
 
 
-class QuietServer(uvicorn.Server):
-    """uvicorn server that leaves SIGINT/SIGTERM to the process (several servers may share one loop)."""
+def quiet_server(config: uvicorn.Config) -> uvicorn.Server:
+    """A uvicorn server that leaves SIGINT/SIGTERM to the process (several servers may share one loop).
 
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
+    uvicorn is imported here, not at the top: a worker process serves no ASGI app and should not load it.
+    """
+    import uvicorn
+
+    class QuietServer(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    return QuietServer(config)
 
 
 class HttpComponent:
@@ -75,7 +81,9 @@ class HttpComponent:
         self._served = False
 
     async def run(self, stop: asyncio.Event) -> None:
-        server = QuietServer(uvicorn.Config(**self._config))  # a fresh server on every (re)start
+        import uvicorn
+
+        server = quiet_server(uvicorn.Config(**self._config))  # a fresh server on every (re)start
 
         async def exit_on_stop() -> None:
             await stop.wait()

@@ -145,8 +145,10 @@ def test_operator_is_configured_for_the_workers(chart: helm.Chart) -> None:
     env = {item["name"]: item.get("value") for item in container["env"]}
     assert container["args"] == ["operator"]
     assert env["WBSUPPLY_OPERATOR_WORKER_IMAGE"] == "wbsupply/worker:0.1.0"
-    assert env["WBSUPPLY_OPERATOR_WORKER_MEMORY_REQUEST"] == "512Mi"
-    assert env["WBSUPPLY_OPERATOR_WORKER_MEMORY_LIMIT"] == "768Mi"
+    assert env["WBSUPPLY_OPERATOR_WORKER_POD_CAPACITY"] == "10"
+    assert (env["WBSUPPLY_OPERATOR_WORKER_MEMORY_BASE"], env["WBSUPPLY_OPERATOR_WORKER_MEMORY_PER_BOT"]) == (
+        "448Mi", "40Mi")
+    assert env["WBSUPPLY_OPERATOR_WORKER_MEMORY_LIMIT"] == ""  # computed per pod
     assert env["WBSUPPLY_OPERATOR_NAMESPACES"] == '["sellers"]'
     assert env["WBSUPPLY_OPERATOR_STANDALONE"] == "false"
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
@@ -167,6 +169,7 @@ def test_operator_cluster_role_is_limited(chart: helm.Chart) -> None:
         ("wbsupply.io", "supplytasks/status"),
         ("apps", "deployments"),
         ("", "serviceaccounts"),
+        ("", "configmaps"),  # the bot lists of shared worker pods
         ("", "secrets"),
         ("rbac.authorization.k8s.io", "roles"),
         ("rbac.authorization.k8s.io", "rolebindings"),
@@ -284,7 +287,7 @@ def test_worker_scheduling_reaches_the_operator(chart: helm.Chart) -> None:
     env = {item["name"]: item.get("value") for item in operator["containers"][0]["env"]}
     assert operator["imagePullSecrets"] == [{"name": "regcred"}]
     config = OperatorConfig(**{
-        key.removeprefix("WBSUPPLY_OPERATOR_").lower(): json.loads(value) if value[:1] in "[{" else value
+        key.removeprefix("WBSUPPLY_OPERATOR_").lower(): json.loads(value) if value[:1] and value[:1] in "[{" else value
         for key, value in env.items() if key.startswith("WBSUPPLY_OPERATOR_WORKER_")
     })
     assert config.worker_image_pull_secrets == [{"name": "regcred"}]

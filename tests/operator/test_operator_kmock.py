@@ -50,6 +50,7 @@ def sellerbot(name: str, **spec: Any) -> dict[str, Any]:
             "wbAccountRef": {"accountId": "42"},
             "sessionSecretRef": {"name": "wb-session-42"},
             "tariff": "start",
+            "placement": "dedicated",  # these tests follow one bot's own worker; tests/k8s packs shared ones
         }
         | spec,
     }

@@ -236,16 +236,17 @@ class MirroringControlPlane:
         await self.inner.notify(notice)
 
 
-def cluster_control_plane(inner: ControlPlane, bot_id: int, bot_name: str) -> ControlPlane:
+def cluster_control_plane(inner: ControlPlane, bot_id: int, bot_name: str, *, pod: bool = False) -> ControlPlane:
     """``inner`` mirrored to CRs when this worker runs as a SellerBot pod, else ``inner`` itself.
 
-    A pod the operator started carries ``WBSUPPLY_BOT_NAME`` / ``WBSUPPLY_BOT_NAMESPACE``: without the
-    mirror its SellerBot would never get a heartbeat and the operator would mark it ERROR, so those pods
-    mirror even if ``WBSUPPLY_CONTROL_PLANE`` was left out of the worker's environment.
+    A pod the operator started carries ``WBSUPPLY_BOT_NAME`` / ``WBSUPPLY_BOT_NAMESPACE`` (a packed pod:
+    ``pod=True`` and the namespace): without the mirror its SellerBot would never get a heartbeat and the
+    operator would mark it ERROR, so those pods mirror even if ``WBSUPPLY_CONTROL_PLANE`` was left out of
+    the worker's environment.
     """
     settings = ControlPlaneSettings()
-    pod_bot = os.environ.get("WBSUPPLY_BOT_NAME")
-    if settings.control_plane != "kubernetes" and not pod_bot:
+    pod_bot = None if pod else os.environ.get("WBSUPPLY_BOT_NAME")
+    if settings.control_plane != "kubernetes" and not pod_bot and not pod:
         return inner
     namespace = os.environ.get("WBSUPPLY_BOT_NAMESPACE") or settings.namespace()
     mirror = CustomResourceMirror(KubeClient(load_configuration(settings.kubeconfig)), namespace)

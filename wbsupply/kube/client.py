@@ -24,6 +24,7 @@ KINDS: dict[str, tuple[str, bool]] = {
     "Role": ("roles", True),
     "RoleBinding": ("rolebindings", True),
     "Secret": ("secrets", True),
+    "ConfigMap": ("configmaps", True),
     "Event": ("events", True),
     "SellerBot": ("sellerbots", True),
     "SupplyTask": ("supplytasks", True),

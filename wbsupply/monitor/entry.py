@@ -31,7 +31,7 @@ from wbsupply.monitor.roster import DbRoster
 from wbsupply.monitor.service import Monitor, WarehouseFilter
 from wbsupply.monitor.sessions import SessionProvider
 from wbsupply.monitor.sources import CabinetSource, PublicApiSource, SlotSource, SourceSwitch
-from wbsupply.process import ProcessContext, QuietServer, ensure_secret_key, make_feed, run_until_signal
+from wbsupply.process import ProcessContext, ensure_secret_key, make_feed, quiet_server, run_until_signal
 from wbsupply.wb.api_client import WbApiClient
 from wbsupply.wb.ratelimit import COEFFICIENTS_LIMIT
 
@@ -218,7 +218,7 @@ async def serve_monitor(settings: Settings, stop: asyncio.Event, host: str, port
     feed = make_feed(settings)
     engine = engine_from_settings(settings)
     app = SwitchableApp(create_waiting_app("starting"))
-    server = QuietServer(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+    server = quiet_server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
     serving = asyncio.create_task(server.serve())
     monitor = None
     try:

@@ -25,6 +25,7 @@ from wbsupply.kube.names import (
     worker_name,
 )
 from wbsupply.operator.settings import OperatorConfig
+from wbsupply.operator.sizing import memory_limit, memory_request
 
 WORKER_UID = 10001  # the `wbsupply` user of images/worker/Dockerfile
 TMP_DIR = "/tmp"
@@ -62,24 +63,28 @@ def build_role(bot_name: str, namespace: str, spec: Spec) -> dict[str, Any]:
     cover SupplyTasks created after the Role, so the worker reads SupplyTasks namespace-wide and keeps
     only those labelled with its bot; put sellers in separate namespaces where that boundary matters.
     """
-    secret = spec["sessionSecretRef"]["name"]
+    return worker_role(_metadata(bot_name, namespace), [bot_name], [spec["sessionSecretRef"]["name"]])
+
+
+def worker_role(metadata: dict[str, Any], bots: list[str], secrets: list[str]) -> dict[str, Any]:
+    """The Role of a worker pod: the SellerBots it runs and their session Secrets by name (see ``build_role``)."""
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "Role",
-        "metadata": _metadata(bot_name, namespace),
+        "metadata": metadata,
         "rules": [
             {"apiGroups": ["wbsupply.io"], "resources": [SUPPLYTASKS], "verbs": ["get", "list", "watch"]},
             {"apiGroups": ["wbsupply.io"], "resources": [f"{SUPPLYTASKS}/status"], "verbs": ["get", "patch"]},
             {
                 "apiGroups": ["wbsupply.io"],
                 "resources": [SELLERBOTS, f"{SELLERBOTS}/status"],
-                "resourceNames": [bot_name],
+                "resourceNames": sorted(bots),
                 "verbs": ["get", "patch"],
             },
             {
                 "apiGroups": [""],
                 "resources": ["secrets"],
-                "resourceNames": [secret],
+                "resourceNames": sorted(secrets),
                 "verbs": ["get", "update", "patch"],
             },
             {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create"]},
@@ -105,26 +110,27 @@ def build_session_secret(bot_name: str, namespace: str, spec: Spec) -> dict[str,
 
 
 def build_role_binding(bot_name: str, namespace: str) -> dict[str, Any]:
-    name = worker_name(bot_name)
+    return worker_role_binding(_metadata(bot_name, namespace))
+
+
+def worker_role_binding(metadata: dict[str, Any]) -> dict[str, Any]:
+    """Binds the worker pod's Role to its ServiceAccount (all three share the pod's name)."""
+    name = metadata["name"]
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "RoleBinding",
-        "metadata": _metadata(bot_name, namespace),
+        "metadata": metadata,
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
-        "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}],
+        "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": metadata["namespace"]}],
     }
 
 
-def memory_limit(spec: Spec, config: OperatorConfig) -> str:
-    return str((spec.get("resources") or {}).get("memoryLimit") or config.worker_memory_limit)
-
-
 def _resources(spec: Spec, config: OperatorConfig) -> dict[str, Any]:
-    limits = {"memory": memory_limit(spec, config)}
+    limits = {"memory": memory_limit(spec, config, 1)}
     cpu_limit = (spec.get("resources") or {}).get("cpuLimit") or config.worker_cpu_limit
     if cpu_limit:
         limits["cpu"] = cpu_limit
-    return {"requests": {"memory": config.worker_memory_request, "cpu": config.worker_cpu_request}, "limits": limits}
+    return {"requests": {"memory": memory_request(config, 1), "cpu": config.worker_cpu_request}, "limits": limits}
 
 
 def _probes(port: int) -> dict[str, Any]:
@@ -147,7 +153,7 @@ def _env(bot_name: str, namespace: str, spec: Spec, config: OperatorConfig) -> l
         {"name": "WBSUPPLY_SESSION_SECRET_KEY", "value": session.get("key", "storageState")},
         {"name": "WBSUPPLY_HEALTH_PORT", "value": str(config.worker_health_port)},
         {"name": "WBSUPPLY_DATA_DIR", "value": PROFILE_DIR},
-        {"name": "WBSUPPLY_MEMORY_LIMIT", "value": memory_limit(spec, config)},
+        {"name": "WBSUPPLY_MEMORY_LIMIT", "value": memory_limit(spec, config, 1)},
         {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
     ]
 
@@ -161,31 +167,42 @@ def _env_from(config: OperatorConfig) -> list[dict[str, Any]]:
     return sources
 
 
-def build_worker_container(bot_name: str, namespace: str, spec: Spec, config: OperatorConfig) -> dict[str, Any]:
+CONTAINER_SECURITY = {
+    "runAsNonRoot": True,
+    "runAsUser": WORKER_UID,
+    "runAsGroup": WORKER_UID,
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+VOLUME_MOUNTS = [
+    {"name": "tmp", "mountPath": TMP_DIR},
+    {"name": "profile", "mountPath": PROFILE_DIR},
+    {"name": "dshm", "mountPath": "/dev/shm"},
+]
+
+
+def worker_container(command: list[str], env: list[dict[str, Any]], resources: dict[str, Any],
+                     config: OperatorConfig, mounts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The worker container of any worker pod (one bot or a packed pool)."""
     return {
         "name": "worker",
         "image": config.worker_image,
         "imagePullPolicy": config.worker_image_pull_policy,
-        "command": ["wbsupply", "worker", "--bot", bot_name],
-        "env": _env(bot_name, namespace, spec, config),
+        "command": command,
+        "env": env,
         "envFrom": _env_from(config),
         "ports": [{"name": "health", "containerPort": config.worker_health_port, "protocol": "TCP"}],
-        "resources": _resources(spec, config),
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": WORKER_UID,
-            "runAsGroup": WORKER_UID,
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
-        "volumeMounts": [
-            {"name": "tmp", "mountPath": TMP_DIR},
-            {"name": "profile", "mountPath": PROFILE_DIR},
-            {"name": "dshm", "mountPath": "/dev/shm"},
-        ],
+        "resources": resources,
+        "securityContext": CONTAINER_SECURITY,
+        "volumeMounts": [*VOLUME_MOUNTS, *(mounts or [])],
     } | _probes(config.worker_health_port)
+
+
+def build_worker_container(bot_name: str, namespace: str, spec: Spec, config: OperatorConfig) -> dict[str, Any]:
+    command = ["wbsupply", "worker", "--bot", bot_name]
+    return worker_container(command, _env(bot_name, namespace, spec, config), _resources(spec, config), config)
 
 
 def _scheduling(config: OperatorConfig) -> dict[str, Any]:
@@ -205,45 +222,53 @@ def _scheduling(config: OperatorConfig) -> dict[str, Any]:
     return fields
 
 
-def build_deployment(bot_name: str, namespace: str, spec: Spec, config: OperatorConfig) -> dict[str, Any]:
-    """One worker pod per bot; ``paused`` scales it to zero."""
-    name = worker_name(bot_name)
+def worker_pod_spec(service_account: str, container: dict[str, Any], config: OperatorConfig,
+                    volumes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {
+        "serviceAccountName": service_account,
+        "automountServiceAccountToken": True,
+        "terminationGracePeriodSeconds": 30,
+        "enableServiceLinks": False,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": WORKER_UID,
+            "runAsGroup": WORKER_UID,
+            "fsGroup": WORKER_UID,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [container],
+        "volumes": [
+            {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+            {"name": "profile", "emptyDir": {"sizeLimit": "256Mi"}},
+            # Chromium keeps shared memory in /dev/shm; the container default (64Mi) is tight.
+            {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "128Mi"}},
+            *(volumes or []),
+        ],
+    } | _scheduling(config)
+
+
+def worker_deployment(metadata: dict[str, Any], selector: dict[str, str], labels: dict[str, str], replicas: int,
+                      pod_spec: dict[str, Any]) -> dict[str, Any]:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": _metadata(bot_name, namespace),
+        "metadata": metadata,
         "spec": {
-            "replicas": 0 if spec.get("paused") else 1,
+            "replicas": replicas,
             # Never two pods of one bot: two browsers logged into one WB account would fight over it.
             "strategy": {"type": "Recreate"},
             "revisionHistoryLimit": 3,
-            "selector": {"matchLabels": selector_labels(bot_name)},
-            "template": {
-                "metadata": {"labels": worker_labels(bot_name)},
-                "spec": {
-                    "serviceAccountName": name,
-                    "automountServiceAccountToken": True,
-                    "terminationGracePeriodSeconds": 30,
-                    "enableServiceLinks": False,
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "runAsUser": WORKER_UID,
-                        "runAsGroup": WORKER_UID,
-                        "fsGroup": WORKER_UID,
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
-                    "containers": [build_worker_container(bot_name, namespace, spec, config)],
-                    "volumes": [
-                        {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
-                        {"name": "profile", "emptyDir": {"sizeLimit": "256Mi"}},
-                        # Chromium keeps shared memory in /dev/shm; the container default (64Mi) is tight.
-                        {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "128Mi"}},
-                    ],
-                }
-                | _scheduling(config),
-            },
+            "selector": {"matchLabels": selector},
+            "template": {"metadata": {"labels": labels}, "spec": pod_spec},
         },
     }
+
+
+def build_deployment(bot_name: str, namespace: str, spec: Spec, config: OperatorConfig) -> dict[str, Any]:
+    """One worker pod for this bot alone; ``paused`` scales it to zero."""
+    pod_spec = worker_pod_spec(worker_name(bot_name), build_worker_container(bot_name, namespace, spec, config), config)
+    return worker_deployment(_metadata(bot_name, namespace), selector_labels(bot_name), worker_labels(bot_name),
+                             0 if spec.get("paused") else 1, pod_spec)
 
 
 def build_children(bot_name: str, namespace: str, spec: Spec, config: OperatorConfig) -> list[dict[str, Any]]:

@@ -16,10 +16,10 @@ from typing import Any
 import kopf
 
 from wbsupply.domain.statuses import TaskPhase
-from wbsupply.kube.names import ANNOTATION_RESTART_REQUEST, GROUP, SELLERBOTS, SUPPLYTASKS, VERSION, worker_name
-from wbsupply.operator import bots, checks, ownership, tasks
-from wbsupply.operator.builders import memory_limit
+from wbsupply.kube.names import ANNOTATION_RESTART_REQUEST, GROUP, SELLERBOTS, SUPPLYTASKS, VERSION
+from wbsupply.operator import bots, checks, ownership, packing, tasks
 from wbsupply.operator.settings import OperatorConfig
+from wbsupply.operator.sizing import memory_limit
 
 Context = bots.Context
 
@@ -44,8 +44,7 @@ async def bot_apply(
 ) -> None:
     if await ownership.admit_bot(memo, body, name, spec, patch) is False:
         return  # no valid owner: no worker (condition SellerAccepted=False says why)
-    await bots.apply_worker(memo, body, name, namespace, spec)
-    patch.status["deployment"] = worker_name(name)
+    patch.status["deployment"] = await bots.apply_worker(memo, body, name, namespace, spec)
     patch.status["conditions"] = [bots.worker_applied_condition(memo.clock()), *ownership.accepted(memo, spec)]
     phase = bots.initial_phase(spec, status)
     if phase is not None:
@@ -68,7 +67,8 @@ async def bot_restart_requested(
 ) -> None:
     if not new or new == status.get("lastRestartRequest") or spec.get("paused"):
         return
-    patch.status["lastRestart"] = await bots.restart_worker(memo, name, namespace, memo.clock())
+    deployment = status.get("deployment")
+    patch.status["lastRestart"] = await bots.restart_worker(memo, name, namespace, memo.clock(), deployment)
     patch.status["lastRestartRequest"] = new
     kopf.info(body, reason="RestartRequested", message=f"worker restarted on request {new}")
 
@@ -86,8 +86,21 @@ async def bot_restart_window(
 ) -> None:
     now = memo.clock()
     if bots.restart_due(name, spec, status, meta.get("creationTimestamp"), now):
+        rolled = await bots.rolled_in_window(memo, name, namespace, now)
+        if rolled is not None:  # our status lagged behind (a busy API server): the pod was rolled already
+            patch.status["lastRestart"] = rolled
+            return
         patch.status["lastRestart"] = await bots.restart_worker(memo, name, namespace, now)
         kopf.info(body, reason="DailyRestart", message="worker restarted in its daily window")
+
+
+async def bot_gone(namespace: str, memo: Context, **_: Any) -> None:
+    """A SellerBot was deleted: its place in a shared pod is freed (no one else moves)."""
+    await packing.reconcile(memo.kube, memo.config, namespace, memo.placement)
+
+
+def bot_deleted(type: str, **_: Any) -> bool:
+    return type == "DELETED"
 
 
 def status_findings(memo: Context, spec: kopf.Spec, status: kopf.Status) -> list[checks.Finding]:
@@ -196,6 +209,7 @@ def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> kopf.Op
         on.update(*bot, field="spec", registry=registry),
     ):
         hook(_fn(bot_apply))
+    kopf.on.event(*bot, when=bot_deleted, registry=registry)(_fn(bot_gone))
     restart_field = ("metadata", "annotations", ANNOTATION_RESTART_REQUEST)
     on.field(*bot, field=restart_field, registry=registry)(_fn(bot_restart_requested))
     restart = kopf.timer(*bot, interval=config.restart_check_interval, registry=registry)

@@ -17,9 +17,17 @@ class OperatorConfig(BaseSettings):
     # Worker pods.
     worker_image: str = "wbsupply/worker:0.1.0"
     worker_image_pull_policy: str = Field(default="IfNotPresent", pattern="^(Always|IfNotPresent|Never)$")
-    # One bot measures ~395 MB PSS (bench/bot_memory.py) and its cgroup is charged more than PSS.
-    worker_memory_request: str = "512Mi"
-    worker_memory_limit: str = Field(default="768Mi", description="Default limit; a SellerBot may override it")
+    # Packing: up to this many SellerBots share one worker pod (one browser, one context per bot);
+    # ``spec.placement: dedicated`` keeps a bot alone. 1 gives every bot its own pod.
+    worker_pod_capacity: int = Field(default=10, ge=1, le=100)
+    # A pod's memory = base + per bot x capacity (request), plus headroom (limit). Measured (bench/bot_memory.py,
+    # bench/density.py): ~375 MB PSS for the Python process, Playwright's driver and Chromium, ~22 MB per
+    # extra bot context; the cgroup is charged more than PSS (page cache of the browser's binary).
+    worker_memory_base: str = "448Mi"
+    worker_memory_per_bot: str = "40Mi"
+    worker_memory_headroom: float = Field(default=0.3, ge=0, le=4)
+    worker_memory_request: str | None = Field(default=None, description="Fixed request of every pod (else computed)")
+    worker_memory_limit: str | None = Field(default=None, description="Fixed limit of every pod (else computed)")
     worker_cpu_request: str = "50m"
     worker_cpu_limit: str | None = None
     worker_health_port: int = Field(default=8080, ge=1, le=65535)

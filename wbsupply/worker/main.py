@@ -2,7 +2,13 @@
 
 - ``Supervisor(context)`` — a runtime component (``name = "supervisor"``, ``async run(stop)``): one shared
   Chromium, one bot per WB account that is not STOPPED; accounts added or stopped later are picked up.
-- ``run_worker(bot, settings)`` — one bot in this process with its ``/healthz`` (cluster pod).
+- ``run_worker(bot, settings)`` — one bot in this process with its ``/healthz`` (a dedicated cluster pod).
+- ``run_pool(path, settings)`` — the bots listed in a file (the operator's ConfigMap, mounted) sharing one browser,
+  with one ``/healthz`` (a packed cluster pod): bots added to or removed from the file are picked up or let go
+  within seconds, the others keep running.
+
+Only what a worker needs is imported here: no web framework, templates, migrations or sandbox
+(``tests/worker/test_worker_pool.py`` checks it in a fresh interpreter).
 """
 
 from __future__ import annotations
@@ -10,7 +16,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import col, select
@@ -72,6 +83,11 @@ class Supervisor:
 
     name = "supervisor"
 
+    @staticmethod
+    def memory() -> int:
+        """What each bot's heartbeat reports: the PSS of this process tree (the embedded runtime has no limit)."""
+        return tree_pss()
+
     def __init__(self, context: ProcessContext, control: ControlPlane | None = None) -> None:
         self.context = context
         self.settings: Settings = context.settings
@@ -83,6 +99,7 @@ class Supervisor:
         context.worker_health = self.health
         self._host: BrowserHost | None = None
         self._bots: dict[int, tuple[asyncio.Task[None], asyncio.Event]] = {}
+        self.instances: dict[int, Bot] = {}  # the running bots, by account id
         self._started: dict[int, dt.datetime] = {}
         self._hold_until: dict[int, dt.datetime] = {}  # a crashed bot waits before its restart
         self._crashes: dict[int, list[dt.datetime]] = {}
@@ -103,8 +120,17 @@ class Supervisor:
                 await self._host.stop()
             self.engine.dispose()
 
+    async def _wanted(self) -> dict[int, dt.datetime | None]:
+        return await asyncio.to_thread(runnable_bots, self.engine)
+
+    def _control_for(self, bot_id: int) -> ControlPlane:
+        return self.control
+
+    async def _let_go(self, bot_id: int) -> None:
+        """A bot's task ended (stopped, removed or crashed): its context is closed by the bot itself."""
+
     async def _supervise(self) -> None:
-        wanted = await asyncio.to_thread(runnable_bots, self.engine)
+        wanted = await self._wanted()
         now = dt.datetime.now(dt.UTC)
         for bot_id, (task, bot_stop) in list(self._bots.items()):
             if bot_id not in wanted:
@@ -114,17 +140,21 @@ class Supervisor:
                 await self._note_restart(bot_id, reason)
             if task.done():
                 del self._bots[bot_id]
+                self.instances.pop(bot_id, None)
                 self.health.bots.pop(bot_id, None)
                 if not task.cancelled() and task.exception() is not None:
+                    # Only this bot's context is gone: it comes back after a pause, the others never stopped.
                     self._hold_until[bot_id] = now + dt.timedelta(seconds=RESTART_BACKOFF_S)
                     await self._failed(bot_id, task.exception())
+                await self._let_go(bot_id)
         for bot_id in wanted.keys() - self._bots.keys():
             if self._hold_until.get(bot_id, now) > now:
                 continue
             host = await self._browser()
             bot_stop = asyncio.Event()
-            bot = Bot(bot_id, self.control, self.feed, host, self.config, self.health, tree_pss)
+            bot = Bot(bot_id, self._control_for(bot_id), self.feed, host, self.config, self.health, self.memory)
             self._bots[bot_id] = (asyncio.create_task(bot.run(bot_stop), name=f"bot-{bot_id}"), bot_stop)
+            self.instances[bot_id] = bot
             self._started[bot_id] = now
 
     def _restart_reason(self, bot_id: int, asked_at: dt.datetime | None, now: dt.datetime) -> str | None:
@@ -179,6 +209,76 @@ class Supervisor:
             log.exception("bot %s: could not record the crash", bot_id)
 
 
+def read_pool(path: Path) -> dict[int, str]:
+    """Account id -> SellerBot name of the bots listed in the pool file; empty while it cannot be read.
+
+    The file is the operator's ConfigMap mounted into the pod: ``{"bots": [{"name": ..., "accountId": ...}]}``.
+    The kubelet swaps it atomically (a symlink), so a read never sees half a file.
+    """
+    try:
+        listed = json.loads(path.read_text())["bots"]
+        return {int(item["accountId"]): str(item["name"]) for item in listed}
+    except (OSError, ValueError, KeyError, TypeError):
+        log.warning("pool file %s cannot be read; keeping no bots until it can", path)
+        return {}
+
+
+class PoolSupervisor(Supervisor):
+    """The bots of one packed worker pod: those of the pool file, one browser, one context per bot.
+
+    Each bot reports to its own SellerBot (a mirrored control plane per bot); memory is the pod's cgroup
+    charge, which is what its limit applies to. The browser starts at once: the pod's probes check it.
+    """
+
+    name = "pool"
+
+    @staticmethod
+    def memory() -> int:
+        return pod_memory_bytes()  # the pod's limit applies to its cgroup
+
+    def __init__(self, context: ProcessContext, pool_file: Path) -> None:
+        super().__init__(context)
+        self.pool_file = pool_file
+        self.members: dict[int, str] = {}
+        self._controls: dict[int, ControlPlane] = {}
+
+    async def _wanted(self) -> dict[int, dt.datetime | None]:
+        self.members = await asyncio.to_thread(read_pool, self.pool_file)
+        runnable = await super()._wanted()
+        if not self.members or not self._bots:
+            self.health.last_heartbeat = time.monotonic()  # nothing to beat for yet
+        return {bot_id: runnable[bot_id] for bot_id in self.members if bot_id in runnable}
+
+    def _control_for(self, bot_id: int) -> ControlPlane:
+        # In a pod (the operator sets the namespace) each bot reports to its SellerBot; elsewhere to the database.
+        in_pod = bool(os.environ.get("WBSUPPLY_BOT_NAMESPACE"))
+        control = cluster_control_plane(LocalControlPlane(self.engine), bot_id, self.members[bot_id], pod=in_pod)
+        self._controls[bot_id] = control
+        return control
+
+    async def _let_go(self, bot_id: int) -> None:
+        control = self._controls.pop(bot_id, None)
+        if control is not None:
+            await close_control_plane(control)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self._browser()
+        server = asyncio.create_task(serve_health(self.health, "0.0.0.0", self.settings.health_port, stop))
+        try:
+            await super().run(stop)
+        finally:
+            for bot_id in list(self._controls):
+                await self._let_go(bot_id)
+            stop.set()
+            await asyncio.gather(server, return_exceptions=True)
+
+
+def run_pool(pool_file: Path, settings: Settings) -> None:
+    """``wbsupply worker --pool FILE``: the bots of a packed worker pod, until SIGTERM."""
+
+    _until_signal(settings, lambda feed, stop: PoolSupervisor(ProcessContext(settings, feed), pool_file).run(stop))
+
+
 def resolve_bot_id(bot: str, settings: Settings) -> int:
     """``--bot 12`` locally; in a pod ``--bot <SellerBot name>`` with the account id in the environment."""
     if bot.isdigit():
@@ -224,10 +324,16 @@ def run_worker(bot: str, settings: Settings) -> None:
     """``wbsupply worker --bot ID``: one bot per process (the cluster's worker pod)."""
     bot_id = resolve_bot_id(bot, settings)
 
+    _until_signal(settings, lambda feed, stop: serve_one_bot(bot_id, settings, feed, stop, bot_name=bot))
+
+
+def _until_signal(settings: Settings, serve: Callable[[SlotFeed, asyncio.Event], Awaitable[None]]) -> None:
+    """Run ``serve`` with the slot feed of the settings until SIGTERM or SIGINT."""
+
     async def main(stop: asyncio.Event) -> None:
         feed = make_feed(settings)
         try:
-            await serve_one_bot(bot_id, settings, feed, stop, bot_name=bot)
+            await serve(feed, stop)
         finally:
             await feed.close()
 
