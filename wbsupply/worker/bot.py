@@ -277,7 +277,7 @@ class Bot:
         text = "Сессия WB завершилась, автоматически восстановить её не удалось. Подключите аккаунт WB заново"
         await self._need_login(text)
         for task in await self.control.active_tasks(self.id):
-            if task.phase is TaskPhase.WATCHING:
+            if task.phase is TaskPhase.WATCHING and str(self.id) not in task.spec.racers:  # racers' bots go on
                 await self.control.move_task(task.id, TaskPhase.PENDING, "Бот ждёт повторного подключения WB")
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M")
         notice = Notice(self.record.owner_id, NoticeKind.AUTH_LOST, f"auth_lost:{self.id}:{stamp}",

@@ -65,6 +65,7 @@ def _account_id_of(data: dict[str, Any]) -> int:
 def create_task(session: Session, user: User, data: dict[str, Any]) -> SupplyTask:
     account = wb.get_account(session, user, _account_id_of(data))
     spec = parse_spec(data, account.id or 0)
+    _check_racers(session, user, spec)
     active = session.exec(
         select(SupplyTask.id).where(col(SupplyTask.owner_id) == user.id, col(SupplyTask.phase).in_(ACTIVE))
     ).all()
@@ -78,6 +79,14 @@ def create_task(session: Session, user: User, data: dict[str, Any]) -> SupplyTas
         session.rollback()
         _refuse_claimed(session, account.id or 0, claim, None)
         raise
+
+
+def _check_racers(session: Session, user: User, spec: SupplyTaskSpec) -> None:
+    """Racing accounts must be the seller's own: another seller's account is "not found", like a missing one."""
+    for account_id in spec.racers:
+        if not 1 <= int(account_id) <= MAX_ROW_ID:
+            raise NotFound(wb.NOT_FOUND)
+        wb.get_account(session, user, int(account_id))
 
 
 def _refuse_claimed(session: Session, account_id: int, claim: str | None, task_id: int | None) -> None:
@@ -138,6 +147,7 @@ def update_task(session: Session, user: User, task_id: int, data: dict[str, Any]
     merged = {**task.spec, **data}
     account = wb.get_account(session, user, _account_id_of(merged))
     spec = parse_spec(merged, account.id or 0)
+    _check_racers(session, user, spec)
     claim = claim_key(spec)
     _refuse_claimed(session, account.id or 0, claim, task.id)
     before = control.snapshot(task, control.TASK_FIELDS)
