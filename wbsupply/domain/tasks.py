@@ -89,7 +89,7 @@ class SupplyTaskSpec(BaseModel):
     @classmethod
     def _racers_have_drafts(cls, value: dict[str, str]) -> dict[str, str]:
         cleaned = {key.strip(): draft.strip() for key, draft in value.items()}
-        if any(not key.isdigit() for key in cleaned):
+        if any(not (key.isascii() and key.isdigit()) or len(key) > 20 for key in cleaned):
             raise _rule("Другие аккаунты WB: неверный номер аккаунта")
         if any(not draft or len(draft) > MAX_DRAFT_ID_LENGTH for draft in cleaned.values()):
             raise _rule("Для каждого другого аккаунта WB укажите его черновик поставки")
