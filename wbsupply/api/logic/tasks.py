@@ -291,6 +291,9 @@ def form_to_data(form: dict[str, Any], warehouse_ids: list[int]) -> dict[str, An
     weekdays = form.get("weekdays")
     if weekdays:
         data["weekdays"] = weekdays
+    # Racing: «racer_<account id>» = that account's own draft (blank: the account does not race).
+    data["racers"] = {name.removeprefix("racer_"): value.strip() for name, value in form.items()
+                      if name.startswith("racer_") and isinstance(value, str) and value.strip()}
     preset = form.get("preset")  # «без выходных», «без выходных и праздников»: ticks the boxes for the seller
     if preset in ("workdays", "workdays_holidays"):  # the ticked workdays, or all of Monday to Friday
         ticked = [str(day) for day in data.get("weekdays") or [] if str(day) in "01234"]
