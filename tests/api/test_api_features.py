@@ -241,3 +241,26 @@ def test_wb_api_token_is_stored_encrypted(make_person, engine: Engine) -> None:
         blob = session.get(WbAccount, account).api_token_blob
     assert blob and token.encode() not in blob
     assert seller.client.put(url, json={"token": ""}, headers=seller.csrf()).json()["has_api_token"] is False
+
+
+def test_racing_accounts_are_the_sellers_own(make_person, engine: Engine) -> None:
+    """A task may list the seller's other WB accounts (each with its own draft); another seller's account is
+    «not found», exactly like a missing one, and no task is made."""
+    seller, stranger = make_person(plan_limit=50), make_person()
+    primary = seller.add_account(engine, "+79001110001")
+    second = seller.add_account(engine, "+79001110002")
+    foreign = stranger.add_account(engine, "+79001110003")
+    created = seller.post("/api/v1/tasks", json=task_body(primary, racers={str(second): "draft-of-second"}))
+    assert created.status_code == 201, created.text
+    assert created.json()["spec"]["racers"] == {str(second): "draft-of-second"}
+
+    refused = seller.post("/api/v1/tasks", json=task_body(primary, racers={str(foreign): "draft-x"}))
+    assert refused.status_code == 404
+    edited = seller.patch(f"/api/v1/tasks/{created.json()['id']}", json={"racers": {str(foreign): "draft-x"}})
+    assert edited.status_code == 404
+    assert seller.post("/api/v1/tasks", json=task_body(primary, racers={str(primary): "d"})).status_code == 422
+    no_draft = seller.post("/api/v1/tasks", json=task_body(primary, racers={str(second): " "}))
+    assert no_draft.status_code == 422 and "черновик" in no_draft.json()["detail"]
+    with session_scope(engine) as session:
+        specs = [task.spec for task in session.query(SupplyTask).all()]
+    assert [spec.get("racers") for spec in specs] == [{str(second): "draft-of-second"}]

@@ -126,3 +126,33 @@ def test_settings_form_creates_a_telegram_code(make_person) -> None:
     page = seller.client.post("/settings/telegram", data={"csrf_token": token})
     assert re.search(r"/start [A-Z2-9]{8}", page.text)
     assert "Telegram-бот сервиса ещё не настроен" in page.text  # no bot configured: said so, not a dead end
+
+
+def test_task_form_lets_the_sellers_other_accounts_race_and_refuses_a_stranger_account(
+    make_person, engine: Engine
+) -> None:
+    seller, stranger = make_person(), make_person()
+    primary = seller.add_account(engine, "+79002220001")
+    second = seller.add_account(engine, "+79002220002")
+    foreign = stranger.add_account(engine, "+79002220003")
+    page = seller.client.get("/tasks/new")
+    assert "Бронировать несколькими аккаунтами WB" in page.text and f'name="racer_{second}"' in page.text
+    assert f'name="racer_{foreign}"' not in page.text  # only the seller's own accounts are offered
+    token = _csrf(seller.client, "/tasks/new")
+    form = {"csrf_token": token, "account_id": str(primary), "draft_id": "draft-a", "box_type": "boxes",
+            "wh": ["507"], "max_coefficient": "0", "mode": "book", f"racer_{second}": " draft-b "}
+    forged = seller.client.post("/tasks/new", data={**form, f"racer_{foreign}": "draft-x"}, follow_redirects=False)
+    assert forged.status_code == 404
+    with session_scope(engine) as session:
+        assert session.query(SupplyTask).count() == 0
+    response = seller.client.post("/tasks/new", data=form, follow_redirects=False)
+    assert response.status_code == 303, response.text[:3000]
+    with session_scope(engine) as session:
+        task = session.query(SupplyTask).one()
+        assert (task.account_id, task.spec["racers"]) == (primary, {str(second): "draft-b"})
+    edit = seller.client.get(f"/tasks/{task.id}/edit")
+    assert edit.status_code == 200 and 'value="draft-b"' in edit.text
+    cleared = seller.client.post(f"/tasks/{task.id}", data={**form, f"racer_{second}": ""}, follow_redirects=False)
+    assert cleared.status_code == 303
+    with session_scope(engine) as session:
+        assert session.get(SupplyTask, task.id).spec["racers"] == {}

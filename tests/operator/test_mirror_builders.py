@@ -50,6 +50,7 @@ def full_spec() -> SupplyTaskSpec:
         skip_dates=frozenset({dt.date(2026, 12, 12), dt.date(2026, 12, 5)}), max_coefficient=1,
         max_logistics_coefficient=120, deadline=dt.datetime(2026, 12, 18, 21, 0, tzinfo=dt.UTC),
         max_storage_coefficient=150, min_days_ahead=2, skip_holidays=True, improve="both", max_moves=3,
+        racers={"43": "d-2"},
     )
 
 

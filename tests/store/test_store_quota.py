@@ -15,6 +15,7 @@ from sqlmodel import select as orm_select
 
 from wbsupply.domain.statuses import BoxType
 from wbsupply.store import Booking, BookingState, make_engine
+from wbsupply.store.models import WbAccount
 from wbsupply.store.quota import QuotaError, Reservation, Usage, commit, month_key, release, reserve, usage
 
 MONTH = "2026-11"
@@ -132,8 +133,10 @@ def test_month_key_follows_moscow_calendar() -> None:
 # --- concurrency: separate connections released at the same instant ----------------------------------------
 
 
-def race(url: str, attempts: list[tuple[int, int]], month: str, limit: int) -> list[Reservation | None]:
-    """Run ``reserve(user, month, limit, task)`` for every (user, task) at once, each on its own engine."""
+def race(url: str, attempts: list[tuple[int, int]], month: str, limit: int,
+         accounts: list[int] | None = None) -> list[Reservation | None]:
+    """Run ``reserve(user, month, limit, task)`` for every (user, task) at once, each on its own engine
+    (``accounts``: the WB account each attempt reserves for, racing accounts of one task)."""
     engines = [make_engine(url) for _ in attempts]
     for engine in engines:  # connect first, so the race is about the reservation, not about connecting
         engine.connect().close()
@@ -142,7 +145,7 @@ def race(url: str, attempts: list[tuple[int, int]], month: str, limit: int) -> l
     def attempt(index: int) -> Reservation | None:
         user_id, task_id = attempts[index]
         start.wait()
-        return reserve(engines[index], user_id, month, limit, task_id)
+        return reserve(engines[index], user_id, month, limit, task_id, accounts[index] if accounts else None)
 
     try:
         with ThreadPoolExecutor(max_workers=len(attempts)) as pool:
@@ -198,3 +201,37 @@ def test_sellers_do_not_share_a_limit(database_url: str, engine: Engine, make_se
     results = race(database_url, attempts, MONTH, 2)
     assert sum(result is not None for result in results) == 6
     assert {usage(engine, seller.user_id, MONTH).reserved for seller in sellers} == {2}
+
+
+def test_racing_accounts_of_one_task_get_one_holder_and_count_once(
+    database_url: str, engine: Engine, make_seller: MakeSeller
+) -> None:
+    """Several WB accounts race for one task: every one gets the same booking, naming one holder account; only
+    that account's bot books. After a release the next account to reserve holds it (and its preorder is gone)."""
+    seller = make_seller()
+    task = seller.task_ids[0]
+    with Session(engine) as session:
+        extra = [WbAccount(owner_id=seller.user_id, phone=f"+7911000{n:04d}") for n in range(3)]
+        session.add_all(extra)
+        session.commit()
+        accounts = [seller.account_id, *[account.id for account in extra if account.id is not None]]
+    results = race(database_url, [(seller.user_id, task)] * 8, MONTH, 5, accounts=accounts * 2)
+    assert all(result is not None for result in results)
+    holders = {result.account_id for result in results if result is not None}
+    assert len(holders) == 1 and holders <= set(accounts)
+    assert usage(engine, seller.user_id, MONTH).reserved == 1 and booking_count(engine, task) == 1
+
+    [holder] = holders
+    held = next(result for result in results if result is not None)
+    with Session(engine) as session:
+        row = session.exec(orm_select(Booking).where(col(Booking.task_id) == task)).one()
+        row.preorder_id = 34601223
+        session.add(row)
+        session.commit()
+    assert release(held)
+    other = next(account for account in accounts if account != holder)
+    again = reserve(engine, seller.user_id, MONTH, 5, task, other)
+    assert again is not None and again.account_id == other
+    with Session(engine) as session:
+        row = session.exec(orm_select(Booking).where(col(Booking.task_id) == task)).one()
+        assert (row.account_id, row.preorder_id) == (other, None)

@@ -57,6 +57,18 @@ def add_seller(engine: Engine, market: Any, phone: str, *, suppliers: int = 1, p
         return user.id, account.id, seller
 
 
+def add_account(engine: Engine, market: Any, user_id: int, phone: str) -> tuple[int, Any]:
+    """A second WB account (a new sandbox seller) of an existing user; returns (account id, sandbox seller)."""
+    seller = market.create_seller(phone=phone)
+    with session_scope(engine) as session:
+        token = api_token_box(SECRET).encrypt(seller.api_token.encode())
+        account = WbAccount(owner_id=user_id, phone=phone, api_token_blob=token)
+        session.add(account)
+        session.flush()
+        assert account.id is not None
+        return account.id, seller
+
+
 def add_admin(engine: Engine) -> int:
     with session_scope(engine) as session:
         admin = User(email="admin@example.test", password_hash="x", role=Role.ADMIN)

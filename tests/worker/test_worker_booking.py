@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from bot_harness import (
     WAREHOUSE_ID,
+    add_account,
     add_seller,
     add_task,
     bot_config,
@@ -374,3 +375,73 @@ async def test_a_draft_wb_does_not_have_is_flagged_before_any_slot_and_the_fixed
         await feed.publish([opened(day)])
         await eventually(lambda: phase_of(db, task_id) is TaskPhase.BOOKED, what="booked")
     assert quota.usage(db, user_id, quota.month_key()) == quota.Usage(used=1, reserved=0)
+
+
+
+async def test_two_accounts_race_for_one_task_and_exactly_one_supply_is_booked(
+    sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
+) -> None:
+    """Racing: one task names the seller's two WB accounts, each with its own draft; both bots watch and see
+    the slot (WB has room for both supplies), the first to hold the task's booking books, the other stands down."""
+    market = sandbox.market
+    phone_a, phone_b = "+79270000881", "+79270000882"
+    user_id, account_a, seller_a = add_seller(db, market, phone_a)
+    account_b, seller_b = add_account(db, market, user_id, phone_b)
+    draft_a = market.create_draft(seller_a.suppliers[0].id, [("2040000000017", 10)])
+    draft_b = market.create_draft(seller_b.suppliers[0].id, [("2040000000017", 10)])
+    task_id = add_task(db, user_id, account_a, None, draft_id=draft_a.id, racers={str(account_b): draft_b.id})
+    day = msk_day(market, 6)
+    config = bot_config(sandbox)
+    async with running_bot(account_a, db, feed, host, config) as bot_a, \
+            running_bot(account_b, db, feed, host, config) as bot_b:
+        await login_through_relay(db, market, account_a, phone_a)
+        await login_through_relay(db, market, account_b, phone_b)
+        await eventually(lambda: task_id in bot_a.bot.tasks and task_id in bot_b.bot.tasks, what="both watch")
+        market.open_slot(WAREHOUSE_ID, day, BoxType.BOXES, capacity=5)
+        await feed.publish([opened(day)])
+        await eventually(lambda: phase_of(db, task_id) is TaskPhase.BOOKED, what="booked")
+        # Both bots let the booked task go (the loser stood down or saw it booked; it never planned).
+        await eventually(lambda: task_id not in bot_a.bot.tasks and task_id not in bot_b.bot.tasks,
+                         what="both bots let go")
+    [booking] = rows(db, Booking, Booking.task_id == task_id)
+    winner, loser = (seller_a, seller_b) if booking.account_id == account_a else (seller_b, seller_a)
+    assert booking.account_id in (account_a, account_b)
+    supplies = [b for b in market.bookings() if b.seller_id in (seller_a.id, seller_b.id)]
+    assert [(b.seller_id, b.date) for b in supplies] == [(winner.id, day)]
+    assert (booking.state, booking.supply_id) == (BookingState.CONFIRMED, supplies[0].supply_id)
+    assert quota.usage(db, user_id, booking.month) == quota.Usage(used=1, reserved=0)
+    assert all(p.status_id == 1 for p in market.list_preorders(loser.suppliers[0].id))  # nothing planned
+
+
+async def test_a_racing_bot_stands_down_while_another_account_holds_the_task(
+    sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
+) -> None:
+    """Account A holds the task's booking (its bot is mid-booking): B's bot sees the slot, stands down without
+    asking WB; once A's attempt is given back, B books with its own draft and the booking row names B."""
+    market = sandbox.market
+    phone_a, phone_b = "+79270000883", "+79270000884"
+    user_id, account_a, seller_a = add_seller(db, market, phone_a)
+    account_b, seller_b = add_account(db, market, user_id, phone_b)
+    draft_a = market.create_draft(seller_a.suppliers[0].id, [("2040000000017", 10)])
+    draft_b = market.create_draft(seller_b.suppliers[0].id, [("2040000000017", 10)])
+    task_id = add_task(db, user_id, account_a, None, draft_id=draft_a.id, racers={str(account_b): draft_b.id})
+    held = quota.reserve(db, user_id, quota.month_key(), 5, task_id, account_a)
+    assert held is not None and held.account_id == account_a
+    day = msk_day(market, 7)
+    async with running_bot(account_b, db, feed, host, bot_config(sandbox)):
+        await login_through_relay(db, market, account_b, phone_b)
+        await eventually(lambda: phase_of(db, task_id) is TaskPhase.WATCHING, what="watching")
+        market.open_slot(WAREHOUSE_ID, day, BoxType.BOXES, capacity=5)
+        await feed.publish([opened(day)])
+        await eventually(lambda: any("another account" in e.message for e in rows(db, EventLog,
+                                                                                  EventLog.task_id == task_id)),
+                         what="stood down")
+        assert market.list_preorders(seller_b.suppliers[0].id) == []  # B made no preorder, planned nothing
+        assert [b.account_id for b in rows(db, Booking, Booking.task_id == task_id)] == [account_a]
+        quota.release(held)  # A's attempt did not happen
+        await feed.publish([opened(day)])
+        await eventually(lambda: phase_of(db, task_id) is TaskPhase.BOOKED, what="booked by B")
+    [booking] = rows(db, Booking, Booking.task_id == task_id)
+    assert (booking.account_id, booking.state) == (account_b, BookingState.CONFIRMED)
+    assert [b.seller_id for b in market.bookings() if b.seller_id in (seller_a.id, seller_b.id)] == [seller_b.id]
+    assert quota.usage(db, user_id, booking.month) == quota.Usage(used=1, reserved=0)

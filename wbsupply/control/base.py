@@ -84,6 +84,7 @@ class BookingRecord:
     coefficient: float | None = None
     supply_id: int | None = None
     plan_requested: bool = False  # plan/add was (about to be) sent for this attempt
+    account_id: int | None = None  # the WB account holding it (racing tasks: only its bot books)
 
     def slot(self) -> Slot | None:
         """The slot this booking was attempted for (written before WB was asked), if any."""
@@ -128,14 +129,17 @@ class ControlPlane(Protocol):
 
     # --- tasks ---
     async def active_tasks(self, bot_id: int) -> list[TaskRecord]:
-        """The bot's tasks that are not final (Pending, Watching, Booking, QuotaExceeded)."""
+        """The bot's tasks that are not final (Pending, Watching, Booking, QuotaExceeded), its racing ones
+        included (their spec as this account books it: :meth:`SupplyTaskSpec.for_account`)."""
 
     async def move_task(self, task_id: int, phase: TaskPhase, message: str | None = None) -> TaskRecord:
         """Apply a task transition (``IllegalTransition`` if the machine forbids it)."""
 
     # --- bookings ---
-    async def reserve_booking(self, task: TaskRecord, limit: int) -> BookingRecord | None:
-        """Hold one booking of this month for ``task``; None when the seller's limit is reached."""
+    async def reserve_booking(self, task: TaskRecord, limit: int, account_id: int | None = None
+                              ) -> BookingRecord | None:
+        """Hold one booking of this month for ``task`` by ``account_id``; None when the seller's limit is reached.
+        A booking held by another account (racing) comes back with that ``account_id``: stand down."""
 
     async def mark_booking_attempt(self, booking_id: int, *, preorder_id: int, slot: Slot) -> None:
         """Write what is about to be booked onto the reserved row, before the cabinet is asked."""
@@ -168,7 +172,8 @@ class ControlPlane(Protocol):
         """Bookings the seller may still make this month (reserved ones count as used)."""
 
     async def open_bookings(self, bot_id: int) -> list[BookingRecord]:
-        """RESERVED bookings of the bot's tasks: in flight, or cut short by a crash."""
+        """RESERVED bookings of the bot's tasks (racing ones included, whichever account holds them): in
+        flight, or cut short by a crash."""
 
     # --- journal ---
     async def log_event(self, bot_id: int, message: str, *, level: str = "INFO", task_id: int | None = None,

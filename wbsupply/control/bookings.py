@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, or_, update
+from sqlalchemy import Engine, func, or_, update
 from sqlmodel import Session, col, select
 
 from wbsupply.control.base import BookingRecord, Notice, TaskRecord
@@ -122,7 +122,9 @@ def improvable(engine: Engine, bot_id: int) -> list[tuple[TaskRecord, BookingRec
         rows = session.exec(
             select(SupplyTask, Booking)
             .join(Booking, col(Booking.task_id) == col(SupplyTask.id))
-            .where(col(SupplyTask.account_id) == bot_id, col(SupplyTask.phase) == TaskPhase.BOOKED,
+            # The account that booked the supply moves it (a racing task's winner, not always the task's own).
+            .where(func.coalesce(col(Booking.account_id), col(SupplyTask.account_id)) == bot_id,
+                   col(SupplyTask.phase) == TaskPhase.BOOKED,
                    col(Booking.state) == BookingState.CONFIRMED)
         ).all()
         found = []

@@ -13,6 +13,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
@@ -64,7 +65,7 @@ def booking_record(row: Booking) -> BookingRecord:
         id=row.id, task_id=row.task_id, user_id=row.user_id, month=row.month, state=row.state.value,
         preorder_id=row.preorder_id, warehouse_id=row.warehouse_id, warehouse_name=row.warehouse_name,
         slot_date=row.slot_date, box_type=row.box_type, coefficient=row.coefficient, supply_id=row.supply_id,
-        plan_requested=row.plan_requested_at is not None,
+        plan_requested=row.plan_requested_at is not None, account_id=row.account_id,
     )
 
 
@@ -195,12 +196,7 @@ class LocalControlPlane:
     async def active_tasks(self, bot_id: int) -> list[TaskRecord]:
         def run() -> list[TaskRecord]:
             with session_scope(self.engine) as session:
-                rows = session.exec(
-                    select(SupplyTask).where(
-                        SupplyTask.account_id == bot_id, col(SupplyTask.phase).in_(ACTIVE_PHASES)
-                    ).order_by(col(SupplyTask.id))
-                ).all()
-                return [task_record(row) for row in rows]
+                return [record for record, _ in self._visible_tasks(session, bot_id, ACTIVE_PHASES)]
 
         return await self._run(run)
 
@@ -221,9 +217,27 @@ class LocalControlPlane:
         return await self._run(run)
 
     # --- bookings ------------------------------------------------------------------------------------
-    async def reserve_booking(self, task: TaskRecord, limit: int) -> BookingRecord | None:
+    def _visible_tasks(self, session: Session, bot_id: int, phases: tuple[TaskPhase, ...]
+                       ) -> list[tuple[TaskRecord, SupplyTask]]:
+        """The account's tasks in ``phases``: its own, and its seller's tasks it races for (spec as it books)."""
+        account = self._account(session, bot_id)
+        rows = session.exec(
+            select(SupplyTask).where(
+                SupplyTask.owner_id == account.owner_id, col(SupplyTask.phase).in_(phases)
+            ).order_by(col(SupplyTask.id))
+        ).all()
+        mine = str(bot_id)
+        found = []
+        for row in rows:
+            if row.account_id == bot_id or mine in (row.spec.get("racers") or {}):
+                record = task_record(row)
+                found.append((replace(record, spec=record.spec.for_account(mine)), row))
+        return found
+
+    async def reserve_booking(self, task: TaskRecord, limit: int, account_id: int | None = None
+                              ) -> BookingRecord | None:
         def run() -> BookingRecord | None:
-            reservation = quota.reserve(self.engine, task.owner_id, quota.month_key(), limit, task.id)
+            reservation = quota.reserve(self.engine, task.owner_id, quota.month_key(), limit, task.id, account_id)
             if reservation is None:
                 return None
             with session_scope(self.engine) as session:
@@ -299,12 +313,13 @@ class LocalControlPlane:
     async def open_bookings(self, bot_id: int) -> list[BookingRecord]:
         def run() -> list[BookingRecord]:
             with session_scope(self.engine) as session:
+                tasks = {row.id: row for _, row in self._visible_tasks(session, bot_id, tuple(TaskPhase))}
                 rows = session.exec(
-                    select(Booking)
-                    .join(SupplyTask, col(SupplyTask.id) == col(Booking.task_id))
-                    .where(SupplyTask.account_id == bot_id, Booking.state == BookingState.RESERVED)
+                    select(Booking).where(col(Booking.task_id).in_(list(tasks)), Booking.state == BookingState.RESERVED)
                 ).all()
-                return [booking_record(row) for row in rows]
+                # A row from before racing belongs to its task's account.
+                return [replace(booking_record(row), account_id=row.account_id or tasks[row.task_id].account_id)
+                        for row in rows]
 
         return await self._run(run)
 

@@ -166,8 +166,9 @@ class MirroringControlPlane:
 
     # --- bookings ---
 
-    async def reserve_booking(self, task: TaskRecord, limit: int) -> BookingRecord | None:
-        return await self.inner.reserve_booking(task, limit)
+    async def reserve_booking(self, task: TaskRecord, limit: int, account_id: int | None = None
+                              ) -> BookingRecord | None:
+        return await self.inner.reserve_booking(task, limit, account_id)
 
     async def mark_booking_attempt(self, booking_id: int, *, preorder_id: int, slot: Slot) -> None:
         await self.inner.mark_booking_attempt(booking_id, preorder_id=preorder_id, slot=slot)

@@ -33,6 +33,7 @@ MAX_LOGISTICS_COEFFICIENT = 1000  # percent
 MAX_STORAGE_COEFFICIENT = 1000  # percent
 MAX_PALLETS = 100  # monopallets of one supply
 MAX_MOVES = 5  # reschedules of one booked supply (each is a plan/update in WB's cabinet)
+MAX_RACERS = 4  # other WB accounts of the seller racing for one task
 MAX_ID = 2**63 - 1  # ids are signed 64-bit integers in both databases
 MAX_DATE_RANGE_DAYS = 366  # dates (window, skipped, deadline) at most a year from today
 RULE_ERROR = "task_rule"  # pydantic error type of our own rules; their message is for the seller as is
@@ -80,6 +81,19 @@ class SupplyTaskSpec(BaseModel):
     max_moves: int = Field(default=2, ge=1, le=MAX_MOVES)
     deadline: dt.datetime | None = None
     mode: TaskMode = TaskMode.BOOK
+    # Racing: the seller's other WB accounts that book this task too, each with its own draft (account id ->
+    # draft id). Every bot watches; the first to hold the task's booking books, the others stand down.
+    racers: dict[str, str] = Field(default_factory=dict, max_length=MAX_RACERS)
+
+    @field_validator("racers")
+    @classmethod
+    def _racers_have_drafts(cls, value: dict[str, str]) -> dict[str, str]:
+        cleaned = {key.strip(): draft.strip() for key, draft in value.items()}
+        if any(not (key.isascii() and key.isdigit()) or len(key) > 20 for key in cleaned):
+            raise _rule("Другие аккаунты WB: неверный номер аккаунта")
+        if any(not draft or len(draft) > MAX_DRAFT_ID_LENGTH for draft in cleaned.values()):
+            raise _rule("Для каждого другого аккаунта WB укажите его черновик поставки")
+        return cleaned
 
     @field_validator("account_id")
     @classmethod
@@ -189,6 +203,10 @@ class SupplyTaskSpec(BaseModel):
             raise _rule("Укажите черновик поставки или номер заказа WB либо выберите режим «Только уведомить»")
         if self.improve is not None and self.mode is not TaskMode.BOOK:
             raise _rule("Перенос на лучший слот возможен только в режиме «Бронировать»")
+        if self.racers and self.mode is not TaskMode.BOOK:
+            raise _rule("Несколько аккаунтов бронируют только в режиме «Бронировать»")
+        if self.account_id in self.racers:
+            raise _rule("Основной аккаунт задачи не может быть в списке других аккаунтов")
         if self.pallet_count is not None and self.box_type is not BoxType.MONOPALLETS:
             raise _rule("Количество паллет указывается только для монопаллет")
         has_window = self.date_from is not None or self.date_to is not None
@@ -200,6 +218,14 @@ class SupplyTaskSpec(BaseModel):
             if not self.has_allowed_date(self.date_from, self.date_to):
                 raise _rule(_NO_DAY_LEFT)
         return self
+
+    def for_account(self, account_id: str) -> SupplyTaskSpec:
+        """The task as the bot of ``account_id`` books it: a racer books its own draft (WB drafts and preorders
+        belong to one account), the primary account the task's draft or preorder."""
+        if account_id == self.account_id or account_id not in self.racers:
+            return self
+        return self.model_copy(update={"account_id": account_id, "draft_id": self.racers[account_id],
+                                       "preorder_id": None})
 
     def window(self, today: dt.date) -> tuple[dt.date, dt.date]:
         """First and last date (inclusive) a slot may have, seen from ``today``; may be empty (first > last)."""
@@ -308,6 +334,7 @@ FIELD_LABELS = {
     "pallet_count": "Количество паллет",
     "improve": "Переносить на лучший слот",
     "max_moves": "Переносов не больше",
+    "racers": "Другие аккаунты WB",
     "deadline": "Крайний срок",
     "mode": "Режим",
 }

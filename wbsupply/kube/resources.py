@@ -109,7 +109,7 @@ def task_spec_body(spec: SupplyTaskSpec, bot_name: str) -> dict[str, Any]:
     """The CRD spec (camelCase) of a domain spec; sets become sorted lists so that the body is stable."""
     body: dict[str, Any] = {"sellerBotRef": {"name": bot_name}}
     for key, value in spec.model_dump(mode="json", exclude_none=True).items():
-        if key == "max_moves" and spec.improve is None:
+        if (key == "max_moves" and spec.improve is None) or (key == "racers" and not value):
             continue
         if value is not False:  # switches left off stay out: bodies of older tasks do not change
             body[_camel(key)] = sorted(value) if key in ("weekdays", "skip_dates") else value

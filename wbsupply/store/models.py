@@ -178,6 +178,9 @@ class Booking(SQLModel, table=True):
     coefficient: float | None = None
     supply_id: int | None = Field(default=None, sa_type=BigInteger)
     preorder_id: int | None = Field(default=None, sa_type=BigInteger)
+    # The WB account whose bot holds this booking (racing tasks: the winner; NULL on rows made before racing,
+    # which belong to the task's account). Only this account's bot may plan, confirm or move it.
+    account_id: int | None = Field(default=None, foreign_key="wb_accounts.id", ondelete="SET NULL")
     # Set just before plan/add is sent: WB's planned preorder is ours only if we asked (domain.booking.judge).
     plan_requested_at: datetime | None = None
     reserved_at: datetime = Field(default_factory=utcnow)

@@ -45,6 +45,7 @@ class Reservation:
     user_id: int
     month: str
     state: BookingState  # RESERVED, or CONFIRMED when the task had been booked (and counted) before
+    account_id: int | None = None  # the WB account holding it; another account's bot must stand down
 
     @property
     def counted(self) -> bool:
@@ -66,17 +67,20 @@ def month_key(moment: datetime | None = None) -> str:
     return month_of(moment or utcnow())
 
 
-def reserve(bind: Engine | Session, user_id: int, month: str, limit: int, task_id: int) -> Reservation | None:
-    """Hold one booking of ``month`` for ``task_id``; None when the seller's ``limit`` is reached.
+def reserve(bind: Engine | Session, user_id: int, month: str, limit: int, task_id: int,
+            account_id: int | None = None) -> Reservation | None:
+    """Hold one booking of ``month`` for ``task_id`` by ``account_id``; None when the seller's ``limit`` is reached.
 
     Idempotent per task: while the task's reservation is held or confirmed, calling again returns it
-    without counting again. After :func:`release` the task may reserve anew.
+    without counting again. After :func:`release` the task may reserve anew. The reservation is also the
+    task's exclusive claim among racing accounts: when another account holds it, the returned reservation
+    names that account (``account_id``) and the caller must stand down (never ask WB to plan).
     """
     if not MONTH_PATTERN.match(month):
         raise ValueError(f"month must look like 'YYYY-MM', got {month!r}")
     engine = _engine_of(bind)
     with begin_immediate(engine).connect() as connection, connection.begin() as transaction:
-        reservation = _reserve(connection, engine, user_id, month, limit, task_id)
+        reservation = _reserve(connection, engine, user_id, month, limit, task_id, account_id)
         if reservation is None:
             transaction.rollback()  # also drops the booking row we may have inserted
         return reservation
@@ -155,7 +159,8 @@ def usage(bind: Engine | Session, user_id: int, month: str) -> Usage:
 
 
 def _reserve(
-    connection: Connection, engine: Engine, user_id: int, month: str, limit: int, task_id: int
+    connection: Connection, engine: Engine, user_id: int, month: str, limit: int, task_id: int,
+    account_id: int | None,
 ) -> Reservation | None:
     now = utcnow()
     insert = _insert_for(connection)
@@ -168,20 +173,27 @@ def _reserve(
     # (unique index) and then finds the row instead of counting a second time.
     booking_id = connection.execute(
         insert(Booking)
-        .values(task_id=task_id, user_id=user_id, month=month, state=BookingState.RESERVED, reserved_at=now)
+        .values(task_id=task_id, user_id=user_id, month=month, state=BookingState.RESERVED, reserved_at=now,
+                account_id=account_id)
         .on_conflict_do_nothing(index_elements=["task_id"])
         .returning(col(Booking.id))
     ).scalar_one_or_none()
 
     if booking_id is None:
         existing = connection.execute(
-            select(col(Booking.id), col(Booking.state), col(Booking.month))
+            select(col(Booking.id), col(Booking.state), col(Booking.month), col(Booking.account_id))
             .where(col(Booking.task_id) == task_id)
             .with_for_update()
         ).one()
         if existing.state is not BookingState.RELEASED:
-            return Reservation(engine, existing.id, task_id, user_id, existing.month, existing.state)
+            holder = existing.account_id if existing.account_id is not None else account_id
+            return Reservation(engine, existing.id, task_id, user_id, existing.month, existing.state, holder)
         booking_id = existing.id
+        if existing.account_id != account_id:
+            # Another account's preorder is no use to this one (WB preorders belong to one account).
+            connection.execute(update(Booking).where(col(Booking.id) == booking_id).values(
+                preorder_id=None, warehouse_id=None, warehouse_name=None, slot_date=None, box_type=None,
+                coefficient=None))
 
     took = connection.execute(
         update(MonthlyUsage)
@@ -199,9 +211,9 @@ def _reserve(
         update(Booking)
         .where(col(Booking.id) == booking_id)
         .values(month=month, state=BookingState.RESERVED, reserved_at=now, released_at=None,
-                plan_requested_at=None, supply_id=None)
+                plan_requested_at=None, supply_id=None, account_id=account_id)
     )
-    return Reservation(engine, booking_id, task_id, user_id, month, BookingState.RESERVED)
+    return Reservation(engine, booking_id, task_id, user_id, month, BookingState.RESERVED, account_id)
 
 
 def _lock_booking(connection: Connection, reservation: Reservation) -> tuple[BookingState, str]:

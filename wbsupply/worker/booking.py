@@ -113,6 +113,7 @@ STRATEGIES: dict[str, type[RpcPlan] | type[UiPlan]] = {"rpc": RpcPlan, "ui": UiP
 @dataclass(frozen=True)
 class Outcome:
     kind: str  # booked | taken (slot gone) | error | failed (task unworkable) | unconfirmed | quota | notified
+    # | standdown (racing: another account holds the task's booking)
     message: str = ""
 
 
@@ -203,7 +204,9 @@ class Booker:
             text = f"Поставка по заказу {task.spec.preorder_id} уже запланирована в кабинете WB"
             await self._failed(task, text)
             return Outcome("failed", text)
-        booking = await self.control.reserve_booking(task, self.plan_limit)
+        booking = await self.control.reserve_booking(task, self.plan_limit, self.bot_id)
+        if booking is not None and booking.account_id not in (None, self.bot_id):
+            return await self._stand_down(task, booking, slot)
         if booking is None:
             text = "Лимит бронирований по тарифу на этот месяц исчерпан — задача остановлена"
             await self.control.move_task(task.id, TaskPhase.QUOTA_EXCEEDED, text)
@@ -249,6 +252,14 @@ class Booker:
                 raise
             return outcome
         return await self.confirm(booking, slot, supply_id)
+
+    async def _stand_down(self, task: TaskRecord, booking: BookingRecord, slot: Slot) -> Outcome:
+        """Racing: another of the seller's accounts holds the task's booking. This bot never asks WB to plan
+        (two supplies for one task are impossible); it only notes it and leaves the task to the holder."""
+        text = f"Задачу бронирует другой аккаунт WB (№ {booking.account_id})"
+        await self.control.log_event(self.bot_id, "racing: another account books this task", task_id=task.id,
+                                     payload={"slot": slot.to_dict(), "holder": booking.account_id})
+        return Outcome("standdown", text)
 
     # --- rescheduling ------------------------------------------------------------------------------------
     async def move(self, task: TaskRecord, booking: BookingRecord, slot: Slot) -> Outcome:
@@ -473,6 +484,8 @@ class Booker:
         settled = 0
         open_bookings = await self.control.open_bookings(self.bot_id)
         for booking in open_bookings:
+            if booking.account_id not in (None, self.bot_id):
+                continue  # a racing account holds it: its own bot finishes it
             slot = booking.slot()
             if booking.preorder_id is None or slot is None or not booking.plan_requested:
                 text = "Бронирование прервалось до запроса в WB, ищем дальше. Бронирование не списано"

@@ -12,7 +12,7 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from playwright.async_api import BrowserContext, Response
@@ -277,7 +277,7 @@ class Bot:
         text = "Сессия WB завершилась, автоматически восстановить её не удалось. Подключите аккаунт WB заново"
         await self._need_login(text)
         for task in await self.control.active_tasks(self.id):
-            if task.phase is TaskPhase.WATCHING:
+            if task.phase is TaskPhase.WATCHING and str(self.id) not in task.spec.racers:  # racers' bots go on
                 await self.control.move_task(task.id, TaskPhase.PENDING, "Бот ждёт повторного подключения WB")
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M")
         notice = Notice(self.record.owner_id, NoticeKind.AUTH_LOST, f"auth_lost:{self.id}:{stamp}",
@@ -298,10 +298,13 @@ class Bot:
                 continue
             if task.paused:
                 continue
+            moved = None
             if task.phase is TaskPhase.PENDING and self.authorized:
-                task = await self.control.move_task(task.id, TaskPhase.WATCHING, "Ищем слот")
+                moved = await self.control.move_task(task.id, TaskPhase.WATCHING, "Ищем слот")
             elif task.phase is TaskPhase.QUOTA_EXCEEDED and await self._quota_freed(task):
-                task = await self.control.move_task(task.id, TaskPhase.WATCHING, "Лимит тарифа пополнен, ищем слот")
+                moved = await self.control.move_task(task.id, TaskPhase.WATCHING, "Лимит тарифа пополнен, ищем слот")
+            if moved is not None:  # the spec stays as this account books it (a racer books its own draft)
+                task = replace(moved, spec=task.spec)
             fresh[task.id] = task
         if fresh != self.tasks or self._reposition:
             self._reposition = False

@@ -71,6 +71,7 @@ def _account_id_of(data: dict[str, Any]) -> int:
 def create_task(session: Session, user: User, data: dict[str, Any]) -> SupplyTask:
     account = wb.get_account(session, user, _account_id_of(data))
     spec = parse_spec(data, account.id or 0)
+    _check_racers(session, user, spec)
     active = session.exec(
         select(SupplyTask.id).where(col(SupplyTask.owner_id) == user.id, col(SupplyTask.phase).in_(ACTIVE))
     ).all()
@@ -84,6 +85,14 @@ def create_task(session: Session, user: User, data: dict[str, Any]) -> SupplyTas
         session.rollback()
         _refuse_claimed(session, account.id or 0, claim, None)
         raise
+
+
+def _check_racers(session: Session, user: User, spec: SupplyTaskSpec) -> None:
+    """Racing accounts must be the seller's own: another seller's account is "not found", like a missing one."""
+    for account_id in spec.racers:
+        if not 1 <= int(account_id) <= MAX_ROW_ID:
+            raise NotFound(wb.NOT_FOUND)
+        wb.get_account(session, user, int(account_id))
 
 
 def _refuse_claimed(session: Session, account_id: int, claim: str | None, task_id: int | None) -> None:
@@ -144,6 +153,7 @@ def update_task(session: Session, user: User, task_id: int, data: dict[str, Any]
     merged = {**task.spec, **data}
     account = wb.get_account(session, user, _account_id_of(merged))
     spec = parse_spec(merged, account.id or 0)
+    _check_racers(session, user, spec)
     claim = claim_key(spec)
     _refuse_claimed(session, account.id or 0, claim, task.id)
     before = control.snapshot(task, control.TASK_FIELDS)
@@ -310,6 +320,9 @@ def form_to_data(form: dict[str, Any], warehouse_ids: list[int]) -> dict[str, An
     weekdays = form.get("weekdays")
     if weekdays:
         data["weekdays"] = weekdays
+    # Racing: «racer_<account id>» = that account's own draft (blank: the account does not race).
+    data["racers"] = {name.removeprefix("racer_"): value.strip() for name, value in form.items()
+                      if name.startswith("racer_") and isinstance(value, str) and value.strip()}
     preset = form.get("preset")  # «без выходных», «без выходных и праздников»: ticks the boxes for the seller
     if preset in ("workdays", "workdays_holidays"):  # the ticked workdays, or all of Monday to Friday
         ticked = [str(day) for day in data.get("weekdays") or [] if str(day) in "01234"]

@@ -118,6 +118,9 @@ class TaskIn(Strict):
         default=None, description="once booked, move the supply to a better slot (plan/update); free of the quota")
     max_moves: int | None = Field(default=None, le=domain.MAX_MOVES, description="moves of one booked supply")
     mode: TaskMode | None = Field(default=None, description="notify: alerts only; needs no draft or preorder")
+    racers: dict[str, str] | None = Field(
+        default=None, max_length=domain.MAX_RACERS,
+        description="racing: the seller's other WB account ids -> each one's own draft id; the first to book wins")
 
     def as_data(self) -> dict[str, object]:
         """What the client sent, as the logic takes it (fields not sent stay out: PATCH keeps them)."""

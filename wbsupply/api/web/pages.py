@@ -216,6 +216,7 @@ def task_edit(request: Request, task_id: DbId, user: CurrentUser, session: Sessi
     form["weekdays"] = [str(day) for day in form.get("weekdays", [])]
     form["deadline"] = (form.get("deadline") or "")[:16]
     form["account_id"] = str(task.account_id)
+    form.update({f"racer_{account_id}": draft for account_id, draft in (form.pop("racers", None) or {}).items()})
     return _task_form(request, user, session, form=form, task_id=task_id)
 
 
