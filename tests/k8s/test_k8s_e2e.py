@@ -17,10 +17,11 @@ from typing import Any
 
 import httpx
 import yaml
-from e2e_helpers import CHART, RELEASE, Release, events_of, eventually, example
+from e2e_helpers import CHART, RELEASE, Release, events_of, example
 from kubecluster import FAKE_NODE_LABEL, FAKE_NODE_TAINT
 
 from wbsupply.kube.names import ANNOTATION_RESTART_REQUEST, LABEL_BOT, worker_name
+from wbsupply.testkit import wait_until
 
 WORKER_PROBE = Path(__file__).with_name("worker_probe.py")
 
@@ -51,7 +52,7 @@ def running_pod(release: Release, bot: str) -> dict[str, Any]:
                 return pod
         return None
 
-    return eventually(check, 60, f"a running worker pod of {bot}")
+    return wait_until(check, 60, f"a running worker pod of {bot}")
 
 
 def can_i(release: Release, component: str, *args: str) -> bool:
@@ -102,7 +103,7 @@ def test_each_component_gets_only_the_chart_rbac(release: Release) -> None:
     assert not can_i(release, "monitor", "get", "sellerbots.wbsupply.io", "-n", ns)  # needs no API access
     # The operator made its peering object on start (a chart cannot ship a CR of its own CRD).
     peering = ("get", "clusterkopfpeering", "wbsupply")
-    eventually(lambda: release.cluster.kubectl_run(*peering, check=False).returncode == 0, 30, "ClusterKopfPeering")
+    wait_until(lambda: release.cluster.kubectl_run(*peering, check=False).returncode == 0, 30, "ClusterKopfPeering")
 
 
 def test_first_admin_logs_in_and_the_api_writes_a_sellerbot_with_its_token(release: Release) -> None:
@@ -120,9 +121,9 @@ def test_first_admin_logs_in_and_the_api_writes_a_sellerbot_with_its_token(relea
                            json={"phone": "+79001234567", "label": "e2e", "accept_risk": True})
         assert account.status_code == 201, account.text
     bot = f"bot-{account.json()['id']}"
-    body = eventually(lambda: release.get("sellerbot", bot), 10, f"SellerBot {bot} written by the API")
+    body = wait_until(lambda: release.get("sellerbot", bot), 10, f"SellerBot {bot} written by the API")
     assert body["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "wbsupply-api"
-    eventually(lambda: release.get("deployment", worker_name(bot)), 30, "its worker Deployment")
+    wait_until(lambda: release.get("deployment", worker_name(bot)), 30, "its worker Deployment")
 
 
 def test_monitor_without_wb_tokens_waits_degraded_and_visible(release: Release) -> None:
@@ -145,7 +146,7 @@ def test_sellerbot_applied_with_kubectl_gets_its_worker_on_a_node(release: Relea
     name = "ivanov-42"
     child = worker_name(name)
     for kind in ("serviceaccount", "role", "rolebinding", "deployment"):
-        body = eventually(lambda kind=kind: release.get(kind, child), 30, f"{kind} {child}")
+        body = wait_until(lambda kind=kind: release.get(kind, child), 30, f"{kind} {child}")
         owner = body["metadata"]["ownerReferences"][0]
         assert (owner["kind"], owner["name"], owner.get("controller")) == ("SellerBot", name, True)
     pod = running_pod(release, name)
@@ -163,16 +164,16 @@ def test_sellerbot_applied_with_kubectl_gets_its_worker_on_a_node(release: Relea
         assert status["phase"] == "INITIALIZING" and status["deployment"] == child
         return status
 
-    status = eventually(applied, 30, "status written by the operator")
+    status = wait_until(applied, 30, "status written by the operator")
     assert [c["type"] for c in status["conditions"]] == ["WorkerApplied", "SellerAccepted"]
     assert release.get("secret", "wb-session-42") is not None  # the empty session Secret the worker fills
-    assert eventually(lambda: events_of(release, name), 30, "Events on the SellerBot")
+    assert wait_until(lambda: events_of(release, name), 30, "Events on the SellerBot")
 
 
 def test_worker_token_patches_its_own_bot_and_secret_but_no_other(release: Release) -> None:
     sellerbot(release, "petrov-43", "43")
     running_pod(release, "petrov-43")
-    eventually(lambda: release.get("secret", "wb-session-43"), 30, "the second bot's Secret")
+    wait_until(lambda: release.get("secret", "wb-session-43"), 30, "the second bot's Secret")
     kubeconfig = release.token_kubeconfig(worker_name("ivanov-42"))
     done = subprocess.run(
         [sys.executable, str(WORKER_PROBE), str(kubeconfig), release.namespace, "ivanov-42", "wb-session-42",
@@ -198,19 +199,19 @@ def test_restart_annotation_rolls_a_new_replicaset(release: Release) -> None:
         current = {rs["metadata"]["name"] for rs in release.get("replicasets", selector=f"{LABEL_BOT}={name}")["items"]}
         return current - replicasets
 
-    assert len(eventually(rolled, 30, "a new ReplicaSet")) == 1
-    after = eventually(lambda: (pod := running_pod(release, name))["metadata"]["name"] != before and pod, 60)
+    assert len(wait_until(rolled, 30, "a new ReplicaSet")) == 1
+    after = wait_until(lambda: (pod := running_pod(release, name))["metadata"]["name"] != before and pod, 60)
     assert after["metadata"]["ownerReferences"][0]["name"] in rolled()
-    assert eventually(lambda: release.get("sellerbot", name)["status"].get("lastRestartRequest") == "e2e-1", 30)
-    assert eventually(lambda: any(e["reason"] == "RestartRequested" for e in events_of(release, name)), 30)
+    assert wait_until(lambda: release.get("sellerbot", name)["status"].get("lastRestartRequest") == "e2e-1", 30)
+    assert wait_until(lambda: any(e["reason"] == "RestartRequested" for e in events_of(release, name)), 30)
 
 
 def test_pause_scales_the_worker_to_zero(release: Release) -> None:
     name = "ivanov-42"
     release.kubectl("patch", "sellerbot", name, "--type", "merge", "-p", '{"spec": {"paused": true}}')
-    eventually(lambda: release.get("deployment", worker_name(name))["spec"]["replicas"] == 0, 30, "replicas 0")
-    eventually(lambda: not worker_pods(release, name), 60, "no worker pod")
-    assert eventually(lambda: release.get("sellerbot", name)["status"]["phase"] == "STOPPED", 30)
+    wait_until(lambda: release.get("deployment", worker_name(name))["spec"]["replicas"] == 0, 30, "replicas 0")
+    wait_until(lambda: not worker_pods(release, name), 60, "no worker pod")
+    assert wait_until(lambda: release.get("sellerbot", name)["status"]["phase"] == "STOPPED", 30)
     release.kubectl("patch", "sellerbot", name, "--type", "merge", "-p", '{"spec": {"paused": false}}')
     running_pod(release, name)
 
@@ -219,8 +220,8 @@ def test_deleting_a_sellerbot_collects_everything_it_owns(release: Release) -> N
     child = worker_name("petrov-43")
     release.kubectl("delete", "sellerbot", "petrov-43", "--wait=false")
     for kind in ("deployment", "serviceaccount", "role", "rolebinding"):
-        eventually(lambda kind=kind: release.get(kind, child) is None, 60, f"{kind} {child} collected")
-    eventually(lambda: not worker_pods(release, "petrov-43"), 60, "its pod gone")
+        wait_until(lambda kind=kind: release.get(kind, child) is None, 60, f"{kind} {child} collected")
+    wait_until(lambda: not worker_pods(release, "petrov-43"), 60, "its pod gone")
     assert release.get("secret", "wb-session-43") is not None  # the session belongs to the WB account
 
 

@@ -23,7 +23,7 @@ from wbsupply.control.base import AuthStep, BookingRecord, BotRecord, Notice, Ta
 from wbsupply.control.bookings import Settlement
 from wbsupply.domain.machines import move
 from wbsupply.domain.slots import Slot
-from wbsupply.domain.statuses import BotStatus, TaskPhase
+from wbsupply.domain.statuses import ACTIVE_PHASES, BotStatus, TaskPhase
 from wbsupply.domain.tasks import SupplyTaskSpec
 from wbsupply.notify import outbox
 from wbsupply.store import quota
@@ -46,7 +46,6 @@ from wbsupply.store.types import utcnow
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-ACTIVE_PHASES = (TaskPhase.PENDING, TaskPhase.WATCHING, TaskPhase.BOOKING, TaskPhase.QUOTA_EXCEEDED)
 
 
 def task_record(row: SupplyTask) -> TaskRecord:
@@ -197,7 +196,7 @@ class LocalControlPlane:
             with session_scope(self.engine) as session:
                 rows = session.exec(
                     select(SupplyTask).where(
-                        SupplyTask.account_id == bot_id, col(SupplyTask.phase).in_(ACTIVE_PHASES)
+                        SupplyTask.account_id == bot_id, col(SupplyTask.phase).in_(sorted(ACTIVE_PHASES))
                     ).order_by(col(SupplyTask.id))
                 ).all()
                 return [task_record(row) for row in rows]

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from wbsupply.api.logic import warehouses
-from wbsupply.domain.schedule import MOSCOW
+from wbsupply.domain.schedule import moscow_today
 from wbsupply.domain.slots import HORIZON_DAYS
 from wbsupply.domain.statuses import BoxType
 from wbsupply.monitor.stats import MIN_HISTORY_DAYS, chances
@@ -148,4 +148,4 @@ def _duration(seconds: float) -> str:
 
 
 def today_moscow() -> dt.date:
-    return utcnow().astimezone(MOSCOW).date()
+    return moscow_today(utcnow())

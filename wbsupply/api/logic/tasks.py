@@ -19,8 +19,8 @@ from wbsupply.api.logic import control, wb
 from wbsupply.api.logic.warehouses import warehouse_names
 from wbsupply.domain.booking import claim_key, claim_words
 from wbsupply.domain.machines import SELLER_PAUSED_MESSAGE, can_move
-from wbsupply.domain.schedule import MOSCOW
-from wbsupply.domain.statuses import BoxType, TaskMode, TaskPhase
+from wbsupply.domain.schedule import moscow_today
+from wbsupply.domain.statuses import ACTIVE_PHASES, BoxType, TaskMode, TaskPhase
 from wbsupply.domain.tasks import SupplyTaskSpec, check_against_today, russian_errors
 from wbsupply.store import EventLog, SupplyTask, User
 from wbsupply.store.types import MAX_ROW_ID, utcnow
@@ -28,7 +28,7 @@ from wbsupply.store.types import MAX_ROW_ID, utcnow
 NOT_FOUND = "Задача не найдена"
 # A failed task is editable too: the seller fixes it (e.g. picks an existing draft) and it starts again.
 EDITABLE = frozenset({TaskPhase.PENDING, TaskPhase.WATCHING, TaskPhase.QUOTA_EXCEEDED, TaskPhase.FAILED})
-ACTIVE = frozenset({TaskPhase.PENDING, TaskPhase.WATCHING, TaskPhase.BOOKING, TaskPhase.QUOTA_EXCEEDED})
+ACTIVE = ACTIVE_PHASES
 # Phases in which a task holds its draft or preorder (store.models.CLAIM_PHASES_SQL says the same to the DB).
 CLAIMING = ACTIVE | {TaskPhase.BOOKED}
 RESTARTED_MESSAGE = "Задача исправлена и запущена снова"
@@ -49,7 +49,7 @@ def parse_spec(data: dict[str, Any], account_id: int) -> SupplyTaskSpec:
     if unknown:
         raise Invalid(f"Неизвестный склад WB: {', '.join(unknown[:5])}")
     now = utcnow()
-    problems = check_against_today(spec, now.astimezone(MOSCOW).date(), now)
+    problems = check_against_today(spec, moscow_today(now), now)
     if problems:
         raise Invalid(problems[0], errors=problems)
     return spec
