@@ -59,10 +59,11 @@ def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0, *, name: s
     return ServedApp(f"http://{host}:{port}", server, thread)
 
 
-async def eventually(check: Callable[[], Any], within: float = 30.0, what: str = "", *, step: float = 0.02) -> Any:
+async def eventually(check: Callable[[], Any], within: float = 30.0, what: str = "", *, step: float = 0.02,
+                     errors: tuple[type[BaseException], ...] = NOT_YET) -> Any:
     """Poll ``check`` (it may return an awaitable) until it returns something truthy; that value is returned.
 
-    Errors in :data:`NOT_YET` count as "not yet"; after ``within`` seconds the last value or error is reported.
+    ``errors`` count as "not yet"; after ``within`` seconds the last value or error is reported.
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
@@ -74,7 +75,7 @@ async def eventually(check: Callable[[], Any], within: float = 30.0, what: str =
                 last = await last
             if last:
                 return last
-        except NOT_YET as exc:
+        except errors as exc:
             last = exc
         if loop.time() > deadline:
             raise AssertionError(f"not within {within} s: {what or check}; last: {last!r}")
@@ -82,16 +83,6 @@ async def eventually(check: Callable[[], Any], within: float = 30.0, what: str =
 
 
 def wait_until(check: Callable[[], Any], within: float = 30.0, what: str = "", *, step: float = 0.1) -> Any:
-    """:func:`eventually` for synchronous code; errors in :data:`NOT_YET_OUTSIDE` mean "not yet"."""
-    deadline = time.monotonic() + within
-    last: Any = None
-    while True:
-        try:
-            last = check()
-            if last:
-                return last
-        except NOT_YET_OUTSIDE as exc:
-            last = exc
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {within} s: {what or check}; last: {last!r}")
-        time.sleep(step)
+    """:func:`eventually` for synchronous code (no event loop running); errors in :data:`NOT_YET_OUTSIDE` mean
+    "not yet"."""
+    return asyncio.run(eventually(check, within, what, step=step, errors=NOT_YET_OUTSIDE))
