@@ -14,7 +14,6 @@ import asyncio
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from sqlmodel import col, select
 from wbsupply.benchkit import BenchResult, machine_setup, percentile
 from wbsupply.domain.statuses import BotStatus, TaskPhase
 from wbsupply.store import SupplyTask, WbAccount, make_engine, session_factory, session_scope
+from wbsupply.testkit import free_port
 
 WRITERS = 20
 FLOODERS = 20
@@ -37,16 +37,10 @@ IDLE_SECONDS = 10.0
 DASHBOARD_EVERY = 0.1  # the bystander opens its dashboard ten times a second
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _start(data: Path, api_port: int) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WBSUPPLY_")}
     env.update(WBSUPPLY_DATA_DIR=str(data), WBSUPPLY_API_PORT=str(api_port),
-               WBSUPPLY_SANDBOX_PORT=str(_free_port()), WBSUPPLY_LOG_LEVEL="WARNING")
+               WBSUPPLY_SANDBOX_PORT=str(free_port()), WBSUPPLY_LOG_LEVEL="WARNING")
     return subprocess.Popen([sys.executable, "-m", "wbsupply.cli", "up"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
@@ -208,7 +202,7 @@ def main(quick: bool = False) -> BenchResult:
     duration = 10.0 if quick else 60.0
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
-        api_port = _free_port()
+        api_port = free_port()
         base = f"http://127.0.0.1:{api_port}"
         proc = _start(data, api_port)
         try:

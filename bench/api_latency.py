@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from wbsupply.benchkit import BenchResult, machine_setup, percentile
 from wbsupply.domain.statuses import BoxType
 from wbsupply.store import Booking, BookingState, SupplyTask, WbAccount, make_engine, session_factory, upgrade
 from wbsupply.store.quota import month_key
+from wbsupply.testkit import free_port
 
 RATE = 200.0
 SELLERS = 20
@@ -32,12 +32,6 @@ TASKS_PER_SELLER = 30
 PASSWORD = "bench-password-1"
 WARM_UP_S = 1.0
 WORKERS = 2  # one uvicorn process per core: the event loop, not the database, is the limit
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def seed(url: str) -> list[str]:
@@ -136,7 +130,7 @@ def main(quick: bool = False) -> BenchResult:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
         emails = seed(url)
-        port = _free_port()
+        port = free_port()
         env = {
             **os.environ,
             "WBSUPPLY_DATABASE_URL": url,

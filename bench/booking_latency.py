@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from wbsupply.benchkit import BenchResult, machine_setup, percentile
+from wbsupply.testkit import eventually
 
 SECRET = "bench-secret"
 WAREHOUSE_ID = 507
@@ -118,11 +119,11 @@ def _seller(engine: Any, market: Any, phone: str) -> tuple[Any, int, int]:
 async def _login(engine: Any, market: Any, account_id: int, phone: str) -> None:
     from wbsupply.control.local import auth_status, submit_auth_step
 
-    await _until(lambda: auth_status(engine, account_id).auth_state == "need_phone")
+    await eventually(lambda: auth_status(engine, account_id).auth_state == "need_phone")
     submit_auth_step(engine, account_id, "phone", phone)
-    await _until(lambda: auth_status(engine, account_id).auth_state == "code_sent")
+    await eventually(lambda: auth_status(engine, account_id).auth_state == "code_sent")
     submit_auth_step(engine, account_id, "code", market.inbox(phone)[0].code)
-    await _until(lambda: auth_status(engine, account_id).auth_state == "authorized")
+    await eventually(lambda: auth_status(engine, account_id).auth_state == "authorized")
 
 
 async def _busy_pod(engine: Any, market: Any, host: Any, url: str, bots: int) -> list[float]:
@@ -189,9 +190,9 @@ async def _booked_task(engine: Any, market: Any, feed: Any, seller: Any, user_id
             assert found is not None
             return found.phase
 
-    await _until(lambda: phase() is TaskPhase.WATCHING)
+    await eventually(lambda: phase() is TaskPhase.WATCHING)
     published = await _open(market, feed, days_ahead)
-    await _until(lambda: phase() is TaskPhase.BOOKED, within=60)
+    await eventually(lambda: phase() is TaskPhase.BOOKED, within=60)
     return task_id, published
 
 
@@ -235,18 +236,12 @@ async def _one_move(engine: Any, market: Any, feed: Any, seller: Any, user_id: i
             return session.exec(select(EventLog).where(col(EventLog.task_id) == task_id,
                                                        col(EventLog.message) == "supply moved")).first()
 
-    await _until(moved, within=60)
+    await eventually(moved, within=60)
     row = moved()
     assert row is not None
     return (row.at - published).total_seconds()
 
 
-async def _until(check: Any, within: float = 30.0) -> None:
-    for _ in range(int(within / 0.02)):
-        if check():
-            return
-        await asyncio.sleep(0.02)
-    raise TimeoutError("the bot did not get there")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from wbsupply.benchkit import BenchResult, machine_setup
+from wbsupply.testkit import eventually
 from wbsupply.worker.browser import BrowserOptions
 
 MB = 1024 * 1024
@@ -156,12 +157,12 @@ async def _child(spec: dict[str, Any]) -> dict[str, int]:
     bots = [asyncio.create_task(Bot(i, control, feed, host, config).run(stop)) for i in spec["accounts"]]
     async with httpx.AsyncClient(base_url=spec["sandbox"]) as sandbox:
         for account_id, phone in zip(spec["accounts"], spec["phones"], strict=True):
-            await _until(lambda a=account_id: auth_status(engine, a).auth_state == "need_phone")
+            await eventually(lambda a=account_id: auth_status(engine, a).auth_state == "need_phone")
             submit_auth_step(engine, account_id, "phone", phone)
-            await _until(lambda a=account_id: auth_status(engine, a).auth_state == "code_sent")
+            await eventually(lambda a=account_id: auth_status(engine, a).auth_state == "code_sent")
             code = (await sandbox.get("/sandbox/sms", params={"phone": phone})).json()[0]["code"]
             submit_auth_step(engine, account_id, "code", code)
-            await _until(lambda a=account_id: auth_status(engine, a).auth_state == "authorized")
+            await eventually(lambda a=account_id: auth_status(engine, a).auth_state == "authorized")
     await asyncio.sleep(SETTLE_S)
     parts = tree_pss_by_kind(os.getpid())
     stop.set()
@@ -170,12 +171,6 @@ async def _child(spec: dict[str, Any]) -> dict[str, int]:
     return parts
 
 
-async def _until(check: Any, within: float = 30.0) -> None:
-    for _ in range(int(within / 0.05)):
-        if check():
-            return
-        await asyncio.sleep(0.05)
-    raise TimeoutError("bot did not get there")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -24,6 +23,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from wbsupply.testkit import free_port
+
 POSTGRES_SYSTEM_USER = "postgres"
 _DIR_PREFIX = "wbsupply-pg-"
 _OWNER_FILE = "owner.pid"  # the test process that started the server, for reaping orphans
@@ -35,12 +36,6 @@ synchronous_commit = off
 full_page_writes = off
 max_connections = 200
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def find_postgres_bin() -> Path:

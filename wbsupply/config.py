@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from wbsupply.domain.schedule import MONITOR_POLL_INTERVAL
+
 BROWSER_CANDIDATES = ("/usr/bin/chromium-headless-shell", "/usr/bin/chromium")
 
 
@@ -65,7 +67,9 @@ class Settings(ControlPlaneConfig):
     wb_api_tokens: list[SecretStr] = Field(default_factory=list, description="Token pool for the monitor")
 
     # Monitor.
-    poll_interval_seconds: float = Field(default=12.0, ge=1.0, description="Monitor poll interval")
+    poll_interval_seconds: float = Field(
+        default=MONITOR_POLL_INTERVAL.total_seconds(), ge=1.0, description="Monitor poll interval"
+    )
     metrics_port: int = Field(
         default=8200, ge=1, le=65535, description="Port of `wbsupply monitor`'s /healthz and /metrics"
     )
@@ -121,6 +125,11 @@ class Settings(ControlPlaneConfig):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'wbsupply.sqlite3').resolve()}"
+
+    @property
+    def sandbox_url(self) -> str:
+        """Where the WB sandbox answers (``wbsupply up`` starts it there)."""
+        return f"http://{self.sandbox_host}:{self.sandbox_port}"
 
     def resolved_browser_executable(self) -> Path | None:
         """The configured browser, else the first system Chromium found; None means Playwright's own."""

@@ -1,16 +1,27 @@
 """Helpers for the tests and the benchmarks (not used by the product): a free port, an ASGI app served from a
-thread, waiting for a condition.
+thread, waiting for a condition (:func:`eventually`, :func:`wait_until`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import uvicorn
+import httpx
+
+if TYPE_CHECKING:  # uvicorn only where an app is served: benchmarks measure their processes' memory
+    import uvicorn
+
+# What a check may raise while the awaited state is still coming (a key not there yet, an assertion not met).
+NOT_YET: tuple[type[BaseException], ...] = (AssertionError, LookupError, TypeError)
+# ... and, from outside the process, a server not answering yet or a half-written JSON answer.
+NOT_YET_OUTSIDE: tuple[type[BaseException], ...] = (*NOT_YET, ValueError, httpx.HTTPError)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -37,6 +48,8 @@ def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0, *, name: s
                     **uvicorn_options: Any) -> ServedApp:
     """Serve ``app`` from a daemon thread (port 0: a free one) and return once it accepts connections."""
     port = port or free_port(host)
+    import uvicorn
+
     options: dict[str, Any] = {"log_level": "warning", "lifespan": "on", **uvicorn_options}
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, **options))
     thread = threading.Thread(target=server.run, name=f"{name}-{port}", daemon=True)
@@ -48,3 +61,32 @@ def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0, *, name: s
             raise RuntimeError(f"{name} did not start on {host}:{port}")
         time.sleep(0.02)
     return ServedApp(f"http://{host}:{port}", server, thread)
+
+
+async def eventually(check: Callable[[], Any], within: float = 30.0, what: str = "", *, step: float = 0.02,
+                     errors: tuple[type[BaseException], ...] = NOT_YET) -> Any:
+    """Poll ``check`` (it may return an awaitable) until it returns something truthy; that value is returned.
+
+    ``errors`` count as "not yet"; after ``within`` seconds the last value or error is reported.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    last: Any = None
+    while True:
+        try:
+            last = check()
+            if inspect.isawaitable(last):
+                last = await last
+            if last:
+                return last
+        except errors as exc:
+            last = exc
+        if loop.time() > deadline:
+            raise AssertionError(f"not within {within} s: {what or check}; last: {last!r}")
+        await asyncio.sleep(step)
+
+
+def wait_until(check: Callable[[], Any], within: float = 30.0, what: str = "", *, step: float = 0.1) -> Any:
+    """:func:`eventually` for synchronous code (no event loop running); errors in :data:`NOT_YET_OUTSIDE` mean
+    "not yet"."""
+    return asyncio.run(eventually(check, within, what, step=step, errors=NOT_YET_OUTSIDE))

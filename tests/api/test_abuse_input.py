@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 from apihelpers import task_body
 from sqlalchemy import Engine, make_url
+from sqlmodel import Session
 
 from wbsupply.domain import tasks as domain
-from wbsupply.domain.statuses import Role
+from wbsupply.domain.statuses import BoxType, Role
+from wbsupply.store.journal import SlotHistory
 
 TODAY = dt.date.today()
 
@@ -50,6 +52,20 @@ def test_absurd_task_fields_are_refused_and_nothing_is_saved(make_person, engine
     if expected:
         assert expected in _errors(response)
     assert seller.client.get("/api/v1/tasks").json() == []
+
+
+def test_a_warehouse_beyond_the_reference_is_known_once_the_monitor_recorded_it(make_person, engine: Engine) -> None:
+    """Known warehouses come from the database, not from what one API process happened to see."""
+    seller = make_person()
+    account = seller.add_account(engine)
+    refused = seller.post("/api/v1/tasks", json={**task_body(account), "warehouses": [424243]})
+    assert refused.status_code == 422 and "Неизвестный склад WB: 424243" in _errors(refused)
+    with Session(engine) as session:
+        session.add(SlotHistory(warehouse_id=424243, slot_date=TODAY, box_type=BoxType.BOXES, coefficient=0,
+                                allow_unload=True, kind="opened"))
+        session.commit()
+    accepted = seller.post("/api/v1/tasks", json={**task_body(account), "warehouses": [424243]})
+    assert accepted.status_code == 201, accepted.text[:300]
 
 
 def test_limits_are_documented_in_the_schema(app) -> None:

@@ -4,7 +4,6 @@ locking the owner out and cannot be dodged with X-Forwarded-For."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from typing import Any
 
 import httpx
@@ -14,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from wbsupply.api.logic import ratelimit, users
 from wbsupply.process import HttpComponent, proxy_options
+from wbsupply.testkit import free_port
 
 
 def _login(client: Any, email: str, password: str, **kwargs: Any) -> Any:
@@ -131,16 +131,10 @@ def test_one_password_sprayed_over_many_emails_is_stopped(make_person) -> None:
         assert _login(person.client, "victim-next@example.com", "Summer2026!").status_code == 401
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_rotating_x_forwarded_for_does_not_reset_the_limiter(make_person, app, settings) -> None:
     person = make_person(login=False)
     assert settings.forwarded_allow_ips == ""  # off by default
-    port = _free_port()
+    port = free_port()
     server = HttpComponent("api", app, "127.0.0.1", port, **proxy_options(settings))
     stop = asyncio.Event()
     serving = asyncio.create_task(server.run(stop))

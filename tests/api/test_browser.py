@@ -9,15 +9,12 @@ import asyncio
 import datetime as dt
 import re
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from apihelpers import PASSWORD
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from servers import free_port
 from sqlalchemy import Engine
 
 from wbsupply.api.app import create_app
@@ -29,6 +26,7 @@ from wbsupply.domain.statuses import BoxType, Role, TaskPhase
 from wbsupply.feed.memory import MemoryFeed
 from wbsupply.process import ProcessContext
 from wbsupply.store import SupplyTask, make_engine, session_factory, session_scope
+from wbsupply.testkit import serve_in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -54,19 +52,11 @@ def cabinet(sqlite_database_url: str, tmp_path: Path) -> Iterator[Cabinet]:
     engine = make_engine(sqlite_database_url)
     feed = MemoryFeed(1000)
     app = create_app(ProcessContext(settings=settings, feed=feed, engine=engine))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the cabinet did not start"
-        time.sleep(0.05)
+    served = serve_in_thread(app, name="cabinet", timeout=20)
     try:
-        yield Cabinet(f"http://127.0.0.1:{port}", engine, feed)
+        yield Cabinet(served.url, engine, feed)
     finally:
-        server.should_exit = True
-        thread.join(10)
+        served.stop()
         engine.dispose()
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from apihelpers import PASSWORD
 from playwright.sync_api import Browser, Page, Route, expect
-from servers import free_port
 from sqlmodel import select
 from test_browser import Cabinet, browser, cabinet, login, page, shot  # noqa: F401  (fixtures)
 from test_journey import SLOW, WAREHOUSE_ID, Product, connect_wb, product, running_product  # noqa: F401
@@ -27,6 +26,7 @@ from wbsupply.notify import outbox
 from wbsupply.notify.kinds import NoticeKind
 from wbsupply.store import SupplyTask, User, WbAccount, make_engine, quota, session_factory, session_scope
 from wbsupply.store.journal import NotificationOutbox
+from wbsupply.testkit import free_port
 from wbsupply.worker import main as worker_main
 
 pytestmark = pytest.mark.slow

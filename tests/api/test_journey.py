@@ -18,7 +18,6 @@ import pytest
 import uvicorn
 from apihelpers import PASSWORD
 from playwright.sync_api import Page, expect
-from servers import free_port
 from test_browser import browser, login, page, shot  # noqa: F401  (fixtures)
 
 from wbsupply.api.app import create_app
@@ -33,6 +32,7 @@ from wbsupply.sandbox.app import SandboxConfig
 from wbsupply.sandbox.simulation import SimulationConfig
 from wbsupply.sandbox.testing import RunningSandbox, run_sandbox_in_thread
 from wbsupply.store import Booking, BookingState, make_engine, session_factory, session_scope
+from wbsupply.testkit import free_port
 
 pytestmark = pytest.mark.slow
 

@@ -2,7 +2,8 @@ import asyncio
 
 import pytest
 
-from wbsupply.feed.memory import MemoryFeed, TrimmedError
+from wbsupply.feed.base import TrimmedError
+from wbsupply.feed.memory import MemoryFeed
 
 
 async def test_read_resumes_after_last_id_without_loss():

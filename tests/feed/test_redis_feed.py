@@ -4,8 +4,8 @@ import asyncio
 
 import pytest
 
+from wbsupply.feed.base import FeedUnavailable, TrimmedError
 from wbsupply.feed.buffer import BufferedPublisher
-from wbsupply.feed.memory import TrimmedError
 from wbsupply.feed.redis import RedisFeed
 
 
@@ -84,7 +84,7 @@ async def test_redis_restart_loses_no_event_for_a_subscriber(redis_server):
 async def test_buffer_is_bounded_and_counts_drops():
     class DownFeed:
         async def publish(self, events):
-            raise ConnectionError("down")
+            raise FeedUnavailable("down")
 
     publisher = BufferedPublisher(DownFeed(), max_buffered=3)  # type: ignore[arg-type]
     for i in range(5):

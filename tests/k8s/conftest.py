@@ -18,7 +18,9 @@ import pytest
 import yaml
 from e2e_helpers import CHART, EXAMPLE_SELLER, RELEASE, Release, chart_values, create_seller, wait_http
 from kubecluster import KubeCluster
-from servers import PostgresServer, free_port, redis_executor
+from servers import PostgresServer, redis_executor
+
+from wbsupply.testkit import free_port
 
 
 @pytest.fixture(scope="module")

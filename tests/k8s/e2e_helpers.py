@@ -8,8 +8,7 @@ import json
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,25 +17,11 @@ import httpx
 import yaml
 from kubecluster import FAKE_NODE_LABEL, FAKE_NODE_TAINT, ROOT, KubeCluster
 
+from wbsupply.testkit import wait_until
+
 CHART = ROOT / "charts" / "wbsupply"
 RELEASE = "wbsupply"
 TOLERATIONS = [{"key": FAKE_NODE_TAINT["key"], "operator": "Exists", "effect": FAKE_NODE_TAINT["effect"]}]
-
-
-def eventually(check: Callable[[], Any], within: float = 30, what: str = "") -> Any:
-    """Poll ``check`` until it returns something truthy without raising; the last error is reported."""
-    deadline = time.monotonic() + within
-    error: BaseException | None = None
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-            if result:
-                return result
-            error = None
-        except (AssertionError, KeyError, IndexError, httpx.HTTPError, json.JSONDecodeError) as exc:
-            error = exc
-        time.sleep(0.25)
-    raise AssertionError(f"not within {within} s: {what or check}; last error: {error!r}")
 
 
 @dataclass
@@ -213,4 +198,4 @@ def wait_http(url: str, process: LocalProcess, within: float = 60) -> httpx.Resp
         assert process.alive(), process.output()[-3000:]
         return httpx.get(url, timeout=2)
 
-    return eventually(answer, within, f"{process.name} at {url}")
+    return wait_until(answer, within, f"{process.name} at {url}")

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from e2e_helpers import EXAMPLE_SELLER, Release, admin_client, api_client, events_of, eventually, example
+from e2e_helpers import EXAMPLE_SELLER, Release, admin_client, api_client, events_of, example
 from prometheus_client.parser import text_string_to_metric_families
 from servers import free_port
 from sqlalchemy import Engine
@@ -31,6 +31,7 @@ from wbsupply.sandbox.app import SandboxConfig
 from wbsupply.sandbox.simulation import SimulationConfig
 from wbsupply.sandbox.testing import RunningSandbox, run_sandbox_in_thread
 from wbsupply.store.engine import make_engine
+from wbsupply.testkit import wait_until
 
 BOT = "ivanov-42"
 WAREHOUSE = 507
@@ -102,15 +103,15 @@ def test_readme_walkthrough_ends_with_the_task_in_the_sellers_cabinet(release: R
                                                                      cabinet: httpx.Client) -> None:
     release.apply(example("sellerbot", release.namespace))
     release.apply(example("supplytask", release.namespace, **_dates()))
-    assert eventually(lambda: _condition(release, "sellerbot", BOT).get("status") == "True", 30, "bot accepted")
-    eventually(lambda: release.get("deployment", worker_name(BOT)), 30, "its worker Deployment")
-    accounts = eventually(lambda: [a for a in cabinet.get("/wb-accounts").json()["accounts"] if a["id"] == 42], 30,
+    assert wait_until(lambda: _condition(release, "sellerbot", BOT).get("status") == "True", 30, "bot accepted")
+    wait_until(lambda: release.get("deployment", worker_name(BOT)), 30, "its worker Deployment")
+    accounts = wait_until(lambda: [a for a in cabinet.get("/wb-accounts").json()["accounts"] if a["id"] == 42], 30,
                           "account 42 in the cabinet")
     assert accounts[0]["id"] == 42
-    task = eventually(lambda: _task_in_cabinet(cabinet, preorder_id=123456), 30, "the task in the cabinet")
+    task = wait_until(lambda: _task_in_cabinet(cabinet, preorder_id=123456), 30, "the task in the cabinet")
     assert (task["account_id"], task["phase"], task["paused"]) == (42, "Pending", False)
     assert sorted(w["id"] for w in task["warehouses"]) == [507, 120762]
-    assert eventually(lambda: _condition(release, "supplytask", TASK).get("status") == "True", 30)
+    assert wait_until(lambda: _condition(release, "supplytask", TASK).get("status") == "True", 30)
     # kubectl get shows who owns it
     line = next(line for line in release.kubectl("get", "sb").stdout.splitlines() if line.startswith(BOT))
     assert EXAMPLE_SELLER[0] in line
@@ -120,20 +121,20 @@ def test_an_object_naming_no_valid_seller_is_refused_with_a_condition(release: R
     stranger = example("sellerbot", release.namespace, name="stranger-77", seller="nobody@shop.example")
     stranger["spec"]["wbAccountRef"]["accountId"] = "77"
     release.apply(stranger)
-    condition = eventually(lambda: _condition(release, "sellerbot", "stranger-77"), 30, "SellerAccepted")
+    condition = wait_until(lambda: _condition(release, "sellerbot", "stranger-77"), 30, "SellerAccepted")
     assert (condition["status"], condition["reason"]) == ("False", "UnknownSeller")
     assert "nobody@shop.example" in condition["message"]
-    assert eventually(lambda: any(e["reason"] == "UnknownSeller" for e in events_of(release, "stranger-77")), 30)
+    assert wait_until(lambda: any(e["reason"] == "UnknownSeller" for e in events_of(release, "stranger-77")), 30)
     assert release.get("deployment", worker_name("stranger-77")) is None  # no worker for a bot nobody owns
     # Someone else's WB account: the same refusal, another reason.
     thief = example("sellerbot", release.namespace, name="thief-42")
     thief["spec"]["seller"] = "1"  # the first admin, not the owner of account 42
     release.apply(thief)
-    condition = eventually(lambda: _condition(release, "sellerbot", "thief-42"), 30, "SellerAccepted")
+    condition = wait_until(lambda: _condition(release, "sellerbot", "thief-42"), 30, "SellerAccepted")
     assert (condition["status"], condition["reason"]) == ("False", "ForeignAccount")
     task = example("supplytask", release.namespace, name="orphan-task", seller="nobody@shop.example", **_dates())
     release.apply(task)
-    assert eventually(lambda: _status(release, "supplytask", "orphan-task").get("phase") == "Failed", 30)
+    assert wait_until(lambda: _status(release, "supplytask", "orphan-task").get("phase") == "Failed", 30)
     assert _condition(release, "supplytask", "orphan-task")["reason"] == "UnknownSeller"
     release.kubectl("delete", "sellerbot", "stranger-77", "thief-42")
     release.kubectl("delete", "supplytask", "orphan-task")
@@ -145,10 +146,10 @@ def test_an_object_naming_no_valid_seller_is_refused_with_a_condition(release: R
 def test_kubectl_pause_shows_paused_in_the_cabinet_and_the_cabinet_resumes_the_supplytask(
         release: Release, cabinet: httpx.Client) -> None:
     release.kubectl("patch", "supplytask", TASK, "--type", "merge", "-p", '{"spec": {"paused": true}}')
-    task = eventually(lambda: (t := _task_in_cabinet(cabinet, preorder_id=123456))["paused"] and t, 30, "paused")
+    task = wait_until(lambda: (t := _task_in_cabinet(cabinet, preorder_id=123456))["paused"] and t, 30, "paused")
     assert (task["phase"], task["phase_label"]) == ("Pending", "Приостановлена")
     # the handler, the re-check or the resync copied it, whichever came first: each says so in an Event
-    assert eventually(lambda: any(e["reason"] in ("DatabaseUpdated", "DriftRepaired") and "paused" in e["message"]
+    assert wait_until(lambda: any(e["reason"] in ("DatabaseUpdated", "DriftRepaired") and "paused" in e["message"]
                                   for e in events_of(release, TASK)), 30, "an Event for the pause")
     resumed = cabinet.post(f"/tasks/{task['id']}/resume")
     assert resumed.status_code == 200 and resumed.json()["paused"] is False, resumed.text
@@ -160,9 +161,9 @@ def test_the_operator_marking_a_task_expired_shows_in_the_cabinet(release: Relea
     body = example("supplytask", release.namespace, name="ivanov-42-soon", preorderId=654321,
                    **_dates(deadline=soon.strftime("%Y-%m-%dT%H:%M:%SZ")))
     release.apply(body)
-    task = eventually(lambda: _task_in_cabinet(cabinet, preorder_id=654321), 30, "the task in the cabinet")
+    task = wait_until(lambda: _task_in_cabinet(cabinet, preorder_id=654321), 30, "the task in the cabinet")
     assert task["phase"] == "Pending"
-    expired = eventually(lambda: (t := _task_in_cabinet(cabinet, preorder_id=654321))["phase"] == "Expired" and t,
+    expired = wait_until(lambda: (t := _task_in_cabinet(cabinet, preorder_id=654321))["phase"] == "Expired" and t,
                          60, "Expired in the cabinet")
     assert expired["message"] == "Срок задачи истёк" and expired["is_final"]
     assert _status(release, "supplytask", "ivanov-42-soon")["phase"] == "Expired"
@@ -176,16 +177,16 @@ def test_blocking_a_seller_pauses_its_sellerbots_and_unblocking_resumes_them(rel
     with admin_client(release) as admin:
         seller = next(u for u in admin.get("/admin/users").json() if u["email"] == EXAMPLE_SELLER[0])
         assert admin.patch(f"/admin/users/{seller['id']}", json={"active": False}).status_code == 200
-        assert eventually(lambda: release.get("sellerbot", BOT)["spec"]["paused"] is True, 30, "paused")
-        assert eventually(lambda: release.get("deployment", worker_name(BOT))["spec"]["replicas"] == 0, 30)
-        assert eventually(lambda: _status(release, "sellerbot", BOT).get("phase") == "STOPPED", 30)
+        assert wait_until(lambda: release.get("sellerbot", BOT)["spec"]["paused"] is True, 30, "paused")
+        assert wait_until(lambda: release.get("deployment", worker_name(BOT))["spec"]["replicas"] == 0, 30)
+        assert wait_until(lambda: _status(release, "sellerbot", BOT).get("phase") == "STOPPED", 30)
         assert admin.patch(f"/admin/users/{seller['id']}", json={"active": True}).status_code == 200
-        assert eventually(lambda: release.get("sellerbot", BOT)["spec"]["paused"] is False, 30, "resumed")
+        assert wait_until(lambda: release.get("sellerbot", BOT)["spec"]["paused"] is False, 30, "resumed")
         # A plan change reaches the SellerBot too.
         assert admin.patch(f"/admin/users/{seller['id']}", json={"plan_limit": 50}).status_code == 200
-        assert eventually(lambda: release.get("sellerbot", BOT)["spec"]["tariff"] == "business", 30, "tariff")
+        assert wait_until(lambda: release.get("sellerbot", BOT)["spec"]["tariff"] == "business", 30, "tariff")
         assert admin.patch(f"/admin/users/{seller['id']}", json={"plan_limit": 25}).status_code == 200
-        assert eventually(lambda: release.get("sellerbot", BOT)["spec"]["tariff"] == "standard", 30, "tariff")
+        assert wait_until(lambda: release.get("sellerbot", BOT)["spec"]["tariff"] == "standard", 30, "tariff")
 
 
 def test_deleting_or_cancelling_a_task_in_the_cabinet_deletes_its_supplytask(release: Release,
@@ -194,7 +195,7 @@ def test_deleting_or_cancelling_a_task_in_the_cabinet_deletes_its_supplytask(rel
     assert cabinet.delete(f"/tasks/{task['id']}").status_code == 204
     gone = release.get("supplytask", TASK)  # deletion was requested before the answer
     assert gone is None or gone["metadata"].get("deletionTimestamp"), gone
-    eventually(lambda: release.get("supplytask", TASK) is None, 30, "the SupplyTask gone")
+    wait_until(lambda: release.get("supplytask", TASK) is None, 30, "the SupplyTask gone")
     assert cabinet.get(f"/tasks/{task['id']}").status_code == 404
     assert not [t for t in cabinet.get("/tasks").json() if t["spec"].get("preorder_id") == 123456]  # no ghost
     spec = {"account_id": 42, "preorder_id": 777001, "warehouses": [507], "box_type": "boxes",
@@ -206,7 +207,7 @@ def test_deleting_or_cancelling_a_task_in_the_cabinet_deletes_its_supplytask(rel
     assert (body["spec"]["seller"], body["spec"]["sellerBotRef"]["name"], body["spec"]["paused"]) == (
         str(task_owner(cabinet)), BOT, False)
     assert cabinet.post(f"/tasks/{created.json()['id']}/cancel").json()["phase"] == "Cancelled"
-    eventually(lambda: release.get("supplytask", name) is None, 30, "the cancelled task's SupplyTask gone")
+    wait_until(lambda: release.get("supplytask", name) is None, 30, "the cancelled task's SupplyTask gone")
 
 
 def task_owner(cabinet: httpx.Client) -> int:
@@ -219,8 +220,8 @@ def task_owner(cabinet: httpx.Client) -> int:
 def test_one_resync_repairs_drift_made_behind_the_products_back(release: Release, cabinet: httpx.Client,
                                                                database: Engine) -> None:
     release.apply(example("supplytask", release.namespace, name="ivanov-42-drift", preorderId=888001, **_dates()))
-    eventually(lambda: _task_in_cabinet(cabinet, preorder_id=888001), 30, "the task in the cabinet")
-    before = eventually(lambda: _repairs(release) or {("none", "none"): 0.0}, 30, "/metrics")
+    wait_until(lambda: _task_in_cabinet(cabinet, preorder_id=888001), 30, "the task in the cabinet")
+    before = wait_until(lambda: _repairs(release) or {("none", "none"): 0.0}, 30, "/metrics")
     with database.begin() as connection:  # the database: paused behind the SupplyTask's back
         changed = connection.execute(sa.text("UPDATE supply_tasks SET paused = true WHERE cr_name = :name"),
                                      {"name": "ivanov-42-drift"}).rowcount
@@ -234,14 +235,14 @@ def test_one_resync_repairs_drift_made_behind_the_products_back(release: Release
                                         {"name": "ivanov-42-drift"}).scalar_one()
         return not paused and release.get("sellerbot", BOT)["spec"]["tariff"] == "standard"
 
-    eventually(agree, 30, "database and custom resources agree again")
+    wait_until(agree, 30, "database and custom resources agree again")
 
     def counted() -> bool:
         after = _repairs(release)
         return (after.get(("SupplyTask", "cr->db"), 0) >= before.get(("SupplyTask", "cr->db"), 0) + 1
                 and after.get(("SellerBot", "db->cr"), 0) >= before.get(("SellerBot", "db->cr"), 0) + 1)
 
-    eventually(counted, 30, "both repairs counted in /metrics")
+    wait_until(counted, 30, "both repairs counted in /metrics")
     log = release.processes["operator"].output()
     assert "resync repaired SupplyTask ivanov-42-drift (cr->db)" in log
     assert f"resync repaired SellerBot {BOT} (db->cr)" in log
@@ -273,27 +274,27 @@ def test_readme_walkthrough_books_when_a_slot_opens_in_the_sandbox(release: Rele
             assert worker.alive(), worker.output()[-3000:]
             return str(cabinet.get("/wb-accounts/42").json()["auth_state"])
 
-        eventually(lambda: auth_state() == "need_phone", 120, "the worker asks for the phone")
+        wait_until(lambda: auth_state() == "need_phone", 120, "the worker asks for the phone")
         assert cabinet.put("/wb-accounts/42/api-token", json={"token": seller.api_token}).status_code == 200
         assert cabinet.post("/wb-accounts/42/auth", json={"kind": "phone", "value": phone}).status_code == 200
-        eventually(lambda: auth_state() == "code_sent", 60, "code sent")
+        wait_until(lambda: auth_state() == "code_sent", 60, "code sent")
         code = market.inbox(phone)[0].code
         assert cabinet.post("/wb-accounts/42/auth", json={"kind": "code", "value": code}).status_code == 200
-        eventually(lambda: cabinet.get("/wb-accounts/42").json()["status"] == "ACTIVE", 60, "bot ACTIVE")
+        wait_until(lambda: cabinet.get("/wb-accounts/42").json()["status"] == "ACTIVE", 60, "bot ACTIVE")
         day = market.clock.today_msk() + dt.timedelta(days=4)
         release.apply(example("supplytask", release.namespace, name="ivanov-42-sandbox", preorderId=preorder,
                               warehouses=[WAREHOUSE], weekdays=[0, 1, 2, 3, 4, 5, 6], **_dates()))
-        eventually(lambda: _task_in_cabinet(cabinet, preorder_id=preorder)["phase"] == "Watching", 60, "Watching")
+        wait_until(lambda: _task_in_cabinet(cabinet, preorder_id=preorder)["phase"] == "Watching", 60, "Watching")
         market.open_slot(WAREHOUSE, day, BoxType.BOXES, coefficient=0, capacity=2)
         slot = Slot(SlotKey(WAREHOUSE, day, BoxType.BOXES), 0, True, None, "Коледино")
         asyncio.run(_publish(release, SlotEvent(SlotEventKind.OPENED, slot, None, dt.datetime.now(dt.UTC)).to_dict()))
-        booked = eventually(lambda: (t := _task_in_cabinet(cabinet, preorder_id=preorder))["phase"] == "Booked"
+        booked = wait_until(lambda: (t := _task_in_cabinet(cabinet, preorder_id=preorder))["phase"] == "Booked"
                             and t, 120, "Booked in the cabinet")
         assert booked["booked"]["date"] == day.isoformat()
-        status = eventually(lambda: _status(release, "supplytask", "ivanov-42-sandbox").get("phase") == "Booked"
+        status = wait_until(lambda: _status(release, "supplytask", "ivanov-42-sandbox").get("phase") == "Booked"
                             and _status(release, "supplytask", "ivanov-42-sandbox"), 30, "Booked on the SupplyTask")
         assert status["bookedSlot"]["warehouseId"] == WAREHOUSE
-        assert eventually(lambda: _status(release, "sellerbot", BOT).get("lastBookingAt"), 30, "last booking")
+        assert wait_until(lambda: _status(release, "sellerbot", BOT).get("lastBookingAt"), 30, "last booking")
     finally:
         worker.stop()
 

@@ -18,12 +18,13 @@ from typing import Any
 
 import httpx
 import yaml
-from e2e_helpers import CHART, RELEASE, Release, events_of, eventually, example
+from e2e_helpers import CHART, RELEASE, Release, events_of, example
 from kubecluster import FAKE_NODE_LABEL, FAKE_NODE_TAINT
 
 from wbsupply.domain.placement import PodMemory
 from wbsupply.kube.names import ANNOTATION_RESTART_REQUEST, LABEL_BOT, worker_name
 from wbsupply.operator.packing import LABEL_POOL, POOL_KEY, pool_name
+from wbsupply.testkit import wait_until
 
 WORKER_PROBE = Path(__file__).with_name("worker_probe.py")
 
@@ -54,7 +55,7 @@ def running_pod(release: Release, bot: str) -> dict[str, Any]:
                 return pod
         return None
 
-    return eventually(check, 60, f"a running worker pod of {bot}")
+    return wait_until(check, 60, f"a running worker pod of {bot}")
 
 
 def can_i(release: Release, component: str, *args: str) -> bool:
@@ -105,7 +106,7 @@ def test_each_component_gets_only_the_chart_rbac(release: Release) -> None:
     assert not can_i(release, "monitor", "get", "sellerbots.wbsupply.io", "-n", ns)  # needs no API access
     # The operator made its peering object on start (a chart cannot ship a CR of its own CRD).
     peering = ("get", "clusterkopfpeering", "wbsupply")
-    eventually(lambda: release.cluster.kubectl_run(*peering, check=False).returncode == 0, 30, "ClusterKopfPeering")
+    wait_until(lambda: release.cluster.kubectl_run(*peering, check=False).returncode == 0, 30, "ClusterKopfPeering")
 
 
 def test_first_admin_logs_in_and_the_api_writes_a_sellerbot_with_its_token(release: Release) -> None:
@@ -123,11 +124,11 @@ def test_first_admin_logs_in_and_the_api_writes_a_sellerbot_with_its_token(relea
                            json={"phone": "+79001234567", "label": "e2e", "accept_risk": True})
         assert account.status_code == 201, account.text
     bot = f"bot-{account.json()['id']}"
-    body = eventually(lambda: release.get("sellerbot", bot), 10, f"SellerBot {bot} written by the API")
+    body = wait_until(lambda: release.get("sellerbot", bot), 10, f"SellerBot {bot} written by the API")
     assert body["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "wbsupply-api"
     # A shared bot by default: its status names the pool it was packed into (tests/k8s/test_k8s_density.py).
-    pool = eventually(lambda: release.get("sellerbot", bot)["status"]["deployment"], 30, "its place in a pool")
-    eventually(lambda: release.get("deployment", pool), 30, "its worker Deployment")
+    pool = wait_until(lambda: release.get("sellerbot", bot)["status"]["deployment"], 30, "its place in a pool")
+    wait_until(lambda: release.get("deployment", pool), 30, "its worker Deployment")
 
 
 def test_monitor_without_wb_tokens_waits_degraded_and_visible(release: Release) -> None:
@@ -150,7 +151,7 @@ def test_sellerbot_applied_with_kubectl_gets_its_worker_on_a_node(release: Relea
     name = "ivanov-42"
     child = worker_name(name)
     for kind in ("serviceaccount", "role", "rolebinding", "deployment"):
-        body = eventually(lambda kind=kind: release.get(kind, child), 30, f"{kind} {child}")
+        body = wait_until(lambda kind=kind: release.get(kind, child), 30, f"{kind} {child}")
         owner = body["metadata"]["ownerReferences"][0]
         assert (owner["kind"], owner["name"], owner.get("controller")) == ("SellerBot", name, True)
     pod = running_pod(release, name)
@@ -168,16 +169,16 @@ def test_sellerbot_applied_with_kubectl_gets_its_worker_on_a_node(release: Relea
         assert status["phase"] == "INITIALIZING" and status["deployment"] == child
         return status
 
-    status = eventually(applied, 30, "status written by the operator")
+    status = wait_until(applied, 30, "status written by the operator")
     assert [c["type"] for c in status["conditions"]] == ["WorkerApplied", "SellerAccepted"]
     assert release.get("secret", "wb-session-42") is not None  # the empty session Secret the worker fills
-    assert eventually(lambda: events_of(release, name), 30, "Events on the SellerBot")
+    assert wait_until(lambda: events_of(release, name), 30, "Events on the SellerBot")
 
 
 def test_worker_token_patches_its_own_bot_and_secret_but_no_other(release: Release) -> None:
     sellerbot(release, "petrov-43", "43")
     running_pod(release, "petrov-43")
-    eventually(lambda: release.get("secret", "wb-session-43"), 30, "the second bot's Secret")
+    wait_until(lambda: release.get("secret", "wb-session-43"), 30, "the second bot's Secret")
     kubeconfig = release.token_kubeconfig(worker_name("ivanov-42"))
     done = subprocess.run(
         [sys.executable, str(WORKER_PROBE), str(kubeconfig), release.namespace, "ivanov-42", "wb-session-42",
@@ -203,19 +204,19 @@ def test_restart_annotation_rolls_a_new_replicaset(release: Release) -> None:
         current = {rs["metadata"]["name"] for rs in release.get("replicasets", selector=f"{LABEL_BOT}={name}")["items"]}
         return current - replicasets
 
-    assert len(eventually(rolled, 30, "a new ReplicaSet")) == 1
-    after = eventually(lambda: (pod := running_pod(release, name))["metadata"]["name"] != before and pod, 60)
+    assert len(wait_until(rolled, 30, "a new ReplicaSet")) == 1
+    after = wait_until(lambda: (pod := running_pod(release, name))["metadata"]["name"] != before and pod, 60)
     assert after["metadata"]["ownerReferences"][0]["name"] in rolled()
-    assert eventually(lambda: release.get("sellerbot", name)["status"].get("lastRestartRequest") == "e2e-1", 30)
-    assert eventually(lambda: any(e["reason"] == "RestartRequested" for e in events_of(release, name)), 30)
+    assert wait_until(lambda: release.get("sellerbot", name)["status"].get("lastRestartRequest") == "e2e-1", 30)
+    assert wait_until(lambda: any(e["reason"] == "RestartRequested" for e in events_of(release, name)), 30)
 
 
 def test_pause_scales_the_worker_to_zero(release: Release) -> None:
     name = "ivanov-42"
     release.kubectl("patch", "sellerbot", name, "--type", "merge", "-p", '{"spec": {"paused": true}}')
-    eventually(lambda: release.get("deployment", worker_name(name))["spec"]["replicas"] == 0, 30, "replicas 0")
-    eventually(lambda: not worker_pods(release, name), 60, "no worker pod")
-    assert eventually(lambda: release.get("sellerbot", name)["status"]["phase"] == "STOPPED", 30)
+    wait_until(lambda: release.get("deployment", worker_name(name))["spec"]["replicas"] == 0, 30, "replicas 0")
+    wait_until(lambda: not worker_pods(release, name), 60, "no worker pod")
+    assert wait_until(lambda: release.get("sellerbot", name)["status"]["phase"] == "STOPPED", 30)
     release.kubectl("patch", "sellerbot", name, "--type", "merge", "-p", '{"spec": {"paused": false}}')
     running_pod(release, name)
 
@@ -224,8 +225,8 @@ def test_deleting_a_sellerbot_collects_everything_it_owns(release: Release) -> N
     child = worker_name("petrov-43")
     release.kubectl("delete", "sellerbot", "petrov-43", "--wait=false")
     for kind in ("deployment", "serviceaccount", "role", "rolebinding"):
-        eventually(lambda kind=kind: release.get(kind, child) is None, 60, f"{kind} {child} collected")
-    eventually(lambda: not worker_pods(release, "petrov-43"), 60, "its pod gone")
+        wait_until(lambda kind=kind: release.get(kind, child) is None, 60, f"{kind} {child} collected")
+    wait_until(lambda: not worker_pods(release, "petrov-43"), 60, "its pod gone")
     assert release.get("secret", "wb-session-43") is not None  # the session belongs to the WB account
 
 
@@ -298,15 +299,15 @@ def pool_pods(release: Release) -> dict[str, str]:
 def test_25_sellerbots_are_packed_into_3_pods_of_at_most_10(release: Release) -> None:
     documents = [bot_body(release, name) for name in NAMES]
     release.kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(documents))
-    placed = eventually(lambda: placement(release, NAMES), 120, "25 bots placed")
+    placed = wait_until(lambda: placement(release, NAMES), 120, "25 bots placed")
     # The API's bot of an earlier test is shared too: 26 bots, 3 pods.
-    members = eventually(lambda: (found := pool_members(release)) and set(NAMES) <= {b for bs in found.values()
+    members = wait_until(lambda: (found := pool_members(release)) and set(NAMES) <= {b for bs in found.values()
                                                                                    for b in bs} and found,
                          60, "the pools' bot lists")
     assert sorted(len(bots) for bots in members.values())[-2:] == [10, 10] and len(members) == 3
     assert set(members) == {pool_name(1), pool_name(2), pool_name(3)}
     assert all(placed[bot] == pool for pool, bots in members.items() for bot in bots if bot in placed)  # status
-    pods = eventually(lambda: len(found := pool_pods(release)) == 3 and found, 90, "3 running pool pods")
+    pods = wait_until(lambda: len(found := pool_pods(release)) == 3 and found, 90, "3 running pool pods")
     assert len(pods) == 3
 
     for pool in members:
@@ -330,14 +331,14 @@ def test_deleting_5_bots_moves_no_one_and_restarts_no_pod(release: Release) -> N
     gone = [*members[full[0]][:3], *members[full[1]][:2]]
     release.kubectl("delete", "sellerbot", *gone, "--wait=false")
     total = sum(map(len, members.values()))
-    after = eventually(lambda: (found := pool_members(release)) and sum(map(len, found.values())) == total - 5
+    after = wait_until(lambda: (found := pool_members(release)) and sum(map(len, found.values())) == total - 5
                        and found, 60, "places freed")
     assert after == {pool: [bot for bot in bots if bot not in gone] for pool, bots in members.items()}
     assert pool_pods(release) == pods  # the same three pods: nobody restarted
 
     # A new bot fills a freed place in the fullest open pool; still nobody else moves or restarts.
     release.apply(bot_body(release, "newcomer"))
-    placed = eventually(lambda: placement(release, ["newcomer"]), 60, "the newcomer placed")
+    placed = wait_until(lambda: placement(release, ["newcomer"]), 60, "the newcomer placed")
     assert placed["newcomer"] in members and len(pool_members(release)[placed["newcomer"]]) <= 10
     assert {p: [b for b in bots if b != "newcomer"] for p, bots in pool_members(release).items()} == after
     assert pool_pods(release) == pods
@@ -347,8 +348,8 @@ def test_a_dedicated_bot_gets_a_pod_of_its_own(release: Release) -> None:
     members = pool_members(release)
     release.apply(bot_body(release, "premium", placement="dedicated"))
     own = worker_name("premium")
-    assert eventually(lambda: placement(release, ["premium"]), 60, "premium placed")["premium"] == own
-    deployment = eventually(lambda: release.get("deployment", own), 30, "its own Deployment")
+    assert wait_until(lambda: placement(release, ["premium"]), 60, "premium placed")["premium"] == own
+    deployment = wait_until(lambda: release.get("deployment", own), 30, "its own Deployment")
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["command"] == ["wbsupply", "worker", "--bot", "premium"]
     assert container["resources"]["requests"]["memory"] == f"{POOL.request_mib(1)}Mi" == "488Mi"
@@ -357,9 +358,9 @@ def test_a_dedicated_bot_gets_a_pod_of_its_own(release: Release) -> None:
 
     # Back to shared: it joins a pool and its own worker is removed.
     release.kubectl("patch", "sellerbot", "premium", "--type", "merge", "-p", '{"spec": {"placement": "shared"}}')
-    pool = eventually(lambda: (p := placement(release, ["premium"])["premium"]) != own and p, 60, "premium shared")
+    pool = wait_until(lambda: (p := placement(release, ["premium"])["premium"]) != own and p, 60, "premium shared")
     assert "premium" in pool_members(release)[pool]
-    eventually(lambda: release.get("deployment", own) is None, 60, "its own Deployment removed")
+    wait_until(lambda: release.get("deployment", own) is None, 60, "its own Deployment removed")
 
 
 # --- upgrade and uninstall (last: they change the release) ----------------------------------------------

@@ -75,21 +75,6 @@ async def running(monitor: Monitor) -> AsyncIterator[asyncio.Event]:
                 await source.aclose()
 
 
-async def eventually(condition: Callable[[], Any], within: float = 10.0, step: float = 0.01) -> Any:
-    """Wait (real seconds) until ``condition()`` is truthy; returns its value."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        value = condition()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {within} s")
-        await asyncio.sleep(step)
-
-
 def sample(monitor: Monitor, name: str, **labels: str) -> float:
     """A metric's current value from the monitor's own registry (0 when never touched)."""
     return monitor.metrics.registry.get_sample_value(name, labels or None) or 0.0

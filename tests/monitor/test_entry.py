@@ -6,14 +6,14 @@ import asyncio
 import datetime as dt
 
 import httpx
-from monitor_helpers import SPEED, eventually, running
+from monitor_helpers import SPEED, running
 
 from wbsupply.config import Settings
 from wbsupply.domain.statuses import BoxType
 from wbsupply.feed.memory import MemoryFeed
 from wbsupply.monitor.entry import MonitorComponent, serve_monitor
 from wbsupply.process import ProcessContext
-from wbsupply.testkit import free_port
+from wbsupply.testkit import eventually, free_port
 
 
 def sandbox_settings(sandbox, tmp_path, database_url: str) -> Settings:

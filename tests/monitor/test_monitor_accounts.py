@@ -17,7 +17,6 @@ from collections import defaultdict
 from statistics import mean
 
 import httpx
-from monitor_helpers import eventually
 
 from wbsupply.crypto import session_box
 from wbsupply.domain.statuses import BotStatus
@@ -29,6 +28,7 @@ from wbsupply.monitor.sources import CabinetSource, SourceSwitch
 from wbsupply.store import make_engine, session_scope
 from wbsupply.store.models import User, WbAccount
 from wbsupply.store.monitor_accounts import add_monitor_account, monitor_accounts
+from wbsupply.testkit import eventually
 from wbsupply.wb import cabinet_spec as spec
 
 SECRET = "monitor-accounts-test-secret"

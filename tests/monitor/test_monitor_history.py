@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from monitor_helpers import eventually, running
+from monitor_helpers import running
 from sqlalchemy import event, func, select, text
 from sqlmodel import SQLModel
 
@@ -14,6 +14,7 @@ from wbsupply.feed.memory import MemoryFeed
 from wbsupply.monitor.history import HistoryWriter
 from wbsupply.monitor.stats import chances, fetch_history
 from wbsupply.store import SlotHistory, make_engine
+from wbsupply.testkit import eventually
 
 HISTORY = SQLModel.metadata.tables[SlotHistory.__tablename__]
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from monitor_helpers import eventually, running
+from monitor_helpers import running
 
 from wbsupply.domain.slots import SlotEvent, SlotEventKind
 from wbsupply.domain.statuses import BoxType
 from wbsupply.feed.redis import RedisFeed
+from wbsupply.testkit import eventually
 
 
 async def test_redis_restart_mid_run_loses_no_event_for_a_subscriber(harness, make_bot, redis_server):

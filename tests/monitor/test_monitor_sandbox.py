@@ -7,11 +7,12 @@ import datetime as dt
 import itertools
 
 import httpx
-from monitor_helpers import SPEED, Harness, eventually, running, sample
+from monitor_helpers import SPEED, Harness, running, sample
 
 from wbsupply.domain.slots import SlotEvent, SlotEventKind
 from wbsupply.domain.statuses import BoxType
 from wbsupply.feed.memory import MemoryFeed
+from wbsupply.testkit import eventually
 
 WH = 507
 

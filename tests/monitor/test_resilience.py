@@ -15,7 +15,7 @@ import time
 
 import httpx
 import pytest
-from monitor_helpers import eventually, sample
+from monitor_helpers import sample
 
 from wbsupply.feed.memory import MemoryFeed
 from wbsupply.monitor.backoff import Backoff
@@ -24,6 +24,7 @@ from wbsupply.monitor.http import create_app
 from wbsupply.monitor.pool import TokenPool
 from wbsupply.monitor.service import Monitor
 from wbsupply.monitor.sources import PublicApiSource, SourceSwitch
+from wbsupply.testkit import eventually
 from wbsupply.wb.api_client import WbApiClient
 
 GOOD = {"date": "2030-01-02T00:00:00Z", "coefficient": 0, "warehouseID": 507, "warehouseName": "Коледино",

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import socket
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from email import message_from_bytes, policy
@@ -26,6 +25,7 @@ from wbsupply.notify.main import build_notifier
 from wbsupply.notify.service import Notifier
 from wbsupply.notify.settings import NotifierSettings
 from wbsupply.store import SupplyTask, User, WbAccount, make_engine, session_scope
+from wbsupply.testkit import free_port
 
 sys.path.insert(0, str(Path(__file__).parent))
 from telegram_double import TelegramDouble
@@ -43,16 +43,10 @@ class Inbox:
         return "250 OK"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
     inbox = Inbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     yield inbox, port
@@ -117,16 +111,6 @@ def add_task(engine: Engine, owner_id: int, account_id: int, phase: TaskPhase, m
         session.flush()
         assert task.id is not None
         return task.id
-
-
-async def eventually(predicate: Callable[[], Any], within: float = 10.0) -> None:
-    """Poll ``predicate`` (it may read the database) until true; fail after ``within`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
 
 
 def chat_of(engine: Engine, user_id: int) -> int | None:

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 
 import pytest
-from notify_helpers import CHAT, Inbox, Running, add_seller, eventually
+from notify_helpers import CHAT, Inbox, Running, add_seller
 from sqlalchemy import Engine
 from sqlmodel import select
 from telegram_double import TelegramDouble
@@ -17,6 +17,7 @@ from wbsupply.notify.outbox import SKIPPED, enqueue, enqueue_admin_alert
 from wbsupply.notify.settings import NotifierSettings
 from wbsupply.store import session_factory, session_scope
 from wbsupply.store.journal import NotificationChannel, NotificationOutbox, OutboxStatus
+from wbsupply.testkit import eventually
 
 Settings = Callable[..., NotifierSettings]
 

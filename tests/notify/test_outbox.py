@@ -10,7 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from notify_helpers import CHAT, Running, add_seller, eventually
+from notify_helpers import CHAT, Running, add_seller
 from sqlalchemy import Engine
 from sqlmodel import select
 from telegram_double import TelegramDouble
@@ -24,6 +24,7 @@ from wbsupply.notify.settings import NotifierSettings
 from wbsupply.store import session_scope
 from wbsupply.store.journal import NotificationChannel, NotificationOutbox, OutboxStatus
 from wbsupply.store.types import utcnow
+from wbsupply.testkit import eventually
 
 Settings = Callable[..., NotifierSettings]
 LEASE = dt.timedelta(seconds=60)

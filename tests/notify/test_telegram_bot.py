@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 
 import pytest
-from notify_helpers import CHAT, TOKEN, Running, add_account, add_seller, add_task, chat_of, eventually
+from notify_helpers import CHAT, TOKEN, Running, add_account, add_seller, add_task, chat_of
 from sqlalchemy import Engine
 from sqlmodel import select
 from telegram_double import TelegramDouble
@@ -20,6 +20,7 @@ from wbsupply.store import EventLog, SupplyTask, User, WbAuthRequest, session_fa
 from wbsupply.store.accounts import TelegramLinkCode
 from wbsupply.store.journal import NotificationChannel, NotificationOutbox, OutboxStatus
 from wbsupply.store.types import utcnow
+from wbsupply.testkit import eventually
 
 Settings = Callable[..., NotifierSettings]
 

@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Callable
 
-from notify_helpers import CHAT, Running, add_account, add_seller, eventually
+from notify_helpers import CHAT, Running, add_account, add_seller
 from sqlalchemy import Engine
 from sqlmodel import col, select
 from telegram_double import TelegramDouble
@@ -17,6 +17,7 @@ from wbsupply.notify.settings import NotifierSettings
 from wbsupply.store import EventLog, WbAuthRequest, session_scope
 from wbsupply.store.journal import NotificationChannel, NotificationOutbox, OutboxStatus
 from wbsupply.store.types import utcnow
+from wbsupply.testkit import eventually
 
 Settings = Callable[..., NotifierSettings]
 TELEGRAM = [NotificationChannel.TELEGRAM]

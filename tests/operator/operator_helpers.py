@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import kmock
 import yaml
@@ -42,19 +39,3 @@ def register_crds(emulator: kmock.KubernetesEmulator) -> None:
         )
 
 
-async def eventually(check: Callable[[], Any], within: float = 15.0) -> Any:
-    """Poll ``check`` until it returns a truthy value without raising (the operator works asynchronously)."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        try:
-            result = check()
-            if isinstance(result, Awaitable):
-                result = await result
-            if result:
-                return result
-        except (KeyError, AssertionError, TypeError):
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {within}s: {check}")
-        await asyncio.sleep(0.05)

@@ -18,7 +18,6 @@ from wbsupply.control.kube_mirror import (
     build_supply_task,
     seller_bot_name,
     supply_task_name,
-    tariff_for,
     task_status_patch,
 )
 from wbsupply.domain.statuses import BotStatus, BoxType, TaskPhase
@@ -62,7 +61,7 @@ def test_names_are_dns_safe_and_stable() -> None:
 @pytest.mark.parametrize(("limit", "plan"), [(0, Plan.START), (5, Plan.START), (7, Plan.START), (10, Plan.BASIC),
                                              (49, Plan.STANDARD), (500, Plan.ENTERPRISE), (10_000, Plan.ENTERPRISE)])
 def test_tariff_never_allows_more_than_the_limit(limit: int, plan: Plan) -> None:
-    assert tariff_for(limit) is plan
+    assert Plan.for_limit(limit) is plan
 
 
 @pytest.mark.parametrize("paused", [False, True])

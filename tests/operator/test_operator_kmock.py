@@ -13,12 +13,13 @@ from typing import Any
 
 import kmock
 import pytest
-from operator_helpers import NAMESPACE, START, FakeClock, eventually
+from operator_helpers import NAMESPACE, START, FakeClock
 
 from wbsupply.domain.schedule import restart_moment
 from wbsupply.kube.names import ANNOTATION_RESTART_REQUEST, ANNOTATION_RESTARTED_AT, LABEL_BOT, worker_name
 from wbsupply.operator.notifications import BotNotification
 from wbsupply.operator.settings import OperatorConfig
+from wbsupply.testkit import eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -16,7 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 from test_first_run import _answers, _phase, _sms_code, first_start_output, until
-from test_up import ctrl_c, free_port, start_up
+from test_up import ctrl_c, start_up
+
+from wbsupply.testkit import free_port
 
 
 @pytest.mark.slow

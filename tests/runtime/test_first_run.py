@@ -10,7 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_up import ctrl_c, free_port, start_up
+from test_up import ctrl_c, start_up
+
+from wbsupply.testkit import free_port
 
 
 def until(check, within: float, what: str):  # type: ignore[no-untyped-def]

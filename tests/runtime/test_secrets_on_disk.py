@@ -13,9 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
-from test_up import ctrl_c, free_port, start_up, up_env, wait_http
+from test_up import ctrl_c, start_up, up_env, wait_http
 
 from wbsupply.runtime import CREDENTIALS_FILE
+from wbsupply.testkit import free_port
 
 
 def _mode(path: Path) -> int:

@@ -20,6 +20,7 @@ from wbsupply.notify.kinds import NoticeKind
 from wbsupply.process import HttpComponent, StartupError
 from wbsupply.runtime import admin_alert, run_components
 from wbsupply.store import NotificationOutbox, make_engine, session_factory
+from wbsupply.testkit import free_port
 
 
 class Flaky:
@@ -37,12 +38,6 @@ class Flaky:
             await asyncio.sleep(0.05)
             raise RuntimeError("database is locked [SQL: BEGIN IMMEDIATE]")
         await stop.wait()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _api() -> FastAPI:
@@ -66,7 +61,7 @@ def settings(sqlite_database_url: str, tmp_path: Path) -> Settings:
 
 async def test_a_failed_component_restarts_and_the_others_keep_serving(settings: Settings) -> None:
     flaky = Flaky(failures=2)
-    api = HttpComponent("api", _api(), "127.0.0.1", _free_port())
+    api = HttpComponent("api", _api(), "127.0.0.1", free_port())
     stop = asyncio.Event()
     status: dict[str, str] = {}
     running = asyncio.create_task(run_components([flaky, api], stop, status=status, alert=admin_alert(settings)))

@@ -11,11 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from wbsupply.testkit import free_port
 
 
 def up_env(tmp_path: Path, api_port: int, sandbox_port: int) -> dict[str, str]:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -21,6 +20,7 @@ from wbsupply.feed.memory import MemoryFeed
 from wbsupply.sandbox.testing import RunningSandbox
 from wbsupply.store.engine import session_scope
 from wbsupply.store.models import SupplyTask, User, WbAccount
+from wbsupply.testkit import eventually
 from wbsupply.worker.bot import Bot, BotConfig
 from wbsupply.worker.browser import BrowserHost
 
@@ -120,17 +120,6 @@ def row(engine: Engine, model: type[T], ident: int) -> T:
 def rows(engine: Engine, model: type[T], *where: Any) -> list[T]:
     with session_scope(engine) as session:
         return list(session.exec(select(model).where(*where).order_by(col(model.id))).all())  # type: ignore[attr-defined]
-
-
-async def eventually(check: Callable[[], T], within: float = 20.0, what: str = "condition") -> T:
-    deadline = time.monotonic() + within
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; last value {value!r}")
-        await asyncio.sleep(0.1)
 
 
 @dataclass

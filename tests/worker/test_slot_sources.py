@@ -18,7 +18,6 @@ from bot_harness import (
     add_seller,
     add_task,
     bot_config,
-    eventually,
     login_through_relay,
     msk_day,
     new_preorder,
@@ -36,6 +35,7 @@ from wbsupply.monitor.service import Monitor
 from wbsupply.monitor.sources import CabinetSource, PublicApiSource, SourceSwitch
 from wbsupply.sandbox.testing import RunningSandbox
 from wbsupply.store.monitor_accounts import add_monitor_account, monitor_accounts
+from wbsupply.testkit import eventually
 from wbsupply.wb.api_client import WbApiClient
 from wbsupply.worker.browser import BrowserHost
 

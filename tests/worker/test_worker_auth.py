@@ -3,16 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from bot_harness import (
-    SECRET,
-    add_seller,
-    bot_config,
-    eventually,
-    login_through_relay,
-    row,
-    running_bot,
-    status_of,
-)
+from bot_harness import SECRET, add_seller, bot_config, login_through_relay, row, running_bot, status_of
 from sqlalchemy import Engine
 
 from wbsupply.control.local import AuthInputError, submit_auth_step
@@ -21,6 +12,7 @@ from wbsupply.domain.statuses import BotStatus
 from wbsupply.feed.memory import MemoryFeed
 from wbsupply.sandbox.testing import RunningSandbox
 from wbsupply.store.models import WbAccount
+from wbsupply.testkit import eventually
 from wbsupply.wb import cabinet_spec as spec
 from wbsupply.worker.browser import BrowserHost
 

@@ -11,7 +11,6 @@ from bot_harness import (
     add_seller,
     add_task,
     bot_config,
-    eventually,
     login_through_relay,
     msk_day,
     new_preorder,
@@ -32,6 +31,7 @@ from wbsupply.store import quota
 from wbsupply.store.engine import session_scope
 from wbsupply.store.journal import EventLog, NotificationChannel, NotificationOutbox
 from wbsupply.store.models import Booking, BookingState, SupplyTask, User, WbAccount
+from wbsupply.testkit import eventually
 from wbsupply.worker.browser import BrowserHost
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]

@@ -23,7 +23,6 @@ from bot_harness import (
     WAREHOUSE_ID,
     add_seller,
     bot_config,
-    eventually,
     login_through_relay,
     msk_day,
     new_preorder,
@@ -41,6 +40,7 @@ from wbsupply.sandbox.faults import FAULT_KINDS, Fault
 from wbsupply.sandbox.testing import RunningSandbox
 from wbsupply.store.engine import session_scope
 from wbsupply.store.models import Booking, BookingState, SupplyTask
+from wbsupply.testkit import eventually
 from wbsupply.worker import booking as booking_module
 from wbsupply.worker.booking import STEPS
 from wbsupply.worker.bot import Bot, BotConfig

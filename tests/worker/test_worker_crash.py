@@ -20,7 +20,6 @@ from bot_harness import (
     WAREHOUSE_ID,
     add_seller,
     bot_config,
-    eventually,
     login_through_relay,
     msk_day,
     opened,
@@ -38,6 +37,7 @@ from wbsupply.sandbox.testing import RunningSandbox
 from wbsupply.store.engine import session_scope
 from wbsupply.store.journal import NotificationOutbox
 from wbsupply.store.models import Booking, BookingState, SupplyTask
+from wbsupply.testkit import eventually
 from wbsupply.worker.booking import CRASH_POINT_ENV, STEPS
 from wbsupply.worker.browser import BrowserHost
 

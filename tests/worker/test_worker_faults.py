@@ -16,7 +16,6 @@ from bot_harness import (
     WAREHOUSE_ID,
     add_seller,
     bot_config,
-    eventually,
     login_through_relay,
     msk_day,
     new_preorder,
@@ -37,6 +36,7 @@ from wbsupply.store import quota
 from wbsupply.store.engine import session_scope
 from wbsupply.store.journal import EventLog, NotificationOutbox
 from wbsupply.store.models import Booking, BookingState, SupplyTask
+from wbsupply.testkit import eventually
 from wbsupply.worker.browser import BrowserHost
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]

@@ -9,7 +9,6 @@ from bot_harness import (
     add_seller,
     add_task,
     bot_config,
-    eventually,
     login_through_relay,
     msk_day,
     new_preorder,
@@ -28,6 +27,7 @@ from wbsupply.notify.messages import render
 from wbsupply.sandbox.testing import RunningSandbox
 from wbsupply.store.journal import EventLog, NotificationOutbox
 from wbsupply.store.models import WbAccount
+from wbsupply.testkit import eventually
 from wbsupply.worker.browser import BrowserHost
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]

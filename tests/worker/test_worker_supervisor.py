@@ -7,7 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from bot_harness import SECRET, add_seller, eventually, login_through_relay, row
+from bot_harness import SECRET, add_seller, login_through_relay, row
 from sqlalchemy import Engine
 
 from wbsupply.config import Settings
@@ -17,6 +17,7 @@ from wbsupply.process import ProcessContext
 from wbsupply.sandbox.testing import RunningSandbox
 from wbsupply.store.engine import session_scope
 from wbsupply.store.models import WbAccount
+from wbsupply.testkit import eventually
 from wbsupply.worker.main import Supervisor
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]

@@ -44,7 +44,7 @@ def ensure_first_users(engine: Engine, settings: Settings, market: Any | None = 
                 f"  демо-продавец: {DEMO_EMAIL} / {demo_password}",
             ]
             if settings.sandbox_enabled:
-                sandbox = f"http://{settings.sandbox_host}:{settings.sandbox_port}"
+                sandbox = settings.sandbox_url
                 lines.append(f"  песочница WB: телефон {DEMO_PHONE}, коды входа — {sandbox}/sandbox/inbox, "
                              f"черновики поставок — {sandbox}{SUPPLIES_PATH}")
     if settings.sandbox_enabled and market is not None:

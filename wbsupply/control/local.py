@@ -24,7 +24,7 @@ from wbsupply.control.base import AuthStep, BookingRecord, BotRecord, Notice, Ta
 from wbsupply.control.bookings import Settlement
 from wbsupply.domain.machines import move
 from wbsupply.domain.slots import Slot
-from wbsupply.domain.statuses import BotStatus, TaskPhase
+from wbsupply.domain.statuses import ACTIVE_PHASES, BotStatus, TaskPhase
 from wbsupply.domain.tasks import SupplyTaskSpec
 from wbsupply.notify import outbox
 from wbsupply.store import quota
@@ -47,7 +47,6 @@ from wbsupply.store.types import utcnow
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-ACTIVE_PHASES = (TaskPhase.PENDING, TaskPhase.WATCHING, TaskPhase.BOOKING, TaskPhase.QUOTA_EXCEEDED)
 
 
 def task_record(row: SupplyTask) -> TaskRecord:
@@ -196,7 +195,7 @@ class LocalControlPlane:
     async def active_tasks(self, bot_id: int) -> list[TaskRecord]:
         def run() -> list[TaskRecord]:
             with session_scope(self.engine) as session:
-                return [record for record, _ in self._visible_tasks(session, bot_id, ACTIVE_PHASES)]
+                return [record for record, _ in self._visible_tasks(session, bot_id, tuple(sorted(ACTIVE_PHASES)))]
 
         return await self._run(run)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from wbsupply.domain.schedule import MOSCOW
+from wbsupply.domain.schedule import MOSCOW, moscow_today
 
 _MONTHS_GENITIVE = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября",
                     "октября", "ноября", "декабря")
@@ -18,13 +18,15 @@ _WEEKDAYS = ("пн", "вт", "ср", "чт", "пт", "сб", "вс")
 NONE = "—"
 
 
+def moscow_time(moment: dt.datetime) -> dt.datetime:
+    """A stored moment in Moscow time (the database keeps UTC; SQLite drops the zone)."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(MOSCOW)
+
+
 def _moment(value: dt.datetime | str | None) -> dt.datetime | None:
     if value is None or value == "":
         return None
-    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)  # the database keeps UTC; SQLite drops the zone
-    return moment.astimezone(MOSCOW)
+    return moscow_time(dt.datetime.fromisoformat(value) if isinstance(value, str) else value)
 
 
 def _day(value: dt.date | dt.datetime | str | None) -> dt.date | None:
@@ -67,7 +69,7 @@ def msk_short(value: dt.datetime | str | None, now: dt.datetime | None = None) -
     moment = _moment(value)
     if moment is None:
         return NONE
-    today = (now or dt.datetime.now(dt.UTC)).astimezone(MOSCOW).date()
+    today = moscow_today(now or dt.datetime.now(dt.UTC))
     if moment.date() == today:
         return f"сегодня {moment:%H:%M} МСК"
     return f"{moment.day} {_MONTHS_GENITIVE[moment.month - 1][:3]} {moment.year}, {moment:%H:%M} МСК"

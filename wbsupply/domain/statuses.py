@@ -70,6 +70,9 @@ class TaskPhase(StrEnum):
         return self in {TaskPhase.BOOKED, TaskPhase.FAILED, TaskPhase.EXPIRED, TaskPhase.CANCELLED}
 
 
+# A task in these phases is the bots' work (counted against the seller's active tasks, listed as active).
+ACTIVE_PHASES = frozenset({TaskPhase.PENDING, TaskPhase.WATCHING, TaskPhase.BOOKING, TaskPhase.QUOTA_EXCEEDED})
+
 _PHASE_LABELS = {
     TaskPhase.PENDING: "Ожидает запуска",
     TaskPhase.WATCHING: "Ищем слот",

@@ -35,10 +35,18 @@ class Plan(StrEnum):
 
     @classmethod
     def for_bookings(cls, monthly_bookings: int) -> Plan:
+        """The plan with exactly this many bookings a month (ValueError: a custom limit)."""
         for plan in _PLAN_ORDER:
             if plan.monthly_bookings == monthly_bookings:
                 return plan
         raise ValueError(f"no plan with {monthly_bookings} bookings per month")
+
+    @classmethod
+    def for_limit(cls, monthly_limit: int) -> Plan:
+        """The largest plan not above a seller's monthly limit (a custom limit included; START below 5), so
+        whoever checks the quota by plan never allows more than the seller has."""
+        fitting = [plan for plan in _PLAN_ORDER if plan.monthly_bookings <= monthly_limit]
+        return fitting[-1] if fitting else Plan.START
 
 
 _PLAN_TABLE = {
@@ -50,6 +58,7 @@ _PLAN_TABLE = {
     Plan.ENTERPRISE: (500, "Корпоративный"),
 }
 _PLAN_ORDER = sorted(Plan, key=lambda plan: _PLAN_TABLE[plan][0])
+PLAN_LIMITS = tuple(plan.monthly_bookings for plan in _PLAN_ORDER)  # the monthly limits an admin can give
 
 
 class QuotaExceeded(Exception):

@@ -18,7 +18,7 @@ from pydantic_core import PydanticCustomError
 
 from wbsupply.domain.holidays import is_holiday
 from wbsupply.domain.machines import move
-from wbsupply.domain.schedule import MOSCOW, require_aware
+from wbsupply.domain.schedule import MOSCOW, moscow_today, require_aware
 from wbsupply.domain.slots import HORIZON_DAYS, Slot
 from wbsupply.domain.statuses import BoxType, TaskMode, TaskPhase
 from wbsupply.domain.tariffs import Plan
@@ -281,7 +281,7 @@ class SupplyTaskSpec(BaseModel):
         """Past the deadline, or the date window ended (Moscow dates)."""
         if self.deadline is not None and now >= self.deadline:
             return True
-        return self.date_to is not None and self.date_to < now.astimezone(MOSCOW).date()
+        return self.date_to is not None and self.date_to < moscow_today(now)
 
 
 def within(value: int | None, limit: int | None) -> bool:

@@ -3,6 +3,9 @@
 Two implementations share this interface: in-process (embedded runtime) and Redis (cluster). Events are
 JSON-able dicts so that both carry exactly the same payloads; ids are strings that sort in publish order,
 and a subscriber that remembers its last id resumes after it without losing an event.
+
+Errors are part of the contract: an implementation raises :class:`FeedUnavailable` when it cannot be reached
+and :class:`TrimmedError` when a subscriber's last id is gone; callers catch these, never a client's own.
 """
 
 from __future__ import annotations
@@ -11,6 +14,15 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Protocol
 
 FeedEvent = Mapping[str, Any]
+
+
+class FeedUnavailable(Exception):
+    """The feed cannot be reached now (Redis restarting, the network): try again later."""
+
+
+class TrimmedError(LookupError):
+    """The subscriber's last id is older than the bounded log keeps: events were lost for it (resync from the
+    calendar)."""
 
 
 class SlotFeed(Protocol):

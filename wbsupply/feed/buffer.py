@@ -6,8 +6,7 @@ import logging
 from collections import deque
 from collections.abc import Sequence
 
-from wbsupply.feed.base import FeedEvent, SlotFeed
-from wbsupply.feed.redis import REDIS_DOWN
+from wbsupply.feed.base import FeedEvent, FeedUnavailable, SlotFeed
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +40,9 @@ class BufferedPublisher:
         batch = list(self._pending)
         try:
             await self.feed.publish(batch)
-        except REDIS_DOWN as exc:
+        except FeedUnavailable as exc:
             if not self.degraded:
-                log.warning("slot feed unavailable (%s): buffering events", type(exc).__name__)
+                log.warning("slot feed unavailable (%s): buffering events", exc)
             self.degraded = True
             return 0
         for _ in batch:

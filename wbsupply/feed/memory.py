@@ -6,11 +6,7 @@ import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 
-from wbsupply.feed.base import FeedEvent
-
-
-class TrimmedError(LookupError):
-    """The subscriber's last id is older than the bounded log keeps: events were lost for it."""
+from wbsupply.feed.base import FeedEvent, TrimmedError
 
 
 class MemoryFeed:

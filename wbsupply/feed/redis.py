@@ -3,24 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from wbsupply.feed.base import FeedEvent
-from wbsupply.feed.memory import TrimmedError
+from wbsupply.feed.base import FeedEvent, FeedUnavailable, TrimmedError
 
 log = logging.getLogger(__name__)
 
 STREAM_KEY = "wbsupply:slot-events"
 CALENDAR_KEY = "wbsupply:calendar"
 RECONNECT_BACKOFF_S = (0.2, 0.5, 1.0, 2.0, 5.0)
-REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+_REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+@contextlib.contextmanager
+def _reachable() -> Iterator[None]:
+    """Redis being down is the feed's :class:`FeedUnavailable`: callers need not know the client's errors."""
+    try:
+        yield
+    except _REDIS_DOWN as exc:
+        raise FeedUnavailable(f"Redis unavailable ({type(exc).__name__}: {exc})") from exc
 
 
 def _id_tuple(event_id: str) -> tuple[int, int]:
@@ -39,6 +48,10 @@ class RedisFeed:
 
     async def publish(self, events: Sequence[FeedEvent]) -> list[str]:
         # MULTI/EXEC: a batch lands whole or not at all, so a retry after an outage never duplicates.
+        with _reachable():
+            return await self._publish(events)
+
+    async def _publish(self, events: Sequence[FeedEvent]) -> list[str]:
         async with self._redis.pipeline(transaction=True) as pipe:
             for event in events:
                 # Approximate trimming (~) keeps XADD O(1); the stream stays near maxlen.
@@ -65,7 +78,8 @@ class RedisFeed:
     ) -> list[tuple[str, FeedEvent]]:
         start = "$" if after_id is None else after_id
         block = int(block_s * 1000) if block_s > 0 else None
-        reply: Any = await self._redis.xread({self._stream: start}, count=limit, block=block)
+        with _reachable():
+            reply: Any = await self._redis.xread({self._stream: start}, count=limit, block=block)
         out: list[tuple[str, FeedEvent]] = []
         for _stream, entries in reply or []:
             for event_id, fields in entries:
@@ -81,16 +95,17 @@ class RedisFeed:
         checked = False
         while True:
             try:
-                if not checked and await self._redis.exists(self._stream):
-                    await self._check_not_trimmed(last)
+                with _reachable():
+                    if not checked and await self._redis.exists(self._stream):
+                        await self._check_not_trimmed(last)
                 checked = True
                 batch = await self.read(last, block_s=5.0)
                 failures = 0
-            except REDIS_DOWN as exc:
+            except FeedUnavailable as exc:
                 delay = RECONNECT_BACKOFF_S[min(failures, len(RECONNECT_BACKOFF_S) - 1)]
                 failures += 1
                 checked = False
-                log.warning("slot feed: Redis unavailable (%s); retrying in %.1f s", type(exc).__name__, delay)
+                log.warning("slot feed: %s; retrying in %.1f s", exc, delay)
                 await asyncio.sleep(delay)
                 continue
             for event_id, event in batch:
@@ -98,31 +113,35 @@ class RedisFeed:
                 yield event_id, event
 
     async def last_id(self) -> str:
-        newest = await self._redis.xrevrange(self._stream, count=1)
+        with _reachable():
+            newest = await self._redis.xrevrange(self._stream, count=1)
         return str(newest[0][0]) if newest else "0-0"
 
     async def set_calendar(self, slots: Mapping[str, FeedEvent]) -> None:
         # Write aside and rename, so readers never see a half-written calendar.
         staging = f"{self._calendar}:staging"
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(staging)
-            if slots:
-                pipe.hset(staging, mapping={k: json.dumps(v, default=str) for k, v in slots.items()})
-                pipe.rename(staging, self._calendar)
-            else:
-                pipe.delete(self._calendar)
-            await pipe.execute()
+        with _reachable():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.delete(staging)
+                if slots:
+                    pipe.hset(staging, mapping={k: json.dumps(v, default=str) for k, v in slots.items()})
+                    pipe.rename(staging, self._calendar)
+                else:
+                    pipe.delete(self._calendar)
+                await pipe.execute()
 
     async def update_calendar(self, upserts: Mapping[str, FeedEvent], removed: Sequence[str] = ()) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            if upserts:
-                pipe.hset(self._calendar, mapping={k: json.dumps(v, default=str) for k, v in upserts.items()})
-            if removed:
-                pipe.hdel(self._calendar, *removed)
-            await pipe.execute()
+        with _reachable():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                if upserts:
+                    pipe.hset(self._calendar, mapping={k: json.dumps(v, default=str) for k, v in upserts.items()})
+                if removed:
+                    pipe.hdel(self._calendar, *removed)
+                await pipe.execute()
 
     async def get_calendar(self) -> dict[str, FeedEvent]:
-        raw: Any = await self._redis.hgetall(self._calendar)
+        with _reachable():
+            raw: Any = await self._redis.hgetall(self._calendar)
         return {k: json.loads(v) for k, v in raw.items()}
 
     async def close(self) -> None:

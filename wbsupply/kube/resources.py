@@ -14,6 +14,7 @@ from wbsupply.domain.statuses import BotStatus, TaskPhase
 from wbsupply.domain.tariffs import Plan
 from wbsupply.domain.tasks import SupplyTaskSpec
 from wbsupply.kube.names import ANNOTATION_RESTART_REQUEST, API_VERSION, LABEL_BOT, LABEL_MANAGED_BY, LABEL_PART_OF
+from wbsupply.kube.stamps import stamp
 
 MANAGED_BY = "wbsupply-api"
 MAX_MESSAGE = 4096  # maxLength of status.message / status.lastError in the CRDs
@@ -58,13 +59,6 @@ def task_cr_name(task: Any) -> str:
 # --- pure builders -----------------------------------------------------------------------------------
 
 
-def tariff_for(plan_limit: int) -> Plan:
-    """The CRD tariff for a seller's monthly limit; a custom limit maps to the largest plan not above it,
-    so the operator's quota check never allows more than the seller has (the worker still counts exactly)."""
-    fitting = [plan for plan in Plan if plan.monthly_bookings <= plan_limit]
-    return max(fitting, key=lambda plan: plan.monthly_bookings) if fitting else Plan.START
-
-
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
@@ -94,7 +88,7 @@ def build_seller_bot(account_id: int, owner_id: int, plan_limit: int, *, namespa
             "seller": str(owner_id),
             "wbAccountRef": account_ref,
             "sessionSecretRef": {"name": session_secret_name(account_id)},
-            "tariff": tariff_for(plan_limit).value,
+            "tariff": Plan.for_limit(plan_limit).value,
             "paused": paused,
         },
     }
@@ -133,10 +127,6 @@ def build_supply_task(task_id: int, account_id: int, spec: SupplyTaskSpec, *, na
     }
 
 
-def _stamp(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _clip(text: str | None) -> str | None:
     """None removes the field in a merge patch (a cleared error or message)."""
     return text[:MAX_MESSAGE] if text else None
@@ -154,7 +144,7 @@ def bot_status_patch(*, status: BotStatus | None = None, error: str | None = Non
     if error is not None or clear_error:
         patch["lastError"] = _clip(error)
     if heartbeat is not None:
-        patch["lastHeartbeat"] = _stamp(heartbeat)
+        patch["lastHeartbeat"] = stamp(heartbeat)
     if memory_bytes is not None:
         patch["memoryBytes"] = max(0, memory_bytes)
     if pod:
@@ -166,7 +156,7 @@ def bot_status_patch(*, status: BotStatus | None = None, error: str | None = Non
     if bookings_this_month is not None:
         patch["bookingsThisMonth"] = max(0, bookings_this_month)
     if last_booking is not None:
-        patch["lastBookingAt"] = _stamp(last_booking)
+        patch["lastBookingAt"] = stamp(last_booking)
     return patch
 
 

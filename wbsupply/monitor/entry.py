@@ -50,10 +50,6 @@ class SandboxBot:
     phone: str
 
 
-def sandbox_url(settings: Settings) -> str:
-    return f"http://{settings.sandbox_host}:{settings.sandbox_port}"
-
-
 async def provision_sandbox_bot(url: str, *, wait_s: float = 30.0) -> SandboxBot:
     """The monitor's own seller in the sandbox (waits for the sandbox, which may be starting alongside)."""
     loop = asyncio.get_running_loop()
@@ -92,7 +88,7 @@ async def build_monitor(
     api_url = settings.wb_api_url or (WB_API_URL if tokens else None)
     cabinet_url = settings.wb_cabinet_url
     if settings.sandbox_enabled and not tokens and api_url is None:
-        api_url = cabinet_url = sandbox_url(settings)
+        api_url = cabinet_url = settings.sandbox_url
         bot = await provision_sandbox_bot(api_url)
         tokens = [bot.api_token]
     sources: dict[str, SlotSource] = {}

@@ -20,9 +20,8 @@ from typing import Any
 
 from wbsupply.domain.schedule import moscow_today
 from wbsupply.domain.slots import Calendar, SlotEvent, SlotEventKind, diff
-from wbsupply.feed.base import SlotFeed
+from wbsupply.feed.base import FeedUnavailable, SlotFeed
 from wbsupply.feed.buffer import BufferedPublisher
-from wbsupply.feed.redis import REDIS_DOWN
 from wbsupply.monitor.backoff import Backoff
 from wbsupply.monitor.clock import Clock, RealClock
 from wbsupply.monitor.history import Alert, HistoryWriter, admin_notice, history_rows
@@ -175,8 +174,8 @@ class Monitor:
         today = moscow_today(self.clock.wall())
         try:
             snapshot = await self.feed.get_calendar()
-        except REDIS_DOWN as exc:
-            log.warning("slot feed unavailable at start (%s): starting from an empty calendar", type(exc).__name__)
+        except FeedUnavailable as exc:
+            log.warning("slot feed unavailable at start (%s): starting from an empty calendar", exc)
             snapshot = {}
         self.calendar = calendar_from_feed(snapshot, today)
         self._first_poll = not snapshot
@@ -319,9 +318,9 @@ class Monitor:
                 upserts, removed = snapshot_changes(self._stored, calendar)
                 if upserts or removed:
                     await self.feed.update_calendar(upserts, removed)
-        except REDIS_DOWN as exc:
+        except FeedUnavailable as exc:
             self.metrics.errors.labels("feed").inc()
-            log.debug("calendar snapshot not stored (%s); rewriting it whole next poll", type(exc).__name__)
+            log.debug("calendar snapshot not stored (%s); rewriting it whole next poll", exc)
             self._stored = None
             return
         self._stored = calendar

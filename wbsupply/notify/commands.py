@@ -12,14 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from wbsupply.api.errors import ApiError
 from wbsupply.api.logic import tasks as task_commands
-from wbsupply.domain.statuses import TaskPhase
+from wbsupply.domain.statuses import ACTIVE_PHASES, TaskPhase
 from wbsupply.notify import replies, urgent
 from wbsupply.notify.messages import URGENT_KINDS
 from wbsupply.store import EventLog, SupplyTask, User, WbAccount, begin_immediate, session_scope
@@ -28,7 +28,6 @@ from wbsupply.store.auth import AuthState
 from wbsupply.store.auth_relay import AuthInputError, NotFoundError, submit_auth_step
 from wbsupply.store.quota import month_key, usage
 
-ACTIVE_PHASES = (TaskPhase.PENDING, TaskPhase.WATCHING, TaskPhase.BOOKING, TaskPhase.QUOTA_EXCEEDED)
 CODE_PATTERN = re.compile(r"^\s*(\d{4,6})\s*$")
 
 
@@ -70,9 +69,9 @@ def _accounts(session: Session, user: User) -> list[replies.AccountLine]:
     return [replies.AccountLine(a.id or 0, a.phone, a.label, a.status) for a in rows]
 
 
-def _tasks(session: Session, user: User, phases: tuple[TaskPhase, ...]) -> list[SupplyTask]:
+def _tasks(session: Session, user: User, phases: Collection[TaskPhase]) -> list[SupplyTask]:
     return list(session.exec(select(SupplyTask).where(
-        SupplyTask.owner_id == user.id, col(SupplyTask.phase).in_(phases)).order_by(col(SupplyTask.id))))
+        SupplyTask.owner_id == user.id, col(SupplyTask.phase).in_(sorted(phases))).order_by(col(SupplyTask.id))))
 
 
 def status(engine: Engine, chat_id: int) -> str:

@@ -14,9 +14,10 @@ from wbsupply.domain.schedule import is_restart_due
 from wbsupply.domain.statuses import BotStatus
 from wbsupply.kube.client import KubeClient, resource_path
 from wbsupply.kube.names import ANNOTATION_RESTARTED_AT, worker_name
+from wbsupply.kube.stamps import parse_stamp, stamp
 from wbsupply.operator import packing
 from wbsupply.operator.builders import build_children, build_restart_patch, build_session_secret
-from wbsupply.operator.checks import Finding, parse_stamp, stamp
+from wbsupply.operator.checks import Finding
 from wbsupply.operator.notifications import NotificationHook, build_bot_notification, log_notification
 from wbsupply.operator.settings import OperatorConfig
 

@@ -12,7 +12,6 @@ from typing import Any
 
 from wbsupply.kube.names import (
     ANNOTATION_RESTARTED_AT,
-    API_VERSION,
     LABEL_BOT,
     LABEL_COMPONENT,
     LABEL_MANAGED_BY,
@@ -285,11 +284,3 @@ def build_restart_patch(moment: datetime.datetime) -> dict[str, Any]:
     """Merge patch that rolls the worker pod, like ``kubectl rollout restart``."""
     stamp = moment.astimezone(datetime.UTC).isoformat(timespec="seconds")
     return {"spec": {"template": {"metadata": {"annotations": {ANNOTATION_RESTARTED_AT: stamp}}}}}
-
-
-def build_scale_patch(paused: bool) -> dict[str, Any]:
-    return {"spec": {"replicas": 0 if paused else 1}}
-
-
-def sellerbot_ref(name: str) -> dict[str, str]:
-    return {"apiVersion": API_VERSION, "kind": "SellerBot", "name": name}

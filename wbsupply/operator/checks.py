@@ -16,6 +16,7 @@ from kubernetes.utils.quantity import parse_quantity
 
 from wbsupply.domain.machines import MAX_AUTO_REAUTH, can_move
 from wbsupply.domain.statuses import BotStatus
+from wbsupply.kube.stamps import parse_stamp, stamp
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,17 +26,6 @@ class Finding:
     message: str
     status: dict[str, Any] = dataclasses.field(default_factory=dict)  # status fields to patch
     notify: BotStatus | None = None  # phase to tell the seller about
-
-
-def parse_stamp(value: str | None) -> datetime.datetime | None:
-    """A Kubernetes timestamp (RFC 3339, ``Z`` suffix) as an aware datetime."""
-    if not value:
-        return None
-    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def stamp(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def expected_phase(

@@ -25,16 +25,17 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
 from sqlmodel import col, select
 
 from wbsupply.domain.statuses import TaskPhase
+from wbsupply.domain.tariffs import Plan
 from wbsupply.domain.tasks import SupplyTaskSpec
 from wbsupply.kube.client import KubeApiError, resource_path
 from wbsupply.kube.names import API_VERSION, SELLERBOTS, SUPPLYTASKS
 from wbsupply.kube.resources import (
     bot_cr_name,
     build_supply_task,
-    tariff_for,
     task_cr_name,
     task_status_patch,
 )
+from wbsupply.kube.stamps import stamp
 from wbsupply.operator import records
 from wbsupply.operator.bots import Context
 from wbsupply.store import SupplyTask, WbAccount, session_scope
@@ -83,7 +84,7 @@ async def _event(ctx: Context, obj: dict[str, Any], repairs: list[Repair]) -> No
     """A Warning Event per repair on the object, for ``kubectl describe`` (best effort)."""
     meta = obj["metadata"]
     for repair in repairs:
-        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = stamp(dt.datetime.now(dt.UTC))
         event = {
             "apiVersion": "v1", "kind": "Event",
             "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
@@ -111,7 +112,7 @@ async def _bots(ctx: Context, bots: list[dict[str, Any]]) -> list[Repair]:
             continue  # the handler refused it and says why on the object
         found = [Repair("SellerBot", name, "cr->db", change) for change in owner.changes]
         desired: dict[str, Any] = {}
-        tariff = tariff_for(owner.plan_limit).value
+        tariff = Plan.for_limit(owner.plan_limit).value
         if spec.get("tariff") != tariff:
             desired["tariff"] = tariff
         if not owner.owner_active and not spec.get("paused"):

@@ -33,7 +33,6 @@ class OperatorConfig(BaseSettings):
     worker_health_port: int = Field(default=8080, ge=1, le=65535)
     worker_env_configmap: str | None = Field(default=None, description="ConfigMap with WBSUPPLY_* for workers")
     worker_env_secret: str | None = Field(default=None, description="Secret with DB/Redis URLs for workers")
-    worker_service_account_prefix: str = "wbsupply-bot-"
     # Scheduling of worker pods (JSON in the environment, as the chart renders them).
     worker_image_pull_secrets: list[str | dict[str, str]] = Field(
         default_factory=list, description='Private registries: ["regcred"] or [{"name": "regcred"}]'

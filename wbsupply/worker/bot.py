@@ -22,7 +22,7 @@ from wbsupply.crypto import api_token_box, session_box
 from wbsupply.domain.machines import ReauthBudget, on_session_lost
 from wbsupply.domain.matching import TaskIndex
 from wbsupply.domain.reschedule import best_move
-from wbsupply.domain.schedule import MOSCOW
+from wbsupply.domain.schedule import AUTH_CHECK_INTERVAL, MEMORY_CHECK_INTERVAL, moscow_today
 from wbsupply.domain.slots import Slot
 from wbsupply.domain.statuses import BotStatus, TaskMode, TaskPhase
 from wbsupply.domain.tasks import SupplyTask
@@ -52,10 +52,11 @@ class BotConfig:
     idle_wake_s: float = 1.0  # how often the loop looks at auth requests and timers without events
     tasks_refresh_s: float = 2.0
     heartbeat_s: float = 10.0
-    session_check_s: float = 3600.0  # full reload of the cabinet; a login redirect is noticed every turn
+    # full reload of the cabinet; a login redirect is noticed every turn
+    session_check_s: float = AUTH_CHECK_INTERVAL.total_seconds()
     cache_clear_s: float = 1800.0  # HTTP cache cleared and Chromium's memory trimmed (also right after login)
     trim_memory: bool = True
-    memory_check_s: float = 1800.0
+    memory_check_s: float = MEMORY_CHECK_INTERVAL.total_seconds()
     reconcile_s: float = 60.0  # bookings WB did not confirm at once are asked about again
     quota_check_s: float = 60.0  # tasks stopped at the limit resume when the quota frees
     rpc_timeout_s: float = 20.0  # a cabinet call unanswered by then is an unknown outcome (WB is asked)
@@ -353,7 +354,7 @@ class Bot:
         was planned elsewhere, an error before plan/add) stays offered, so the next fitting task tries it at
         once — only that task does not try that slot again in this pass.
         """
-        today = dt.datetime.now(MOSCOW).date()
+        today = moscow_today(dt.datetime.now(dt.UTC))
         await self._notify_what_fits(today)
         await self._improve_what_fits(today)
         tried: set[tuple[str, Slot]] = set()

@@ -51,7 +51,7 @@ CRASH_LOOP_WINDOW = dt.timedelta(minutes=15)
 
 
 def bot_config(settings: Settings, secret: str) -> BotConfig:
-    sandbox = f"http://{settings.sandbox_host}:{settings.sandbox_port}"
+    sandbox = settings.sandbox_url
     return BotConfig(
         cabinet_url=settings.wb_cabinet_url or sandbox,
         supplies_api_url=settings.wb_supplies_api_url or (sandbox if settings.sandbox_enabled else None),

@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 from wbsupply.domain.slots import Slot, SlotEvent, SlotEventKind, SlotKey
-from wbsupply.feed.base import SlotFeed
+from wbsupply.feed.base import SlotFeed, TrimmedError
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class OpenSlots:
             except Exception as exc:  # Redis restarting, a trimmed stream: resubscribe, re-read the calendar
                 log.warning("%s: slot feed failed (%s); resubscribing", self.name, type(exc).__name__)
                 await asyncio.sleep(1.0)
-                if type(exc).__name__ == "TrimmedError":
+                if isinstance(exc, TrimmedError):
                     last = None
                 await self.load_calendar()
 

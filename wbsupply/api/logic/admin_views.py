@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from wbsupply.api.logic.warehouses import warehouse_names
-from wbsupply.domain.schedule import MOSCOW
+from wbsupply.domain.ruformat import moscow_time
+from wbsupply.domain.schedule import moscow_today
 from wbsupply.store import Booking, BookingState, EventLog, MonthlyUsage, SupplyTask, User, WbAccount
 from wbsupply.store.journal import SlotHistory
 from wbsupply.store.quota import month_key
@@ -126,17 +127,13 @@ def bot_success(session: Session, days: int = 30) -> dict[int, dict[str, Any]]:
     return result
 
 
-def _msk(moment: dt.datetime) -> dt.datetime:
-    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(MOSCOW)
-
-
 def bookings_per_day(session: Session, days: int = 14) -> list[tuple[str, float]]:
-    today = utcnow().astimezone(MOSCOW).date()
+    today = moscow_today(utcnow())
     per_day: Counter[dt.date] = Counter()
     for (confirmed_at,) in session.execute(sa.select(col(Booking.confirmed_at)).where(
             col(Booking.state) == BookingState.CONFIRMED,
             col(Booking.confirmed_at) >= utcnow() - dt.timedelta(days=days + 1))).all():
-        per_day[_msk(confirmed_at).date()] += 1
+        per_day[moscow_time(confirmed_at).date()] += 1
     span = [today - dt.timedelta(days=n) for n in range(days - 1, -1, -1)]
     return [(f"{day.day}.{day.month:02d}", float(per_day[day])) for day in span]
 
@@ -146,7 +143,7 @@ def openings_by_hour(session: Session, days: int = 14) -> list[tuple[str, float]
     for (observed_at,) in session.execute(sa.select(col(SlotHistory.observed_at)).where(
             col(SlotHistory.kind) == "opened", col(SlotHistory.observed_at) >= utcnow() - dt.timedelta(days=days))
             .limit(200_000)).all():
-        per_hour[_msk(observed_at).hour] += 1
+        per_hour[moscow_time(observed_at).hour] += 1
     return [(f"{hour:02d}", float(per_hour[hour])) for hour in range(24)]
 
 
@@ -162,7 +159,7 @@ def booking_lag(session: Session, limit: int = 30) -> list[tuple[str, float]]:
             col(SlotHistory.warehouse_id) == row.warehouse_id, col(SlotHistory.slot_date) == row.slot_date,
             col(SlotHistory.kind) == "opened", col(SlotHistory.observed_at) <= row.confirmed_at)).scalar_one()
         if opened is not None:
-            lag = (_msk(row.confirmed_at) - _msk(opened)).total_seconds()
+            lag = (moscow_time(row.confirmed_at) - moscow_time(opened)).total_seconds()
             points.append((f"№{row.id}", max(0.0, lag)))
     return points
 

@@ -10,9 +10,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from wbsupply.api.logic import warehouses
-from wbsupply.domain.schedule import MOSCOW
+from wbsupply.domain.schedule import moscow_today
 from wbsupply.domain.slots import HORIZON_DAYS
 from wbsupply.domain.statuses import BoxType
+from wbsupply.monitor.normalize import calendar_from_feed
 from wbsupply.monitor.stats import MIN_HISTORY_DAYS, chances
 from wbsupply.store.types import utcnow
 
@@ -25,21 +26,19 @@ def calendar_grid(calendar: Mapping[str, Mapping[str, Any]], box_type: BoxType, 
     ``known`` tells the two Nones apart: True where a source reported the slot (closed), False where no
     source covers it (the public API's 14 days, a warehouse the monitor does not poll): unknown, not closed.
     """
-    warehouses.learn(calendar)
+    decoded = calendar_from_feed(calendar, today)  # the monitor's own decoding of its snapshot
     dates = [today + dt.timedelta(days=offset) for offset in range(HORIZON_DAYS)]
-    index = {day.isoformat(): i for i, day in enumerate(dates)}
+    index = {day: i for i, day in enumerate(dates)}
     cells: dict[int, list[int | None]] = {}
     known: dict[int, list[bool]] = {}
-    for slot in calendar.values():
-        if slot["box_type"] != box_type.value or slot["date"] not in index:
+    for slot in decoded:
+        if slot.box_type is not box_type or slot.date not in index:
             continue
-        warehouse_id = int(slot["warehouse_id"])
-        row = cells.setdefault(warehouse_id, [None] * HORIZON_DAYS)
-        is_open = bool(slot["allow_unload"]) and int(slot["coefficient"]) >= 0
-        row[index[slot["date"]]] = int(slot["coefficient"]) if is_open else None
-        known.setdefault(warehouse_id, [False] * HORIZON_DAYS)[index[slot["date"]]] = True
-    names = warehouses.warehouse_names()
-    order = {warehouse_id: n for n, (warehouse_id, _) in enumerate(warehouses.picker())}
+        row = cells.setdefault(slot.warehouse_id, [None] * HORIZON_DAYS)
+        row[index[slot.date]] = slot.coefficient if slot.is_open else None
+        known.setdefault(slot.warehouse_id, [False] * HORIZON_DAYS)[index[slot.date]] = True
+    names = warehouses.warehouse_names(decoded)
+    order = {warehouse_id: n for n, (warehouse_id, _) in enumerate(warehouses.picker(names))}
     rows = [
         {
             "warehouse_id": warehouse_id,
@@ -148,4 +147,4 @@ def _duration(seconds: float) -> str:
 
 
 def today_moscow() -> dt.date:
-    return utcnow().astimezone(MOSCOW).date()
+    return moscow_today(utcnow())

@@ -15,12 +15,12 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from wbsupply.api.errors import Conflict, Invalid, NotFound
-from wbsupply.api.logic import control, wb
+from wbsupply.api.logic import control, warehouses, wb
 from wbsupply.api.logic.warehouses import warehouse_names
 from wbsupply.domain.booking import claim_key, claim_words
 from wbsupply.domain.machines import SELLER_PAUSED_MESSAGE, can_move
-from wbsupply.domain.schedule import MOSCOW
-from wbsupply.domain.statuses import BoxType, TaskMode, TaskPhase
+from wbsupply.domain.schedule import moscow_today
+from wbsupply.domain.statuses import ACTIVE_PHASES, BoxType, TaskMode, TaskPhase
 from wbsupply.domain.tasks import SupplyTaskSpec, check_against_today, russian_errors
 from wbsupply.store import EventLog, SupplyTask, User
 from wbsupply.store.types import MAX_ROW_ID, utcnow
@@ -28,7 +28,7 @@ from wbsupply.store.types import MAX_ROW_ID, utcnow
 NOT_FOUND = "Задача не найдена"
 # A failed task is editable too: the seller fixes it (e.g. picks an existing draft) and it starts again.
 EDITABLE = frozenset({TaskPhase.PENDING, TaskPhase.WATCHING, TaskPhase.QUOTA_EXCEEDED, TaskPhase.FAILED})
-ACTIVE = frozenset({TaskPhase.PENDING, TaskPhase.WATCHING, TaskPhase.BOOKING, TaskPhase.QUOTA_EXCEEDED})
+ACTIVE = ACTIVE_PHASES
 # Phases in which a task holds its draft or preorder (store.models.CLAIM_PHASES_SQL says the same to the DB).
 CLAIMING = ACTIVE | {TaskPhase.BOOKED}
 RESTARTED_MESSAGE = "Задача исправлена и запущена снова"
@@ -36,7 +36,7 @@ _BOX_LABELS = {box.value: box.label for box in BoxType}
 MAX_ACTIVE_TASKS = 200  # per seller; a runaway script must not flood the bots
 
 
-def parse_spec(data: dict[str, Any], account_id: int) -> SupplyTaskSpec:
+def parse_spec(session: Session, data: dict[str, Any], account_id: int) -> SupplyTaskSpec:
     """The domain spec from client data, or 422 with the domain's Russian messages."""
     data = {key: value for key, value in data.items() if key != "account_id"}
     try:
@@ -44,12 +44,14 @@ def parse_spec(data: dict[str, Any], account_id: int) -> SupplyTaskSpec:
     except ValidationError as exc:
         messages = russian_errors(exc)
         raise Invalid(messages[0], errors=messages) from None
-    known = warehouse_names()  # WB's list (the calendar adds what the sandbox's list lacks)
-    unknown = [str(warehouse_id) for warehouse_id in spec.warehouses if warehouse_id not in known]
+    # WB's reference table, and warehouses the table lacks once the monitor has seen their slots.
+    beyond = [warehouse_id for warehouse_id in spec.warehouses if warehouse_id not in warehouses.REFERENCE]
+    seen = warehouses.seen_by_monitor(session, beyond)
+    unknown = [str(warehouse_id) for warehouse_id in beyond if warehouse_id not in seen]
     if unknown:
         raise Invalid(f"Неизвестный склад WB: {', '.join(unknown[:5])}")
     now = utcnow()
-    problems = check_against_today(spec, now.astimezone(MOSCOW).date(), now)
+    problems = check_against_today(spec, moscow_today(now), now)
     if problems:
         raise Invalid(problems[0], errors=problems)
     return spec
@@ -70,7 +72,7 @@ def _account_id_of(data: dict[str, Any]) -> int:
 
 def create_task(session: Session, user: User, data: dict[str, Any]) -> SupplyTask:
     account = wb.get_account(session, user, _account_id_of(data))
-    spec = parse_spec(data, account.id or 0)
+    spec = parse_spec(session, data, account.id or 0)
     _check_racers(session, user, spec)
     active = session.exec(
         select(SupplyTask.id).where(col(SupplyTask.owner_id) == user.id, col(SupplyTask.phase).in_(ACTIVE))
@@ -152,7 +154,7 @@ def update_task(session: Session, user: User, task_id: int, data: dict[str, Any]
         raise Conflict(f"Задачу в состоянии «{task.phase.label}» изменить нельзя")
     merged = {**task.spec, **data}
     account = wb.get_account(session, user, _account_id_of(merged))
-    spec = parse_spec(merged, account.id or 0)
+    spec = parse_spec(session, merged, account.id or 0)
     _check_racers(session, user, spec)
     claim = claim_key(spec)
     _refuse_claimed(session, account.id or 0, claim, task.id)

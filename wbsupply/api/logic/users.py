@@ -16,7 +16,7 @@ from wbsupply.api import security
 from wbsupply.api.errors import Conflict, Invalid, NotFound, Unauthorized
 from wbsupply.api.logic import ratelimit
 from wbsupply.domain.statuses import Role
-from wbsupply.domain.tariffs import Plan
+from wbsupply.domain.tariffs import PLAN_LIMITS, Plan
 from wbsupply.store import User
 from wbsupply.store.accounts import ApiToken, Invitation
 from wbsupply.store.types import utcnow
@@ -24,7 +24,6 @@ from wbsupply.store.types import utcnow
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 8
 INVITATION_TTL = timedelta(days=7)
-PLAN_LIMITS = tuple(plan.monthly_bookings for plan in sorted(Plan, key=lambda p: p.rank))
 BAD_LOGIN = "Неверный e-mail или пароль"
 TOKEN_DAYS = 90  # API tokens expire; a client asks for a new one with its credentials
 MAX_TOKENS = 20  # live tokens per user
