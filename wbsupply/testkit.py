@@ -87,6 +87,17 @@ async def eventually(check: Callable[[], Any], within: float = 30.0, what: str =
 
 
 def wait_until(check: Callable[[], Any], within: float = 30.0, what: str = "", *, step: float = 0.1) -> Any:
-    """:func:`eventually` for synchronous code (no event loop running); errors in :data:`NOT_YET_OUTSIDE` mean
-    "not yet"."""
-    return asyncio.run(eventually(check, within, what, step=step, errors=NOT_YET_OUTSIDE))
+    """:func:`eventually` for synchronous code; errors in :data:`NOT_YET_OUTSIDE` mean "not yet". A plain loop,
+    not an event loop, so a check may itself wait (nested calls)."""
+    deadline = time.monotonic() + within
+    last: Any = None
+    while True:
+        try:
+            last = check()
+            if last:
+                return last
+        except NOT_YET_OUTSIDE as exc:
+            last = exc
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {within} s: {what or check}; last: {last!r}")
+        time.sleep(step)

@@ -40,6 +40,10 @@ def release(kube_cluster: KubeCluster, postgres_server: PostgresServer,
         # The packaged chart, as users get it: CRD templates and examples must be inside the package.
         kube_cluster.helm_run("package", str(CHART), "-d", str(folder))
         package = next(folder.glob("wbsupply-*.tgz"))
+        # The chart's CRDs outlive an uninstall (resource-policy keep), so an earlier module's release left them
+        # annotated with its namespace; Helm adopts them into this release once they name this one.
+        kube_cluster.kubectl_run("annotate", "crd", "-l", "app.kubernetes.io/managed-by=Helm", "--overwrite",
+                                 f"meta.helm.sh/release-namespace={namespace}", f"meta.helm.sh/release-name={RELEASE}")
         installed.notes = kube_cluster.helm_run("install", RELEASE, str(package), "-n", namespace,
                                                 "--create-namespace", "-f", str(values), "--wait", "--timeout", "120s")
         for component in ("operator", "api", "monitor"):
