@@ -63,6 +63,7 @@ def login(page: Page, base_url: str, market: Any, phone: str) -> None:
     request_code(page, base_url, phone)
     enter_code(page, market, phone)
     page.locator(by_testid(spec.Supplies.PAGE)).wait_for()
+    page.wait_for_function("() => window.wbCabinet !== undefined")  # the page's script, not only its markup
 
 
 def seller_with_preorder(market: Any, phone: str, suppliers: int = 1) -> tuple[Any, Any]:

@@ -66,7 +66,9 @@ def authenticate(session: Session, email: str, password: str, client_ip: str, *,
     """
     keys = ratelimit.login_keys(client_ip, email or "", password or "", secret)
     ratelimit.check_allowed(session, keys)
-    user = session.exec(select(User).where(col(User.email) == (email or "").strip().lower())).first()
+    wanted = (email or "").strip().lower()
+    # No e-mail holds a NUL byte, and PostgreSQL refuses one in a query: such a login is simply unknown.
+    user = None if "\x00" in wanted else session.exec(select(User).where(col(User.email) == wanted)).first()
     session.commit()  # end the read transaction before the slow part
     ok = security.verify_password(user.password_hash if user else None, password or "")
     if user is None or not ok or not user.active:

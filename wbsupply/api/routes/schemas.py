@@ -78,6 +78,8 @@ class PrefsIn(Strict):
 Id = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
 BigInt = Annotated[int, Field(le=domain.MAX_ID)]
 WarehouseId = Annotated[int, Field(le=2**31 - 1)]
+# A filter in a query: no domain check follows, so the lower bound is here (PostgreSQL's integer range).
+WarehouseFilter = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
 class TaskIn(Strict):

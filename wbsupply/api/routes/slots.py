@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from wbsupply.api.deps import ContextDep, CurrentUser, SessionDep
 from wbsupply.api.logic import slots
 from wbsupply.api.routes.outputs import StatsOut
-from wbsupply.api.routes.schemas import WarehouseId
+from wbsupply.api.routes.schemas import WarehouseFilter
 from wbsupply.domain.statuses import BoxType
 
 router = APIRouter(prefix="/slots", tags=["slots"])
@@ -27,7 +27,7 @@ async def stats(
     session: SessionDep,
     context: ContextDep,
     days: int = Query(default=slots.STATS_DAYS, ge=1, le=90),
-    warehouse_id: Annotated[list[WarehouseId] | None, Query(max_length=50)] = None,
+    warehouse_id: Annotated[list[WarehouseFilter] | None, Query(max_length=50)] = None,
     box_type: BoxType | None = None,
 ) -> dict[str, Any]:
     items = await run_in_threadpool(slots.history_stats, session, days=days, warehouse_ids=warehouse_id,
