@@ -76,6 +76,9 @@ def release(kube_cluster: KubeCluster, postgres_server: PostgresServer,
         create_seller(installed, *EXAMPLE_SELLER)  # the examples' SellerBot and SupplyTask name this seller
         yield installed
     finally:
+        # The custom resources go while the operator still runs (it lifts its finalizers): left behind, they
+        # would be adopted by the next module's operator, which watches every namespace.
+        installed.kubectl("delete", "supplytasks,sellerbots", "--all", "--timeout=60s", check=False)
         for process in installed.processes.values():
             process.stop()
         if installed.installed:

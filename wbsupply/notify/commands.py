@@ -100,7 +100,9 @@ def _command(engine: Engine, chat_id: int, task_id: int | None, wanted: Callable
              command: Callable[[Session, User, int], SupplyTask]) -> list[int] | None:
     """Run one command of the task-command service (the cabinet's and the API's) on the chat's tasks:
     on ``task_id``, or on every task ``wanted`` picks; a task the command refuses is left as it is."""
-    with Session(engine) as session:  # the service commits each change and writes its SupplyTask
+    # The service commits each change and writes its SupplyTask; each of its transactions reads then writes,
+    # so on SQLite it takes the write lock when it begins (a deferred one fails with "database is locked").
+    with Session(begin_immediate(engine)) as session:
         user = _user(session, chat_id)
         if user is None:
             return None

@@ -56,14 +56,17 @@ def update_prefs(session: Session, user: User, channels: dict[str, bool], events
     return user
 
 
-def mark_feed_read(session: Session, user: User) -> None:
-    """Everything in the cabinet feed up to now counts as read (one number, see wbsupply.notify.feed)."""
-    newest = feed.newest_id(session, user.id or 0)
-    if newest <= feed.seen_id(user.notification_prefs):
+def mark_feed_read(writing: Session, user_id: int, newest: int) -> None:
+    """Everything in the cabinet feed up to ``newest`` counts as read (one number, see wbsupply.notify.feed).
+
+    ``writing`` must begin its transaction with the write lock (the app's writing sessions): the user row is
+    read afresh in it, so a settings change saved meanwhile is kept."""
+    user = writing.get(User, user_id)
+    if user is None or newest <= feed.seen_id(user.notification_prefs):
         return
     user.notification_prefs = {**(user.notification_prefs or {}), feed.SEEN_KEY: newest}
-    session.add(user)
-    session.commit()
+    writing.add(user)
+    writing.commit()
 
 
 def new_link_code(session: Session, user: User) -> TelegramLinkCode:

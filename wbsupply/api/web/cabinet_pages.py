@@ -27,7 +27,12 @@ def notification_feed(request: Request, user: CurrentUser, session: SessionDep, 
     seen = feed.seen_id(user.notification_prefs)
     items = feed.feed_for(session, user.id or 0, 100, group=chosen, seen=seen)
     response = page(request, "feed.html", user, items=items, groups=list(Group), group=chosen)
-    notifications.mark_feed_read(session, user)  # after drawing: what was new is marked on this page
+    # After drawing, what was new is marked read on this page. The GET's session only reads (a deferred SQLite
+    # transaction cannot turn into a writer once another writer committed): the mark is its own write.
+    newest = feed.newest_id(session, user.id or 0)
+    session.rollback()
+    with request.app.state.writing_sessions() as writing:
+        notifications.mark_feed_read(writing, user.id or 0, newest)
     return response
 
 
