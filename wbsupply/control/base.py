@@ -25,7 +25,7 @@ from wbsupply.domain.tasks import SupplyTask, SupplyTaskSpec
 from wbsupply.notify.kinds import Notice as Notice  # what notify() takes; defined with its kinds
 
 if TYPE_CHECKING:
-    from wbsupply.control.bookings import Settlement
+    from wbsupply.control.bookings import Adoption, Settlement
 
 
 @dataclass(frozen=True)
@@ -161,6 +161,10 @@ class ControlPlane(Protocol):
     async def settle_move(self, bot_id: int, booking: BookingRecord, slot: Slot, notice: Notice,
                           payload: dict[str, Any]) -> TaskRecord:
         """A reschedule WB confirmed, in one transaction (see :func:`wbsupply.control.bookings.settle_move`)."""
+
+    async def adopt(self, bot_id: int, task_id: int, adoption: Adoption) -> TaskRecord:
+        """A watching task takes over the supply the seller planned by hand, in one transaction, never counted
+        against the tariff (see :func:`wbsupply.control.bookings.adopt`); raises ``SupplyClaimed``."""
 
     async def improvable(self, bot_id: int) -> list[tuple[TaskRecord, BookingRecord, int]]:
         """Booked tasks still looking for a better slot: (task, its confirmed booking, moves made)."""

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, func, or_, update
 from sqlmodel import Session, col, select
 
 from wbsupply.control.base import BookingRecord, Notice, TaskRecord
+from wbsupply.domain.booking import STATUS_NOT_PLANNED, STATUS_PLANNED
 from wbsupply.domain.machines import move
 from wbsupply.domain.slots import Slot
 from wbsupply.domain.statuses import TaskPhase
@@ -25,7 +26,7 @@ from wbsupply.notify import outbox
 from wbsupply.store.engine import begin_immediate, session_scope
 from wbsupply.store.journal import EventLog
 from wbsupply.store.models import Booking, BookingState, MonthlyUsage, SupplyTask, WbAccount
-from wbsupply.store.quota import QuotaError
+from wbsupply.store.quota import QuotaError, month_key
 from wbsupply.store.types import utcnow
 
 
@@ -109,6 +110,70 @@ def settle_move(engine: Engine, bot_id: int, booking_id: int, slot: Slot, notice
         outbox.enqueue_notice(session, notice)
         session.add(EventLog(source="worker", user_id=task.owner_id, account_id=bot_id, task_id=task.id,
                              message="supply moved", payload=dict(payload)))
+        session.flush()
+        return task_record(task)
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """A supply the seller planned by hand that a task takes over to move it to a better slot (``improve``)."""
+
+    preorder_id: int
+    slot: Slot  # where WB has the supply now
+    coefficient: float | None  # what WB charges for it (None: WB did not say)
+    supply_id: int | None
+    message: str
+    notice: Notice
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def adopt(engine: Engine, bot_id: int, task_id: int, adoption: Adoption) -> TaskRecord:
+    """The task takes over WB's planned supply in ONE transaction: a confirmed booking row marked adopted (never
+    counted against the tariff: the seller booked it, not the bot), the task Booked on WB's slot, the seller's
+    notice and the event log line. Only a task still watching is adopted (one the seller paused meanwhile keeps
+    its phase); adopting the same supply again changes nothing.
+
+    Raises :class:`SupplyClaimed` (nothing written) when the supply is already another task's booking.
+    """
+    from wbsupply.control.local import task_record
+
+    with session_scope(begin_immediate(engine)) as session:
+        task = session.get(SupplyTask, task_id, with_for_update=True)
+        if task is None:
+            raise QuotaError(f"task {task_id} does not exist")
+        booking = session.exec(select(Booking).where(col(Booking.task_id) == task_id).with_for_update()).first()
+        if booking is not None and booking.state is not BookingState.RELEASED:
+            if booking.adopted_at is not None and booking.preorder_id == adoption.preorder_id:
+                return task_record(task)  # adopted already
+            raise QuotaError(f"task {task_id} holds booking {booking.id} ({booking.state.value}): nothing to adopt")
+        if task.phase is not TaskPhase.WATCHING:
+            return task_record(task)
+        same = col(Booking.preorder_id) == adoption.preorder_id
+        if adoption.supply_id is not None:
+            same = or_(same, col(Booking.supply_id) == adoption.supply_id)
+        other = session.exec(select(Booking).where(same, col(Booking.state) == BookingState.CONFIRMED,
+                                                   col(Booking.task_id) != task_id)).first()
+        if other is not None:
+            raise SupplyClaimed(other.task_id, other.supply_id)
+        now, slot = utcnow(), adoption.slot
+        if booking is None:
+            booking = Booking(task_id=task_id, user_id=task.owner_id, month=month_key(), reserved_at=now)
+        # No monthly_usage change: an adopted supply is not a booking of the tariff (see README, tariff rule).
+        booking.state, booking.confirmed_at, booking.adopted_at, booking.released_at = (
+            BookingState.CONFIRMED, now, now, None)
+        booking.plan_requested_at, booking.account_id = None, bot_id
+        booking.preorder_id, booking.supply_id = adoption.preorder_id, adoption.supply_id
+        booking.warehouse_id, booking.slot_date, booking.box_type = slot.warehouse_id, slot.date, slot.box_type
+        booking.warehouse_name, booking.coefficient = slot.warehouse_name or None, adoption.coefficient
+        task.phase = move(move(task.phase, TaskPhase.BOOKING), TaskPhase.BOOKED)
+        task.message = adoption.message
+        task.booked_warehouse_id, task.booked_date, task.booked_box_type = slot.warehouse_id, slot.date, slot.box_type
+        task.booked_warehouse_name, task.booked_coefficient = slot.warehouse_name or None, adoption.coefficient
+        task.booked_at = now
+        session.add_all([booking, task])
+        outbox.enqueue_notice(session, adoption.notice)
+        session.add(EventLog(source="worker", user_id=task.owner_id, account_id=bot_id, task_id=task.id,
+                             message="planned supply adopted", payload=dict(adoption.payload)))
         session.flush()
         return task_record(task)
 
@@ -208,7 +273,8 @@ def mark_plan_requested(engine: Engine, booking_id: int) -> None:
 
 def cabinet_supplies(listing: dict[str, Any]) -> dict[str, Any]:
     """The cabinet's ``supply/listSupplies`` answer reduced to what the task form offers: drafts (id, goods
-    count, date) and preorders that are not planned yet (id, draft, warehouse, box type, goods, date)."""
+    count, date) and preorders (id, draft, warehouse, box type, goods, date) that are not planned yet, or
+    planned and still movable (``planned``, with WB's supply and date: a task may take it over to improve it)."""
     drafts = [
         {"id": str(d.get("draftID")), "quantity": int(d.get("quantity") or 0),
          "goods": len(d.get("goods") or []), "created_at": d.get("createdAt")}
@@ -217,8 +283,11 @@ def cabinet_supplies(listing: dict[str, Any]) -> dict[str, Any]:
     preorders = [
         {"id": int(p["preorderID"]), "draft_id": p.get("draftID"), "warehouse_id": p.get("warehouseID"),
          "warehouse_name": p.get("warehouseName"), "box_type": p.get("boxType"),
-         "quantity": int(p.get("quantity") or 0), "created_at": p.get("createdAt")}
-        for p in listing.get("preorders") or [] if p.get("preorderID") and int(p.get("statusID") or 0) == 1
+         "quantity": int(p.get("quantity") or 0), "created_at": p.get("createdAt"),
+         "planned": int(p.get("statusID") or 0) == STATUS_PLANNED, "supply_id": p.get("supplyID"),
+         "supply_date": p.get("supplyDate")}
+        for p in listing.get("preorders") or []
+        if p.get("preorderID") and int(p.get("statusID") or 0) in (STATUS_NOT_PLANNED, STATUS_PLANNED)
     ]
     return {"drafts": drafts, "preorders": preorders}
 

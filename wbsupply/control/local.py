@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from wbsupply.control import bookings as settling
 from wbsupply.control.base import AuthStep, BookingRecord, BotRecord, Notice, TaskRecord
-from wbsupply.control.bookings import Settlement
+from wbsupply.control.bookings import Adoption, Settlement
 from wbsupply.domain.machines import move
 from wbsupply.domain.slots import Slot
 from wbsupply.domain.statuses import ACTIVE_PHASES, BotStatus, TaskPhase
@@ -298,6 +298,9 @@ class LocalControlPlane:
     async def settle_move(self, bot_id: int, booking: BookingRecord, slot: Slot, notice: Notice,
                           payload: dict[str, Any]) -> TaskRecord:
         return await self._run(settling.settle_move, self.engine, bot_id, booking.id, slot, notice, payload)
+
+    async def adopt(self, bot_id: int, task_id: int, adoption: Adoption) -> TaskRecord:
+        return await self._run(settling.adopt, self.engine, bot_id, task_id, adoption)
 
     async def improvable(self, bot_id: int) -> list[tuple[TaskRecord, BookingRecord, int]]:
         return await self._run(settling.improvable, self.engine, bot_id)

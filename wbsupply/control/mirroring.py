@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from wbsupply.control.base import AuthStep, BookingRecord, BotRecord, ControlPlane, Notice, TaskRecord
-from wbsupply.control.bookings import Settlement
+from wbsupply.control.bookings import Adoption, Settlement
 from wbsupply.control.kube_mirror import (
     ControlPlaneSettings,
     CustomResourceMirror,
@@ -213,6 +213,17 @@ class MirroringControlPlane:
         self._task_status(booking.task_id, task_status_patch(record.phase, record.message, booked=booked,
                                                              supply_id=booking.supply_id))
         await self._mirror_bookings(booking.user_id)
+        return record
+
+    async def adopt(self, bot_id: int, task_id: int, adoption: Adoption) -> TaskRecord:
+        record = self._remember(await self.inner.adopt(bot_id, task_id, adoption))
+        slot = adoption.slot
+        booked = None if record.phase is not TaskPhase.BOOKED else {
+            "warehouseId": slot.warehouse_id, "warehouseName": slot.warehouse_name or None,
+            "date": slot.date.isoformat(), "boxType": slot.box_type.value,
+            "coefficient": None if adoption.coefficient is None else round(adoption.coefficient)}
+        self._task_status(task_id, task_status_patch(record.phase, record.message, booked=booked,
+                                                     supply_id=adoption.supply_id))
         return record
 
     async def improvable(self, bot_id: int) -> list[tuple[TaskRecord, BookingRecord, int]]:

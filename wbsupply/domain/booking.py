@@ -25,6 +25,7 @@ from wbsupply.domain.statuses import BoxType, TaskMode
 from wbsupply.domain.tasks import SupplyTaskSpec
 
 STATUS_NOT_PLANNED = 1  # WB's preorder statusID «Не запланировано»; 2 and above are planned or later
+STATUS_PLANNED = 2  # «Запланировано»: the only status a supply can still be moved from (plan/update)
 
 
 @dataclass(frozen=True)
@@ -37,10 +38,16 @@ class WbPreorder:
     supply_date: dt.date | None = None
     box_type: BoxType | None = None
     warehouse_name: str | None = None
+    coefficient: float | None = None  # the acceptance coefficient WB charges for it (None: WB did not say)
 
     @property
     def planned(self) -> bool:
         return self.status_id > STATUS_NOT_PLANNED
+
+    @property
+    def movable(self) -> bool:
+        """Planned and nothing shipped yet: WB can still move it to another date (``plan/update``)."""
+        return self.status_id == STATUS_PLANNED and None not in (self.warehouse_id, self.supply_date, self.box_type)
 
 
 class Verdict(StrEnum):
@@ -89,6 +96,29 @@ def judge(wb: WbPreorder | None, slot: SlotKey, *, asked: bool, preorder_id: int
                          f"Поставка по заказу{number} запланирована в кабинете WB не на выбранный ботом слот"
                          f"{where} (не совпадает: {', '.join(differ)})")
     return Judgement(Verdict.OURS)
+
+
+IMPROVE_OPTION = "«После бронирования переносить поставку»"  # the task form's field (API: improve)
+
+
+def planned_by_hand_text(preorder_id: int, wb: WbPreorder, *, offer: bool) -> str:
+    """Why a task on a preorder the seller already planned stops, and (``offer``) how the bot can improve it."""
+    text = f"Поставка по заказу {preorder_id} уже запланирована в кабинете WB{_where(wb)}"
+    if not wb.movable:
+        return f"{text}. WB уже не переносит её на другую дату"
+    if offer:
+        text += (f". Чтобы бот искал для неё слот лучше, нажмите «Исправить и запустить», включите {IMPROVE_OPTION} "
+                 "и сохраните: бот перенесёт её, не списывая бронирование тарифа")
+    return text
+
+
+def adopted_text(preorder_id: int, wb: WbPreorder) -> str:
+    """The task took over the supply the seller planned by hand (see control.bookings.adopt)."""
+    assert wb.supply_date is not None
+    where = wb.warehouse_name or f"склад {wb.warehouse_id}"
+    supply = f", поставка № {wb.supply_id}" if wb.supply_id else ""
+    return (f"Поставка по заказу {preorder_id} уже запланирована на {ru_date(wb.supply_date)} ({where}{supply}) — "
+            "бот ищет слот лучше. Бронирование тарифа не списано")
 
 
 def _where(wb: WbPreorder) -> str:

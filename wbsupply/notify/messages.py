@@ -130,6 +130,10 @@ def _booked(p: Mapping[str, Any], base: str) -> Message:
         text += f"\n\nПоставка перенесена на лучший слот. Прежний слот: {moved_from.get('date', '—')}, " \
                 f"коэффициент {moved_from.get('coefficient', '—')}"
         return Message("Поставка перенесена", text, _task_link(base, p))
+    if p.get("adopted"):  # planned by the seller by hand; the task keeps looking for a better slot
+        lead = f"Поставка по заказу {p.get('preorder_id', '?')} уже запланирована — бот ищет слот лучше."
+        return Message("Ищем слот лучше", f"{lead}\n\n{text}\n\nБронирование тарифа не списано.",
+                       _task_link(base, p))
     return Message("Поставка запланирована", text, _task_link(base, p))
 
 

@@ -183,6 +183,9 @@ class Booking(SQLModel, table=True):
     account_id: int | None = Field(default=None, foreign_key="wb_accounts.id", ondelete="SET NULL")
     # Set just before plan/add is sent: WB's planned preorder is ours only if we asked (domain.booking.judge).
     plan_requested_at: datetime | None = None
+    # Set when a task took over a supply the seller had planned by hand, to move it to a better slot: WB's
+    # supply, confirmed, but never counted against the tariff (the bot did not book it; see control.bookings.adopt).
+    adopted_at: datetime | None = None
     reserved_at: datetime = Field(default_factory=utcnow)
     confirmed_at: datetime | None = None
     released_at: datetime | None = None

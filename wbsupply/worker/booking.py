@@ -31,10 +31,17 @@ from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from wbsupply.control.base import BookingRecord, ControlPlane, Notice, TaskRecord
-from wbsupply.control.bookings import Settlement, SupplyClaimed, cabinet_supplies
-from wbsupply.domain.booking import STATUS_NOT_PLANNED, Verdict, WbPreorder, judge
+from wbsupply.control.bookings import Adoption, Settlement, SupplyClaimed, cabinet_supplies
+from wbsupply.domain.booking import (
+    STATUS_NOT_PLANNED,
+    Verdict,
+    WbPreorder,
+    adopted_text,
+    judge,
+    planned_by_hand_text,
+)
 from wbsupply.domain.ruformat import ru_date
-from wbsupply.domain.slots import Slot
+from wbsupply.domain.slots import Slot, SlotKey
 from wbsupply.domain.statuses import TaskMode, TaskPhase
 from wbsupply.domain.tasks import SupplyTask
 from wbsupply.notify.kinds import NoticeKind
@@ -166,8 +173,9 @@ class Booker:
 
         A draft id WB does not have fails the task at once (no slot needed). A preorder is tied to one
         warehouse in WB's cabinet, so a preorder task can only take slots there (its warehouse list narrows
-        to that one). A preorder that is gone or already planned outside the bot fails the task instead of
-        booking something else; None means the task is no longer workable.
+        to that one). A preorder that is gone fails the task; one already planned outside the bot is never
+        sent to ``plan/add``: a task that moves its supply (``improve``) adopts it, any other fails with the
+        way out. None means the task is no longer watching.
         """
         if task.phase is not TaskPhase.WATCHING:
             return task.to_domain()
@@ -188,13 +196,41 @@ class Booker:
                 await self._failed(task, f"Заказ {preorder_id} не найден в кабинете WB")
                 return None
             if int(preorder.get("statusID") or 0) != STATUS_NOT_PLANNED:
-                text = f"Поставка по заказу {preorder_id} уже запланирована в кабинете WB"
-                await self._failed(task, text)
+                await self._planned_already(task, preorder_id)
                 return None
             self._preorder_warehouse[preorder_id] = int(preorder["warehouseID"])
         domain = task.to_domain()
         narrowed = domain.spec.model_copy(update={"warehouses": [self._preorder_warehouse[preorder_id]]})
         return replace(domain, spec=narrowed)
+
+    async def _planned_already(self, task: TaskRecord, preorder_id: int) -> None:
+        """WB has the task's preorder planned already (the seller did it by hand). A task that moves its supply
+        to a better slot takes it over as it is, WB's word on it decides where it is; any other task stops and
+        says how to make the bot improve it. WbUnreachable leaves the task for the next refresh."""
+        wb = await self.confirmer.state(preorder_id)
+        if wb is None:
+            await self._failed(task, f"Заказ {preorder_id} не найден в кабинете WB")
+            return
+        booking_task = task.spec.mode is TaskMode.BOOK
+        if not (booking_task and task.spec.improve is not None and wb.movable):
+            await self._failed(task, planned_by_hand_text(preorder_id, wb, offer=booking_task))
+            return
+        assert wb.warehouse_id is not None and wb.supply_date is not None and wb.box_type is not None  # movable
+        slot = Slot(SlotKey(wb.warehouse_id, wb.supply_date, wb.box_type), round(wb.coefficient or 0), True,
+                    None, wb.warehouse_name or "")
+        text = adopted_text(preorder_id, wb)
+        payload = {"slot": {**slot.to_dict(), "coefficient": wb.coefficient}, "supply_id": wb.supply_id,
+                   "preorder_id": preorder_id}
+        notice = Notice(task.owner_id, NoticeKind.BOOKED, f"adopted:{task.id}:{wb.supply_id}",
+                        {"task_id": task.id, "adopted": True, **payload})
+        try:
+            await self.control.adopt(self.bot_id, task.id, Adoption(preorder_id, slot, wb.coefficient, wb.supply_id,
+                                                                    text, notice, payload))
+        except SupplyClaimed as claimed:
+            await self._failed(task, f"Поставка № {claimed.supply_id} по заказу {preorder_id} уже забронирована "
+                                     f"задачей № {claimed.task_id}")
+            return
+        self._planned.add(preorder_id)
 
     # --- one booking ---------------------------------------------------------------------------------
     async def handle(self, task: TaskRecord, slot: Slot) -> Outcome:

@@ -384,9 +384,12 @@ class Bot:
             return
         for task, booking, moves in await self.control.improvable(self.id):
             booked = booking.slot()
-            target = None if booked is None else best_move(task.spec, booked, list(self.open.slots.values()),
-                                                            today, moves)
-            if booked is None or target is None:
+            if booked is None:
+                continue
+            # WB moves a supply only within its warehouse (a preorder's, or an adopted one, may be off the list).
+            spec = task.spec.model_copy(update={"warehouses": [booked.warehouse_id]})
+            target = best_move(spec, booked, list(self.open.slots.values()), today, moves)
+            if target is None:
                 continue
             self.current_task = task.id
             try:

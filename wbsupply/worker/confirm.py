@@ -66,6 +66,13 @@ def _int(value: Any) -> int | None:
         return None
 
 
+def _float(value: Any) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
 class Confirmer(Protocol):
     async def state(self, preorder_id: int, supply_id: int | None = None) -> WbPreorder | None:
         """WB's preorder; None when WB has no such preorder; WbUnreachable when WB cannot tell."""
@@ -99,6 +106,7 @@ class ApiConfirmer:
             warehouse_id=_int(record.get("warehouseID")), supply_date=_day(record.get("supplyDate")),
             box_type=_box(None, box_id if box_id is not None else None, bool(record.get("isBoxOnPallet"))),
             warehouse_name=record.get("warehouseName") or None,
+            coefficient=_float(record.get("paidAcceptanceCoefficient")),
         )
 
 
@@ -120,6 +128,7 @@ class CabinetConfirmer:
             warehouse_id=_int(record.get("warehouseID")), supply_date=_day(record.get("supplyDate")),
             box_type=_box(record.get("boxType"), record.get("boxTypeID")),
             warehouse_name=record.get("warehouseName") or None,
+            coefficient=_float(record.get("paidAcceptanceCoefficient")),
         )
 
 

@@ -91,7 +91,7 @@ def booking_stats(session: Session, days: int = 30) -> dict[str, Any]:
             col(Booking.warehouse_name),
             col(Booking.confirmed_at),
             col(Booking.reserved_at),
-        ).where(col(Booking.reserved_at) >= since)
+        ).where(col(Booking.reserved_at) >= since, col(Booking.adopted_at).is_(None))  # the bot's bookings only
     ).all()
     per_day: Counter[str] = Counter()
     per_warehouse: dict[int, Counter[str]] = defaultdict(Counter)

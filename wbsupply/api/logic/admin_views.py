@@ -115,7 +115,8 @@ def bot_success(session: Session, days: int = 30) -> dict[int, dict[str, Any]]:
     for account_id, state, n in session.execute(
         sa.select(col(SupplyTask.account_id), col(Booking.state), sa.func.count())
         .join(SupplyTask, col(SupplyTask.id) == col(Booking.task_id))
-        .where(col(Booking.reserved_at) >= utcnow() - dt.timedelta(days=days))
+        .where(col(Booking.reserved_at) >= utcnow() - dt.timedelta(days=days),
+               col(Booking.adopted_at).is_(None))  # adopted supplies were booked by the seller, not the bot
         .group_by(col(SupplyTask.account_id), col(Booking.state))
     ).all():
         counts.setdefault(account_id, Counter())[state.value] += n
@@ -131,7 +132,7 @@ def bookings_per_day(session: Session, days: int = 14) -> list[tuple[str, float]
     today = moscow_today(utcnow())
     per_day: Counter[dt.date] = Counter()
     for (confirmed_at,) in session.execute(sa.select(col(Booking.confirmed_at)).where(
-            col(Booking.state) == BookingState.CONFIRMED,
+            col(Booking.state) == BookingState.CONFIRMED, col(Booking.adopted_at).is_(None),
             col(Booking.confirmed_at) >= utcnow() - dt.timedelta(days=days + 1))).all():
         per_day[moscow_time(confirmed_at).date()] += 1
     span = [today - dt.timedelta(days=n) for n in range(days - 1, -1, -1)]
@@ -151,6 +152,7 @@ def booking_lag(session: Session, limit: int = 30) -> list[tuple[str, float]]:
     """Seconds from the monitor seeing a slot open to the booking confirmed, for the latest bookings."""
     points = []
     rows = session.exec(select(Booking).where(col(Booking.state) == BookingState.CONFIRMED,
+                                              col(Booking.adopted_at).is_(None),
                                               col(Booking.confirmed_at).is_not(None))
                         .order_by(col(Booking.id).desc()).limit(limit)).all()
     for row in reversed(rows):

@@ -13,6 +13,9 @@ from wbsupply.store import Booking, BookingState, User
 _STATE_LABELS = {BookingState.CONFIRMED: "Забронировано", BookingState.RESERVED: "Бронируем…",
                  BookingState.RELEASED: "Не состоялось, не списано"}
 
+# A supply the seller planned by hand and a task took over to move it: WB's, not counted against the tariff.
+ADOPTED_LABEL = "Запланирована вами, бот ищет слот лучше (не списано)"
+
 
 def list_bookings(session: Session, user: User, limit: int = 200, *, task_id: int | None = None,
                   all_states: bool = False) -> list[dict[str, Any]]:
@@ -38,7 +41,8 @@ def list_bookings(session: Session, user: User, limit: int = 200, *, task_id: in
             "confirmed_at": row.confirmed_at.isoformat() if row.confirmed_at else None,
             "reserved_at": row.reserved_at.isoformat() if row.reserved_at else None,
             "state": row.state.value,
-            "state_label": _STATE_LABELS.get(row.state, row.state.value),
+            "state_label": ADOPTED_LABEL if row.adopted_at else _STATE_LABELS.get(row.state, row.state.value),
+            "adopted": row.adopted_at is not None,
         }
         for row in rows
     ]

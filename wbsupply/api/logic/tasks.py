@@ -89,6 +89,21 @@ def create_task(session: Session, user: User, data: dict[str, Any]) -> SupplyTas
         raise
 
 
+def check_planned_pick(session: Session, user: User, data: dict[str, Any]) -> None:
+    """The cabinet's form: a preorder the bot saw already planned in WB is taken over only to be moved to a
+    better slot (never booked again), so a booking task on it must say where to move it (``improve``)."""
+    preorder = str(data.get("preorder_id") or "").strip()
+    if not preorder or data.get("improve") or data.get("mode") == TaskMode.NOTIFY:
+        return
+    try:
+        listing = wb.cabinet_supplies(session, user, _account_id_of(data))
+    except (Invalid, NotFound):
+        return  # the task's own checks say what is wrong with the account
+    if any(str(p.get("id")) == preorder and p.get("planned") for p in listing["preorders"]):
+        raise Invalid(f"Заказ {preorder} уже запланирован в кабинете WB: бот не бронирует его заново, а переносит "
+                      "на лучший слот. Выберите, куда переносить, в поле «После бронирования переносить поставку»")
+
+
 def _check_racers(session: Session, user: User, spec: SupplyTaskSpec) -> None:
     """Racing accounts must be the seller's own: another seller's account is "not found", like a missing one."""
     for account_id in spec.racers:

@@ -201,7 +201,10 @@ def task_new(request: Request, user: CurrentUser, session: SessionDep) -> Respon
 async def task_create(request: Request, user: CurrentUser, session: SessionDep) -> Response:
     form = await read_form(request)
     data = tasks.form_to_data(form, picked_warehouses(form))
-    task, error = await attempt(tasks.create_task, session, user, data)
+    _, error = await attempt(tasks.check_planned_pick, session, user, data)
+    task = None
+    if error is None:
+        task, error = await attempt(tasks.create_task, session, user, data)
     if error is not None or task is None:
         return _task_form(request, user, session, form=form, errors=error.errors if error else [],
                           status_code=error.status_code if error else 400)
@@ -227,7 +230,9 @@ async def task_update(request: Request, task_id: DbId, user: CurrentUser, sessio
     # The form sends the whole spec: fields left blank must be cleared, not kept from the old spec.
     cleared = {name: None for name in tasks.OPTIONAL_FORM_FIELDS}
     blank: dict[str, list[str]] = {"weekdays": [], "skip_dates": []}
-    _, error = await attempt(tasks.update_task, session, user, task_id, {**cleared, **blank, **data})
+    _, error = await attempt(tasks.check_planned_pick, session, user, data)
+    if error is None:
+        _, error = await attempt(tasks.update_task, session, user, task_id, {**cleared, **blank, **data})
     if error is not None:
         if error.status_code == 404:
             raise error
