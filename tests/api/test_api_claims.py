@@ -114,3 +114,67 @@ def test_the_form_books_the_draft_picked_from_the_list_and_refuses_a_claimed_one
         assert (task.spec["draft_id"], task.claim_key) == (DRAFT, f"draft:{DRAFT}")
     again = seller.client.post("/tasks/new", data=form)
     assert again.status_code == 409 and "Одна поставка — одна задача" in again.text
+
+
+def test_a_preorder_already_planned_in_wb_is_offered_for_moving_and_needs_the_improve_option(
+        make_person, engine: Engine) -> None:
+    """Issue 18: the list marks a preorder WB shows planned; picking it asks where to move it; a task failed on
+    it is fixed from its edit form with the option («Исправить и запустить»)."""
+    import re
+
+    from sqlmodel import select
+
+    from wbsupply.control.bookings import cabinet_supplies
+
+    seller = make_person()
+    account = seller.add_account(engine)
+    listing = {"drafts": [], "preorders": [  # the cabinet's supply/listSupplies, as the bot reads it
+        {"preorderID": 34600001, "warehouseID": 507, "warehouseName": "Коледино", "boxType": "boxes", "statusID": 1,
+         "quantity": 5, "supplyID": None, "supplyDate": None},
+        {"preorderID": 34600002, "warehouseID": 507, "warehouseName": "Коледино", "boxType": "boxes", "statusID": 2,
+         "quantity": 7, "supplyID": 26600002, "supplyDate": "2026-12-10"},
+        {"preorderID": 34600003, "warehouseID": 507, "warehouseName": "Коледино", "boxType": "boxes", "statusID": 5,
+         "quantity": 9, "supplyID": 26600003, "supplyDate": "2026-11-20"}]}  # accepted already: nothing to do
+    with session_scope(engine) as session:
+        row = session.get(WbAccount, account)
+        row.cabinet_supplies, row.cabinet_supplies_at = cabinet_supplies(listing), utcnow()
+    listed = seller.client.get(f"/api/v1/wb-accounts/{account}/supplies").json()["preorders"]
+    assert [(p["id"], p["planned"], p["supply_id"], p["supply_date"]) for p in listed] == [
+        (34600001, False, None, None), (34600002, True, 26600002, "2026-12-10")]
+    page = seller.client.get("/tasks/new").text
+    assert ("Заказ 34600002 — Коледино, 7 шт. — уже запланирована на 10 декабря 2026 — бот может перенести на "
+            "лучший слот") in page
+    assert "Заказ 34600001 — Коледино, 5 шт.</option>" in page and "34600003" not in page
+
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    form = {"csrf_token": token, "account_id": str(account), "pick": "preorder:34600002", "box_type": "boxes",
+            "wh": ["507"], "max_coefficient": "0", "mode": "book"}
+    refused = seller.client.post("/tasks/new", data=form)
+    assert refused.status_code == 422
+    assert "Заказ 34600002 уже запланирован в кабинете WB" in refused.text
+    assert "«После бронирования переносить поставку»" in refused.text
+    assert seller.client.post("/tasks/new", data={**form, "pick": "preorder:34600001"},
+                              follow_redirects=False).status_code == 303  # not planned: no option needed
+    created = seller.client.post("/tasks/new", data={**form, "improve": "earlier"}, follow_redirects=False)
+    assert created.status_code == 303
+    with session_scope(engine) as session:
+        task = session.exec(select(SupplyTask).where(SupplyTask.claim_key == "preorder:34600002")).one()
+        assert (task.spec["preorder_id"], task.spec["improve"]) == (34600002, "earlier")
+        task_id = task.id
+
+    # A task that failed on it without the option (made through the API) is fixed from its edit form.
+    _set_phase(engine, task_id, TaskPhase.FAILED, "Поставка по заказу 34600002 уже запланирована в кабинете WB")
+    with session_scope(engine) as session:
+        failed = session.get(SupplyTask, task_id)
+        failed.spec = {**failed.spec, "improve": None}
+    assert "Исправить и запустить" in seller.client.get(f"/tasks/{task_id}").text
+    edit = seller.client.get(f"/tasks/{task_id}/edit").text
+    assert 'data-testid="improve"' in edit and 'value="34600002"' in edit
+    fields = {**form, "pick": "", "preorder_id": "34600002"}
+    assert seller.client.post(f"/tasks/{task_id}", data=fields).status_code == 422  # still without the option
+    fixed = seller.client.post(f"/tasks/{task_id}", data={**fields, "improve": "both"}, follow_redirects=False)
+    assert fixed.status_code == 303
+    with session_scope(engine) as session:
+        task = session.get(SupplyTask, task_id)
+        assert (task.phase, task.spec["improve"], task.message) == (TaskPhase.PENDING, "both",
+                                                                    "Задача исправлена и запущена снова")
