@@ -170,7 +170,7 @@ class ControlPlane(Protocol):
         """Booked tasks still looking for a better slot: (task, its confirmed booking, moves made)."""
 
     async def save_cabinet_supplies(self, bot_id: int, supplies: dict[str, Any]) -> None:
-        """The seller's drafts and unplanned preorders as the bot read them in the cabinet."""
+        """The seller's drafts and preorders (planned ones marked) as the bot read them in the cabinet."""
 
     async def quota_left(self, user_id: int, limit: int) -> int:
         """Bookings the seller may still make this month (reserved ones count as used)."""

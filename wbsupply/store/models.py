@@ -96,7 +96,7 @@ class WbAccount(WbAccountBase, table=True):
     auth_prompt: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     # The seller's WB API token (supplies scope), encrypted like session_blob: confirms bookings via WB's API.
     api_token_blob: bytes | None = Field(default=None, sa_type=LargeBinary)
-    # The seller's drafts and unplanned preorders as the bot last read them in the cabinet (the task form
+    # The seller's drafts and preorders (planned ones marked) as the bot last read them in the cabinet (the task form
     # offers them): {"drafts": [...], "preorders": [...]}, see wbsupply.control.bookings.cabinet_supplies.
     cabinet_supplies: dict[str, Any] = Field(default_factory=dict, sa_type=JSON,
                                              sa_column_kwargs={"server_default": text("'{}'")})

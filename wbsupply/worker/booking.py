@@ -151,7 +151,7 @@ class Booker:
 
     # --- the cabinet's drafts and preorders --------------------------------------------------------------
     async def refresh_supplies(self) -> dict[str, object]:
-        """Read the seller's drafts and unplanned preorders in the cabinet; the task form offers them."""
+        """Read the seller's drafts and preorders (planned ones marked) in the cabinet; the task form offers them."""
         listing = await self.cabinet.list_supplies()
         supplies = cabinet_supplies(listing)
         # A draft is known if the cabinet lists it, or lists a preorder made from it (WB may file the draft away).

@@ -173,7 +173,7 @@ def status(session: Session, user: User, account_id: int) -> dict[str, Any]:
 
 
 def cabinet_supplies(session: Session, user: User, account_id: int) -> dict[str, Any]:
-    """The seller's drafts and unplanned preorders as the account's bot last read them in the WB cabinet,
+    """The seller's drafts and preorders (unplanned, or planned and movable) as the bot last read them in the cabinet,
     each with the task that already holds it (``claimed_by``: such a pick would be refused)."""
     from wbsupply.api.logic.tasks import CLAIMING  # tasks imports this module
     from wbsupply.domain.booking import claim_key_of

@@ -168,7 +168,9 @@ class HealthOut(Out):
 
 
 class CabinetSuppliesOut(Out):
-    """Drafts and unplanned preorders of a WB account's cabinet, each with the task holding it (if any)."""
+    """Drafts and preorders of a WB account's cabinet, each with the task holding it (if any); a preorder WB
+    already planned has ``planned`` true with its ``supply_id`` and ``supply_date`` (a task with ``improve``
+    takes it over and moves it to a better slot)."""
 
     account_id: int
     drafts: list[dict[str, Any]]

@@ -33,7 +33,7 @@ def get_account(account_id: DbId, user: CurrentUser, session: SessionDep) -> dic
 
 @router.get("/{account_id}/supplies", response_model=CabinetSuppliesOut)
 def cabinet_supplies(account_id: DbId, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
-    """Drafts and unplanned preorders in the seller's WB cabinet, as the bot last read them (the task form)."""
+    """Drafts and preorders (planned ones marked) in the seller's WB cabinet, as the bot last read them."""
     return wb.cabinet_supplies(session, user, account_id)
 
 
