@@ -49,10 +49,10 @@ def planned_by_hand(market: Any, seller: Any, days_ahead: int) -> tuple[int, int
     return preorder_id, planned.supply_id, planned.supply_date
 
 
-def wb_calls(market: Any, seller: Any) -> list[Any]:
-    """Every plan/add the sandbox received for the seller (the sandbox records each one)."""
+def wb_calls(market: Any, seller: Any, *, update: bool = False) -> list[Any]:
+    """Every plan/add (``update``: plan/update) the sandbox received for the seller (it records each one)."""
     suppliers = {s.id for s in seller.suppliers}
-    return [c for c in market.faults.calls if c.supplier_id in suppliers]
+    return [c for c in (market.faults.update_calls if update else market.faults.calls) if c.supplier_id in suppliers]
 
 
 def cabinet_notices(db: Engine, user_id: int, kind: str) -> list[NotificationOutbox]:
@@ -84,7 +84,7 @@ async def test_a_task_that_improves_adopts_the_planned_supply_and_moves_it_when_
             BookingState.CONFIRMED, supply_id, late, None)
         assert booking.adopted_at is not None and booking.account_id == account_id
         assert quota.usage(db, user_id, quota.month_key()) == quota.Usage(used=0, reserved=0)
-        assert wb_calls(market, seller) == []
+        assert wb_calls(market, seller) == [] and wb_calls(market, seller, update=True) == []
         [notice] = cabinet_notices(db, user_id, "booked")
         message = render(notice.kind, notice.payload, "")
         assert message.title == "Ищем слот лучше" and "бот ищет слот лучше" in message.text
@@ -95,6 +95,9 @@ async def test_a_task_that_improves_adopts_the_planned_supply_and_moves_it_when_
         await eventually(lambda: row(db, SupplyTask, task_id).booked_date == early, what="moved")
     planned = market.preorder(supplier_id, preorder_id)
     assert (planned.supply_id, planned.supply_date, planned.status_id) == (supply_id, early, 2)
+    assert [(c.preorder_id, c.date, c.outcome) for c in wb_calls(market, seller, update=True)] == [
+        (preorder_id, early, "moved")]
+    assert wb_calls(market, seller) == []
     assert [(b.supply_id, b.date, b.by_hand, b.rescheduled) for b in market.bookings()
             if b.preorder_id == preorder_id] == [(supply_id, late, True, False), (supply_id, early, False, True)]
     [booking] = rows(db, Booking, Booking.task_id == task_id)
@@ -124,6 +127,7 @@ async def test_without_improve_the_task_stops_with_the_way_out_and_the_fixed_tas
                                   f"{ru_date(day)}, поставка № {supply_id})")
         assert "нажмите «Исправить и запустить», включите «После бронирования переносить поставку»" in message
         assert rows(db, Booking, Booking.task_id == task_id) == []
+        assert wb_calls(market, seller) == [] and wb_calls(market, seller, update=True) == []
         [failed] = cabinet_notices(db, user_id, "booking_failed")
         assert "«После бронирования переносить поставку»" in render(failed.kind, failed.payload, "").text
         # The form's list shows the planned preorder as one the bot can move (read from the cabinet).
@@ -140,8 +144,9 @@ async def test_without_improve_the_task_stops_with_the_way_out_and_the_fixed_tas
         assert phase_of(db, task_id) is TaskPhase.PENDING
         await eventually(lambda: phase_of(db, task_id) is TaskPhase.BOOKED, what="adopted after the fix")
     assert wb_calls(market, seller) == []  # never plan/add
+    assert wb_calls(market, seller, update=True) == []  # never plan/update: nothing is cheaper than free
     assert [(b.supply_id, b.date, b.rescheduled) for b in market.bookings() if b.preorder_id == preorder_id] == [
-        (supply_id, day, False)]  # never plan/update: nothing cheaper than free
+        (supply_id, day, False)]
     [booking] = rows(db, Booking, Booking.task_id == task_id)
     assert (booking.supply_id, booking.slot_date, booking.adopted_at is not None) == (supply_id, day, True)
     assert quota.usage(db, user_id, quota.month_key()) == quota.Usage(used=0, reserved=0)

@@ -266,7 +266,8 @@ def build_router(market: Market, limiter: RateLimiter) -> APIRouter:
     @router.get("/faults")
     def faults() -> dict[str, Any]:
         return {"armed": market.faults.armed(), "kinds": list(FAULT_KINDS),
-                "plan_calls": [asdict(c) for c in list(market.faults.calls)]}
+                "plan_calls": [asdict(c) for c in list(market.faults.calls)],
+                "update_calls": [asdict(c) for c in list(market.faults.update_calls)]}
 
     @router.delete("/faults")
     def disarm_faults() -> dict[str, Any]:

@@ -10,7 +10,8 @@ Each switch fires on the next ``count`` calls of ``plan/add`` (optionally only f
 - ``competitor``: someone else takes the slot's last unit between our re-check and our ``plan/add``;
 - ``seller_first``: the seller plans the same preorder by hand on another date just before our ``plan/add``.
 
-Every ``plan/add`` is recorded (``plan_calls``), so tests can prove no preorder was sent twice after WB booked it.
+Every ``plan/add`` is recorded (``plan_calls``), so tests can prove no preorder was sent twice after WB booked it;
+every ``plan/update`` too (``update_calls``, apart: moving a planned supply is what it is for).
 """
 
 from __future__ import annotations
@@ -49,11 +50,13 @@ class FaultBook:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self.calls: list[PlanCall] = []
+        self.update_calls: list[PlanCall] = []
 
     def reset(self) -> None:
         with self._lock:
             self._faults.clear()
             self.calls.clear()
+            self.update_calls.clear()
 
     def add(self, fault: Fault) -> Fault:
         if fault.kind not in FAULT_KINDS:
@@ -77,9 +80,9 @@ class FaultBook:
                     return Fault(fault.kind, 1, fault.delay_s, fault.supplier_id, fault.book)
             return None
 
-    def record(self, call: PlanCall) -> None:
+    def record(self, call: PlanCall, *, update: bool = False) -> None:
         with self._lock:
-            self.calls.append(call)
+            (self.update_calls if update else self.calls).append(call)
 
     def armed(self) -> list[dict[str, Any]]:
         with self._lock:

@@ -151,14 +151,25 @@ class Services:
         day = _param(params, "deliveryDate", _date)
         if not self.challenges.redeem(request.headers.get(spec.CAPTCHA_HEADER)):
             raise RpcError(spec.RPC_ERR_CAPTCHA, spec.TEXT_CAPTCHA_FAILED, http_status=403)
+        market, outcome = self.market, "failed"
+        already = any(p.id == preorder_id and p.status_id != STATUS_NOT_PLANNED for p in market.list_preorders(sid))
         try:
             if reschedule:
-                self.market.reschedule(sid, preorder_id, day)
+                market.reschedule(sid, preorder_id, day)
             else:
-                self.market.book(sid, preorder_id, day)
+                market.book(sid, preorder_id, day)
+            outcome = "moved" if reschedule else "booked"
         except SlotUnavailable as taken:
+            outcome = "slot_unavailable"
             raise RpcError(spec.RPC_ERR_SLOT_UNAVAILABLE, spec.TEXT_SLOT_TAKEN, data=taken.reason) from taken
-        return preorder_json(self.market, self.market.preorder(sid, preorder_id))
+        except InvalidState:
+            outcome = "refused"
+            raise
+        finally:
+            if reschedule:
+                market.faults.record(PlanCall(sid, preorder_id, day, market.clock.now(), None, outcome, already),
+                                     update=True)
+        return preorder_json(market, market.preorder(sid, preorder_id))
 
     def plan_add(self, sid: int, params: dict[str, Any], request: Request) -> Any:
         """``plan/add`` with the injected faults of the control API (see :mod:`wbsupply.sandbox.faults`)."""
