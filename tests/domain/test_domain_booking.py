@@ -55,3 +55,20 @@ def test_a_booking_task_claims_its_preorder_else_its_draft() -> None:
     assert claim_key(SupplyTaskSpec.model_validate({**base, "preorder_id": 5, "draft_id": "x"})) == "preorder:5"
     assert claim_key(SupplyTaskSpec.model_validate({**base, "draft_id": " AbC "})) == "draft:abc"
     assert claim_key(SupplyTaskSpec.model_validate({**base, "draft_id": "abc", "mode": "notify"})) is None
+
+
+def test_a_supply_the_seller_planned_is_movable_only_while_planned_and_the_texts_say_what_to_do() -> None:
+    from wbsupply.domain.booking import adopted_text, planned_by_hand_text
+
+    assert planned().movable and not planned(status_id=3).movable and not planned(supply_date=None).movable
+    assert not WbPreorder(status_id=1).movable
+    offer = planned_by_hand_text(34600001, planned(), offer=True)
+    assert offer.startswith("Поставка по заказу 34600001 уже запланирована в кабинете WB (Коледино, 4 декабря 2026, "
+                            "поставка № 26600001). Чтобы бот искал для неё слот лучше, нажмите «Исправить и "
+                            "запустить», включите «После бронирования переносить поставку»")
+    assert planned_by_hand_text(34600001, planned(), offer=False).endswith("поставка № 26600001)")  # notify-only
+    shipping = planned_by_hand_text(34600001, planned(status_id=3), offer=True)
+    assert shipping.endswith("WB уже не переносит её на другую дату") and "Исправить" not in shipping
+    assert adopted_text(34600001, planned()) == (
+        "Поставка по заказу 34600001 уже запланирована на 4 декабря 2026 (Коледино, поставка № 26600001) — бот ищет "
+        "слот лучше. Бронирование тарифа не списано")
