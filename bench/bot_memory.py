@@ -18,6 +18,14 @@ measure saves:
 
 Then ten bots sharing one browser (ten contexts), untuned and tuned: marginal PSS per extra bot.
 The sandbox and the parent process are outside the measured trees.
+
+One more step is the Python process alone, without a browser (``python_imports``): PSS of a fresh interpreter
+that imports nothing, of one that imports what ``wbsupply worker --pool FILE`` / ``--bot ID`` import before the
+first bot starts (the CLI, the worker's entry module and both slot feeds), and of one that also imports what a
+worker pulled in before it was made lean: the API with its Jinja2 templates, Alembic with the migrations
+loaded, the sandbox and uvicorn. The median of three fresh children each; ``lean_imports_saving`` is the
+difference the lean worker makes, and ``lean_imports_saving_*`` what each of the four costs alone on top of the
+worker's imports (they share FastAPI and Starlette, so these overlap and sum to more than the whole).
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -50,6 +59,24 @@ STEPS: list[tuple[str, bool, bool, bool, dict[str, str]]] = [
     ("single_process_not_adopted", True, True, True, ARENAS),
 ]
 ADOPTED = "memory_trim"
+ROOT = Path(__file__).resolve().parent.parent
+# What a worker process imports before its first bot starts: the CLI, the worker's entry (and all it imports at
+# module level) and the slot feeds ``make_feed`` picks from (Redis in the cluster).
+WORKER_IMPORTS = "import wbsupply.cli, wbsupply.worker.main, wbsupply.feed.memory, wbsupply.feed.redis"
+# What a worker pulled in before it was made lean (``tests/worker/test_worker_pool.py`` keeps these out now):
+# the API with its templates, Alembic with the migrations loaded, the sandbox, uvicorn.
+DROPPED = {
+    "api_templates": "import wbsupply.api.app",
+    "alembic_migrations": "import alembic.command; from wbsupply.store.engine import head_revision; head_revision()",
+    "sandbox": "import wbsupply.sandbox.app",
+    "uvicorn": "import uvicorn",
+}
+FULL_IMPORTS = "; ".join([WORKER_IMPORTS, *DROPPED.values()])
+IMPORTS = {"bare": "pass", "worker_imports": WORKER_IMPORTS, "full_imports": FULL_IMPORTS,
+           **{f"worker_plus_{name}": f"{WORKER_IMPORTS}; {code}" for name, code in DROPPED.items()}}
+# PSS is read before json is imported, so the report itself does not count.
+_REPORT = ("pss = sum(int(line.split()[1]) for line in open('/proc/self/smaps_rollup') if line.startswith('Pss:'))"
+           "\nimport json, sys\nprint(json.dumps({'pss': pss * 1024, 'modules': sorted(sys.modules)}))")
 
 
 def main(quick: bool = False) -> BenchResult:
@@ -61,6 +88,7 @@ def main(quick: bool = False) -> BenchResult:
     sandbox = run_sandbox_in_thread(SandboxConfig(seed=3, simulation=SimulationConfig.frozen(),
                                                   background_steps=False))
     result = BenchResult("bot_memory", "")
+    imports = python_imports()
     phones = (f"+7931{n:07d}" for n in range(1, 10_000))
     try:
         with tempfile.TemporaryDirectory() as folder:
@@ -88,9 +116,31 @@ def main(quick: bool = False) -> BenchResult:
         result.add(f"{ten}_bots_pss_{label}", total, "MB")
         marginal = (total - sum(single.values()) / MB) / (ten - 1)
         result.add(f"marginal_pss_per_bot_{label}", marginal, "MB", target=30.0 if label == "tuned" else None)
+    for name in ("bare", "worker_imports", "full_imports"):
+        result.add(f"python_{name}", imports[name] / MB, "MB")
+    result.add("lean_imports_saving", (imports["full_imports"] - imports["worker_imports"]) / MB, "MB")
+    for name in DROPPED:  # each alone on top of the worker's imports; they share modules, so they overlap
+        result.add(f"lean_imports_saving_{name}", (imports[f"worker_plus_{name}"] - imports["worker_imports"]) / MB,
+                   "MB")
     result.setup = (f"{machine_setup()}; {browser_name()}; bots idle on the sandbox cabinet's supplies page "
-                    f"after a relayed login; PSS after {SETTLE_S:g} s; steps cumulative")
+                    f"after a relayed login; PSS after {SETTLE_S:g} s; steps cumulative; python_* figures: "
+                    f"a fresh interpreter without a browser, median of 3")
     return result
+
+
+def import_footprint(kind: str) -> tuple[int, list[str]]:
+    """PSS (bytes) of a fresh interpreter after the imports of ``kind`` (see IMPORTS), and the modules it loaded."""
+    done = subprocess.run([sys.executable, "-c", f"{IMPORTS[kind]}\n{_REPORT}"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"import child {kind} failed: {done.stderr[-2000:]}")
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    return int(report["pss"]), list(report["modules"])
+
+
+def python_imports(runs: int = 3) -> dict[str, float]:
+    """Median PSS (bytes) of the Python process alone per kind of imports, each run in a fresh child."""
+    return {kind: statistics.median(import_footprint(kind)[0] for _ in range(runs)) for kind in IMPORTS}
 
 
 def browser_name() -> str:

@@ -7,6 +7,7 @@ crash restarts only its context, and it comes back logged in from its saved sess
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import subprocess
 import sys
@@ -39,6 +40,30 @@ def test_the_worker_entry_imports_no_web_framework_templates_migrations_or_sandb
     heavy = [name for name in loaded if name.startswith(NOT_IN_A_WORKER)]
     assert heavy == []
     assert "playwright.async_api" in loaded and "wbsupply.worker.bot" in loaded  # it is the real worker entry
+
+
+def test_bot_memory_compares_the_worker_imports_with_what_a_worker_used_to_pull_in() -> None:
+    # bench bot_memory's python_* figures stand for these children: the comparison must measure what it claims.
+    spec = importlib.util.spec_from_file_location("bench_bot_memory_imports", ROOT / "bench" / "bot_memory.py")
+    assert spec and spec.loader
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+
+    def heavy(modules: list[str]) -> set[str]:
+        return {prefix for prefix in NOT_IN_A_WORKER for name in modules
+                if name == prefix or name.startswith(f"{prefix}.")}
+
+    bare, bare_modules = bench.import_footprint("bare")
+    worker, worker_modules = bench.import_footprint("worker_imports")
+    full, full_modules = bench.import_footprint("full_imports")
+    assert "wbsupply" not in bare_modules
+    assert heavy(worker_modules) == set()
+    assert {"wbsupply.cli", "wbsupply.worker.main", "wbsupply.feed.redis", "playwright.async_api"} <= set(
+        worker_modules)
+    assert heavy(full_modules) >= {"fastapi", "starlette", "jinja2", "alembic", "uvicorn", "wbsupply.api",
+                                   "wbsupply.sandbox"}
+    assert "alembic.script" in full_modules and set(worker_modules) < set(full_modules)
+    assert bare < worker < full
 
 
 def write_pool(path: Path, bots: dict[int, str]) -> None:
