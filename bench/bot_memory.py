@@ -37,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,7 @@ _REPORT = ("pss = sum(int(line.split()[1]) for line in open('/proc/self/smaps_ro
 
 
 def main(quick: bool = False) -> BenchResult:
+    imports = python_imports()  # before this process loads the sandbox: its pages would be shared with the children
     from wbsupply.sandbox.app import SandboxConfig
     from wbsupply.sandbox.simulation import SimulationConfig
     from wbsupply.sandbox.testing import run_sandbox_in_thread
@@ -88,7 +90,6 @@ def main(quick: bool = False) -> BenchResult:
     sandbox = run_sandbox_in_thread(SandboxConfig(seed=3, simulation=SimulationConfig.frozen(),
                                                   background_steps=False))
     result = BenchResult("bot_memory", "")
-    imports = python_imports()
     phones = (f"+7931{n:07d}" for n in range(1, 10_000))
     try:
         with tempfile.TemporaryDirectory() as folder:
@@ -116,12 +117,8 @@ def main(quick: bool = False) -> BenchResult:
         result.add(f"{ten}_bots_pss_{label}", total, "MB")
         marginal = (total - sum(single.values()) / MB) / (ten - 1)
         result.add(f"marginal_pss_per_bot_{label}", marginal, "MB", target=30.0 if label == "tuned" else None)
-    for name in ("bare", "worker_imports", "full_imports"):
-        result.add(f"python_{name}", imports[name] / MB, "MB")
-    result.add("lean_imports_saving", (imports["full_imports"] - imports["worker_imports"]) / MB, "MB")
-    for name in DROPPED:  # each alone on top of the worker's imports; they share modules, so they overlap
-        result.add(f"lean_imports_saving_{name}", (imports[f"worker_plus_{name}"] - imports["worker_imports"]) / MB,
-                   "MB")
+    for name, value in imports.items():
+        result.add(name, value / MB, "MB")
     result.setup = (f"{machine_setup()}; {browser_name()}; bots idle on the sandbox cabinet's supplies page "
                     f"after a relayed login; PSS after {SETTLE_S:g} s; steps cumulative; python_* figures: "
                     f"a fresh interpreter without a browser, median of 3")
@@ -139,8 +136,23 @@ def import_footprint(kind: str) -> tuple[int, list[str]]:
 
 
 def python_imports(runs: int = 3) -> dict[str, float]:
-    """Median PSS (bytes) of the Python process alone per kind of imports, each run in a fresh child."""
-    return {kind: statistics.median(import_footprint(kind)[0] for _ in range(runs)) for kind in IMPORTS}
+    """The import figures (bytes): median PSS of each kind of child, and what the lean worker saves.
+
+    Each round runs every kind once and a saving is taken within a round: the children's shared library pages
+    count less while other Python processes on the machine map them too, and that changes over a run.
+    """
+    rounds = [{kind: import_footprint(kind)[0] for kind in IMPORTS} for _ in range(runs)]
+
+    def median(value: Callable[[dict[str, int]], int]) -> float:
+        return statistics.median(value(pss) for pss in rounds)
+
+    figures = {f"python_{kind}": median(lambda pss, k=kind: pss[k])
+               for kind in ("bare", "worker_imports", "full_imports")}
+    figures["lean_imports_saving"] = median(lambda pss: pss["full_imports"] - pss["worker_imports"])
+    for name in DROPPED:  # each alone on top of the worker's imports; they share modules, so they overlap
+        figures[f"lean_imports_saving_{name}"] = median(
+            lambda pss, n=name: pss[f"worker_plus_{n}"] - pss["worker_imports"])
+    return figures
 
 
 def browser_name() -> str:
