@@ -35,3 +35,28 @@ def test_a_login_that_writes_waits_for_another_writer_instead_of_failing(
         assert wrong.status_code == 401, wrong.text
     right = person.client.post("/api/v1/auth/login", json={"email": person.email, "password": PASSWORD})
     assert right.status_code == 200, right.text
+
+
+def test_tokens_are_issued_while_other_components_keep_writing(make_person: Callable, engine: Engine) -> None:
+    """Issuing a token reads the live tokens, then writes one: on SQLite that must hold the write lock from
+    the start, or a writer committing in between turns the request into a 500 ("database is locked")."""
+    person = make_person(login=False)
+    stop = threading.Event()
+
+    def keep_writing() -> None:  # the bots and the notifier of `wbsupply up`: many short write transactions
+        while not stop.is_set():
+            with begin_immediate(engine).begin() as connection:
+                connection.execute(text("UPDATE users SET active = active"))
+
+    writers = [threading.Thread(target=keep_writing) for _ in range(2)]
+    for writer in writers:
+        writer.start()
+    try:
+        answers = [person.client.post("/api/v1/auth/token", json={"email": person.email, "password": PASSWORD,
+                                                                    "name": f"t{n}"}).status_code
+                   for n in range(22)]
+    finally:
+        stop.set()
+        for writer in writers:
+            writer.join()
+    assert answers.count(200) == 20 and answers.count(409) == 2, answers  # 20 live tokens at most, then refused

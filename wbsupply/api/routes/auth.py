@@ -53,7 +53,11 @@ def login(body: LoginIn, request: Request, response: Response, session: ReadSess
 def token(body: TokenIn, request: Request, session: ReadSessionDep) -> dict[str, Any]:
     user = users.authenticate(session, body.email, body.password, client_ip(request),
                               secret=request.app.state.secret_key)
-    return {"access_token": users.issue_token(session, user, body.name), "token_type": "bearer"}
+    # Issuing reads the live tokens, then writes one: in a session that holds SQLite's write lock from the start
+    # (this request's session is deferred, for the password check; it could not become a writer in time).
+    with request.app.state.writing_sessions() as writing:
+        access = users.issue_token(writing, user, body.name)
+    return {"access_token": access, "token_type": "bearer"}
 
 
 @router.post("/logout", dependencies=[Csrf], response_model=Ok)
