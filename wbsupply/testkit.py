@@ -1,11 +1,15 @@
 """Helpers for the tests and the benchmarks (not used by the product): a free port, an ASGI app served from a
-thread, waiting for a condition (:func:`eventually`, :func:`wait_until`).
+thread, waiting for a condition (:func:`eventually`, :func:`wait_until`), a fresh seller's phone number and
+sandbox seller (:func:`new_phone`, :func:`fresh_seller`, :func:`fresh_preorder`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import itertools
+import os
+import random
 import socket
 import threading
 import time
@@ -22,6 +26,46 @@ if TYPE_CHECKING:  # uvicorn only where an app is served: benchmarks measure the
 NOT_YET: tuple[type[BaseException], ...] = (AssertionError, LookupError, TypeError)
 # ... and, from outside the process, a server not answering yet or a half-written JSON answer.
 NOT_YET_OUTSIDE: tuple[type[BaseException], ...] = (*NOT_YET, ValueError, httpx.HTTPError)
+
+
+# A run prefix (4 random digits) and a counter: unique within the process, and two processes (two runs against
+# one long-lived sandbox) share a number only if their prefixes meet, 1 in 10 000.
+_PHONE_PREFIX = f"{random.Random(os.urandom(8)).randrange(10_000):04d}"
+_phone_numbers = itertools.count(1)
+FRESH_GOODS = [("2040000000017", 10)]  # one barcode the sandbox knows
+FRESH_WAREHOUSE_ID = 507  # Коледино takes every box type
+
+
+def new_phone() -> str:
+    """A valid Russian mobile number (``+79…``, 12 characters) that no other call in this process returns.
+
+    For a test's seller or WB account instead of a hand-picked number: two tests never meet on one against a
+    shared sandbox, and a number in a test is never meaningful by accident.
+    """
+    number = next(_phone_numbers)
+    if number >= 100_000:
+        raise RuntimeError("new_phone: 99 999 numbers used in one process")
+    return f"+79{_PHONE_PREFIX}{number:05d}"
+
+
+def as_typed(phone: str) -> str:
+    """``+79161234567`` → ``8 (916) 123-45-67``: a :func:`new_phone` number the way a seller types it."""
+    return f"8 ({phone[2:5]}) {phone[5:8]}-{phone[8:10]}-{phone[10:]}"
+
+
+def fresh_seller(market: Any, *, suppliers: int = 1, name: str | None = None) -> Any:
+    """A new seller of the sandbox ``market`` (:class:`wbsupply.sandbox.market.Market`) with a :func:`new_phone`
+    number and ``suppliers`` suppliers (a sole trader first)."""
+    return market.create_seller(name=name, phone=new_phone(), suppliers=suppliers)
+
+
+def fresh_preorder(market: Any, seller: Any, warehouse_id: int = FRESH_WAREHOUSE_ID, box_type: str = "boxes",
+                   *, supplier: int = 0) -> Any:
+    """A draft with :data:`FRESH_GOODS` and its preorder to ``warehouse_id`` for the seller's ``supplier``-th
+    supplier; returns the sandbox's preorder."""
+    supplier_id = seller.suppliers[supplier].id
+    draft = market.create_draft(supplier_id, FRESH_GOODS)
+    return market.create_preorder(supplier_id, draft.id, warehouse_id, box_type)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -20,6 +20,7 @@ from wbsupply.domain.statuses import Role
 from wbsupply.feed.memory import MemoryFeed
 from wbsupply.process import ProcessContext
 from wbsupply.store import WbAccount, session_factory, session_scope
+from wbsupply.testkit import new_phone
 
 
 @pytest.fixture
@@ -53,9 +54,9 @@ class Person:
     def patch(self, url: str, **kwargs: Any) -> Any:
         return self.client.patch(url, headers={**self.csrf(), **kwargs.pop("headers", {})}, **kwargs)
 
-    def add_account(self, engine: Engine, phone: str = "+79001234567") -> int:
+    def add_account(self, engine: Engine, phone: str | None = None) -> int:
         with session_scope(engine) as session:
-            account = WbAccount(owner_id=self.id, phone=phone)
+            account = WbAccount(owner_id=self.id, phone=phone or new_phone())
             session.add(account)
             session.flush()
             assert account.id is not None

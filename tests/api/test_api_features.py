@@ -24,6 +24,7 @@ from wbsupply.store import (
 from wbsupply.store.accounts import TelegramLinkCode
 from wbsupply.store.auth import WbAuthRequest
 from wbsupply.store.quota import month_key
+from wbsupply.testkit import as_typed, new_phone
 
 
 def _set_phase(engine: Engine, task_id: int, phase: TaskPhase) -> None:
@@ -102,18 +103,18 @@ def test_live_snapshot_follows_the_bot(make_person, engine: Engine) -> None:
 
 
 def test_connect_wb_relays_steps_to_the_bot(make_person, engine: Engine) -> None:
-    seller = make_person()
-    connected = seller.post("/api/v1/wb-accounts", json={"phone": "8 (999) 123-45-67", "label": "Мой ИП"})
+    seller, phone = make_person(), new_phone()
+    connected = seller.post("/api/v1/wb-accounts", json={"phone": as_typed(phone), "label": "Мой ИП"})
     assert connected.status_code == 201, connected.text
     account = connected.json()
-    assert account["phone"] == "+79991234567" and account["status_label"] == "Создание бота"
+    assert account["phone"] == phone and account["status_label"] == "Создание бота"
     code = seller.post(f"/api/v1/wb-accounts/{account['id']}/auth", json={"kind": "code", "value": "123456"})
     assert code.status_code == 200 and code.json()["auth_message"] == "Проверяем код…"
     with session_scope(engine) as session:
         steps = [(r.kind.value, r.status.value) for r in session.query(WbAuthRequest).order_by(WbAuthRequest.id)]
     assert steps == [("phone", "pending"), ("code", "pending")]
 
-    second = seller.post("/api/v1/wb-accounts", json={"phone": "+79990000002"})
+    second = seller.post("/api/v1/wb-accounts", json={"phone": new_phone()})
     assert second.status_code == 409 and "«Бизнес»" in second.json()["detail"]
     listed = seller.client.get("/api/v1/wb-accounts").json()
     assert listed["max_accounts"] == 1 and "блокир" in listed["ban_risk_warning"]
@@ -124,12 +125,13 @@ def test_connect_wb_relays_steps_to_the_bot(make_person, engine: Engine) -> None
 
 def test_premium_seller_must_accept_the_ban_risk(make_person) -> None:
     seller = make_person(plan_limit=50)
-    assert seller.post("/api/v1/wb-accounts", json={"phone": "+79990000001"}).status_code == 201
-    risky = seller.post("/api/v1/wb-accounts", json={"phone": "+79990000002"})
+    assert seller.post("/api/v1/wb-accounts", json={"phone": new_phone()}).status_code == 201
+    phone = new_phone()
+    risky = seller.post("/api/v1/wb-accounts", json={"phone": phone})
     assert risky.status_code == 422 and "риск блокировки" in risky.json()["detail"]
-    accepted = seller.post("/api/v1/wb-accounts", json={"phone": "+79990000002", "accept_risk": True})
+    accepted = seller.post("/api/v1/wb-accounts", json={"phone": phone, "accept_risk": True})
     assert accepted.status_code == 201
-    assert seller.post("/api/v1/wb-accounts", json={"phone": "+79990000002", "accept_risk": True}).status_code == 409
+    assert seller.post("/api/v1/wb-accounts", json={"phone": phone, "accept_risk": True}).status_code == 409
 
 
 def test_calendar_comes_from_the_feed(make_person, runtime) -> None:
@@ -247,9 +249,7 @@ def test_racing_accounts_are_the_sellers_own(make_person, engine: Engine) -> Non
     """A task may list the seller's other WB accounts (each with its own draft); another seller's account is
     «not found», exactly like a missing one, and no task is made."""
     seller, stranger = make_person(plan_limit=50), make_person()
-    primary = seller.add_account(engine, "+79001110001")
-    second = seller.add_account(engine, "+79001110002")
-    foreign = stranger.add_account(engine, "+79001110003")
+    primary, second, foreign = seller.add_account(engine), seller.add_account(engine), stranger.add_account(engine)
     created = seller.post("/api/v1/tasks", json=task_body(primary, racers={str(second): "draft-of-second"}))
     assert created.status_code == 201, created.text
     assert created.json()["spec"]["racers"] == {str(second): "draft-of-second"}

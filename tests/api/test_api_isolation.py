@@ -13,12 +13,13 @@ from sqlalchemy import Engine
 
 from wbsupply.domain.statuses import BotStatus, TaskPhase
 from wbsupply.store import Booking, BookingState, SupplyTask, WbAccount, session_scope
+from wbsupply.testkit import new_phone
 
 
 @pytest.fixture
 def two_sellers(make_person, engine: Engine):
     a, b = make_person(), make_person()
-    b_account = b.add_account(engine, phone="+79005550002")
+    b_account = b.add_account(engine)
     b_task = b.post("/api/v1/tasks", json=task_body(b_account)).json()["id"]
     with session_scope(engine) as session:
         session.add(Booking(task_id=b_task, user_id=b.id, month="2026-11", state=BookingState.CONFIRMED,
@@ -61,7 +62,7 @@ def test_changing_by_id_is_404_and_changes_nothing(two_sellers, engine: Engine) 
         ("post", f"/api/v1/tasks/{b_task}/pause", None),
         ("post", f"/api/v1/tasks/{b_task}/cancel", None),
         ("post", f"/api/v1/tasks/{b_task}/resume", None),
-        ("post", f"/api/v1/wb-accounts/{b_account}/auth", {"kind": "phone", "value": "+79001112233"}),
+        ("post", f"/api/v1/wb-accounts/{b_account}/auth", {"kind": "phone", "value": new_phone()}),
         ("post", f"/api/v1/wb-accounts/{b_account}/disconnect", None),
         ("post", "/api/v1/tasks", task_body(b_account)),
         ("post", f"/tasks/{b_task}/cancel", None),
@@ -77,7 +78,7 @@ def test_changing_by_id_is_404_and_changes_nothing(two_sellers, engine: Engine) 
 
 def test_moving_own_task_onto_a_foreign_account_is_404(two_sellers, engine: Engine) -> None:
     a, _, b_account, _ = two_sellers
-    own_account = a.add_account(engine, phone="+79005550001")
+    own_account = a.add_account(engine)
     own_task = a.post("/api/v1/tasks", json=task_body(own_account)).json()["id"]
     response = a.patch(f"/api/v1/tasks/{own_task}", json={"account_id": b_account})
     assert response.status_code == 404

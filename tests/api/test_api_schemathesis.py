@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from wbsupply.api.logic import users
 from wbsupply.domain.statuses import Role
 from wbsupply.store import WbAccount, session_factory, session_scope
+from wbsupply.testkit import new_phone
 
 EXAMPLES = 25
 ENDS_CREDENTIALS = r"^/api/v1/(auth/logout|me/tokens.*)$"
@@ -38,7 +39,7 @@ def tokens(app: FastAPI, engine: Engine) -> dict[str, str]:
                 user_id = user.id
             if role is Role.SELLER:
                 with session_scope(engine) as session:
-                    session.add(WbAccount(owner_id=user_id or 0, phone="+79001234567"))
+                    session.add(WbAccount(owner_id=user_id or 0, phone=new_phone()))
             response = client.post("/api/v1/auth/token", json={"email": email, "password": PASSWORD})
             found[role.value] = response.json()["access_token"]
     return found

@@ -26,7 +26,7 @@ from wbsupply.notify import outbox
 from wbsupply.notify.kinds import NoticeKind
 from wbsupply.store import SupplyTask, User, WbAccount, make_engine, quota, session_factory, session_scope
 from wbsupply.store.journal import NotificationOutbox
-from wbsupply.testkit import free_port
+from wbsupply.testkit import free_port, fresh_preorder, fresh_seller, new_phone
 from wbsupply.worker import main as worker_main
 
 pytestmark = pytest.mark.slow
@@ -36,17 +36,15 @@ PHONE_WIDTH = 390
 
 def test_feed_shows_a_notify_only_slot_without_telegram(product: Product, page: Page) -> None:  # noqa: F811
     market = product.sandbox.market
-    phone = "+79270000888"
-    seller = market.create_seller(phone=phone)
+    seller = fresh_seller(market)
     supplier_id = seller.suppliers[0].id
-    preorder = market.create_preorder(supplier_id, market.create_draft(supplier_id, [("2040000000017", 5)]).id,
-                                      WAREHOUSE_ID, BoxType.BOXES)
+    preorder = fresh_preorder(market, seller, WAREHOUSE_ID, BoxType.BOXES)
     assert product.runtime.settings.telegram_bot_token is None  # the default: no Telegram, no e-mail
     engine = make_engine(product.runtime.settings.resolved_database_url())
     with session_factory(engine)() as session:
         users.create_user(session, "notify@example.com", PASSWORD)
     login(page, product, "notify@example.com")  # type: ignore[arg-type]
-    connect_wb(page, product, phone)
+    connect_wb(page, product, seller.phone)
 
     page.goto(product.url + "/tasks/new")
     page.fill("input[name=preorder_id]", str(preorder.id))
@@ -106,7 +104,7 @@ def test_admin_sees_a_crashed_bot_in_alerts(sqlite_database_url: str, tmp_path: 
         owner = users.create_user(session, "crashy@example.com", PASSWORD)
         state = session_box("journey-secret").encrypt(json.dumps({"cookies": [], "origins": []}).encode())
         owner_id = owner.id or 0
-        session.add(WbAccount(owner_id=owner_id, phone="+79270000999", label="ИП Сбой", session_blob=state))
+        session.add(WbAccount(owner_id=owner_id, phone=new_phone(), label="ИП Сбой", session_blob=state))
         session.commit()
     with running_product(sqlite_database_url, tmp_path, wb_cabinet_url=unreachable) as running:
         login(page, running, "ops@example.com")  # type: ignore[arg-type]
@@ -163,7 +161,7 @@ def _seed(cabinet: Cabinet) -> None:  # noqa: F811
     seller = cabinet.user("phone-seller@example.com", plan_limit=50)
     with session_scope(cabinet.engine) as session:
         user = session.exec(select(User).where(User.email == seller)).one()
-        account = WbAccount(owner_id=user.id or 0, phone="+79161234567", label="ИП Очень Длинное Название Магазина",
+        account = WbAccount(owner_id=user.id or 0, phone=new_phone(), label="ИП Очень Длинное Название Магазина",
                             last_error="Подключите аккаунт WB: введите код из СМС")
         session.add(account)
         session.flush()

@@ -32,11 +32,10 @@ from wbsupply.sandbox.app import SandboxConfig
 from wbsupply.sandbox.simulation import SimulationConfig
 from wbsupply.sandbox.testing import RunningSandbox, run_sandbox_in_thread
 from wbsupply.store import Booking, BookingState, make_engine, session_factory, session_scope
-from wbsupply.testkit import free_port
+from wbsupply.testkit import free_port, fresh_preorder, fresh_seller
 
 pytestmark = pytest.mark.slow
 
-PHONE = "+79270000777"
 WAREHOUSE_ID = 507
 SLOW = 60_000  # ms: a bot logs in and books through a real browser
 
@@ -109,17 +108,16 @@ def connect_wb(page: Page, product: Product, phone: str) -> None:  # noqa: F811
 
 def test_seller_connects_wb_and_sees_the_supply_booked(product: Product, page: Page) -> None:  # noqa: F811
     market = product.sandbox.market
-    seller = market.create_seller(phone=PHONE)
+    seller = fresh_seller(market)
     supplier_id = seller.suppliers[0].id
-    draft = market.create_draft(supplier_id, [("2040000000017", 10)])
-    preorder = market.create_preorder(supplier_id, draft.id, WAREHOUSE_ID, BoxType.BOXES)
+    preorder = fresh_preorder(market, seller, WAREHOUSE_ID, BoxType.BOXES)
     engine = make_engine(product.runtime.settings.resolved_database_url())
     with session_factory(engine)() as session:
         users.create_user(session, "journey@example.com", PASSWORD, plan_limit=5)
 
     login(page, product, "journey@example.com")  # type: ignore[arg-type]
     page.goto(product.url + "/wb")
-    page.fill("input[name=phone]", PHONE)
+    page.fill("input[name=phone]", seller.phone)
     page.click("form[action='/wb/connect'] button")
     # The bot asks WB for a code; the page redraws itself with the code form (live status, no manual reload).
     code_input = page.locator("form input[name=value][autocomplete=one-time-code]")
@@ -128,7 +126,7 @@ def test_seller_connects_wb_and_sees_the_supply_booked(product: Product, page: P
     expect(card.locator("button", has_text="Получить код")).to_have_count(0)  # the code is already on its way
     expect(card.locator(".error")).to_have_count(0)  # waiting for a login is not a bot error
     shot(page, "20-journey-code")
-    right = market.inbox(PHONE)[0].code
+    right = market.inbox(seller.phone)[0].code
     code_input.fill("000000" if right != "000000" else "111111")
     page.click("form:has(input[name=value][autocomplete=one-time-code]) button")
     # The bot tries the code in WB; the card redraws itself with WB's answer and the code form again.

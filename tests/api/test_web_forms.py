@@ -132,9 +132,7 @@ def test_task_form_lets_the_sellers_other_accounts_race_and_refuses_a_stranger_a
     make_person, engine: Engine
 ) -> None:
     seller, stranger = make_person(), make_person()
-    primary = seller.add_account(engine, "+79002220001")
-    second = seller.add_account(engine, "+79002220002")
-    foreign = stranger.add_account(engine, "+79002220003")
+    primary, second, foreign = seller.add_account(engine), seller.add_account(engine), stranger.add_account(engine)
     page = seller.client.get("/tasks/new")
     assert "Бронировать несколькими аккаунтами WB" in page.text and f'name="racer_{second}"' in page.text
     assert f'name="racer_{foreign}"' not in page.text  # only the seller's own accounts are offered

@@ -31,7 +31,7 @@ from wbsupply.sandbox.app import SandboxConfig
 from wbsupply.sandbox.simulation import SimulationConfig
 from wbsupply.sandbox.testing import RunningSandbox, run_sandbox_in_thread
 from wbsupply.store.engine import make_engine
-from wbsupply.testkit import wait_until
+from wbsupply.testkit import fresh_preorder, fresh_seller, wait_until
 
 BOT = "ivanov-42"
 WAREHOUSE = 507
@@ -256,11 +256,9 @@ def test_readme_walkthrough_books_when_a_slot_opens_in_the_sandbox(release: Rele
     """The bot's worker runs here with its SellerBot's token (on kwok the pod is not a process): the seller logs
     in through the cabinet, a SupplyTask for one of the sandbox seller's preorders is applied, a slot opens."""
     market = sandbox.market
-    phone = "+79270004242"
-    seller = market.create_seller(phone=phone, suppliers=1)
-    supplier = seller.suppliers[0].id
-    draft = market.create_draft(supplier, [("2040000000017", 10)])
-    preorder = int(market.create_preorder(supplier, draft.id, WAREHOUSE, BoxType.BOXES).id)
+    seller = fresh_seller(market)
+    phone = seller.phone
+    preorder = int(fresh_preorder(market, seller, WAREHOUSE, BoxType.BOXES).id)
     kubeconfig = release.token_kubeconfig(worker_name(BOT))
     worker = release.start("worker", ["worker", "--bot", BOT], {
         "WBSUPPLY_WB_ACCOUNT_ID": "42", "WBSUPPLY_BOT_NAME": BOT, "WBSUPPLY_BOT_NAMESPACE": release.namespace,

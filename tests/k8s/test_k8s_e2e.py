@@ -24,7 +24,7 @@ from kubecluster import FAKE_NODE_LABEL, FAKE_NODE_TAINT
 from wbsupply.domain.placement import PodMemory
 from wbsupply.kube.names import ANNOTATION_RESTART_REQUEST, LABEL_BOT, worker_name
 from wbsupply.operator.packing import LABEL_POOL, POOL_KEY, pool_name
-from wbsupply.testkit import wait_until
+from wbsupply.testkit import new_phone, wait_until
 
 WORKER_PROBE = Path(__file__).with_name("worker_probe.py")
 
@@ -121,7 +121,7 @@ def test_first_admin_logs_in_and_the_api_writes_a_sellerbot_with_its_token(relea
         seller_token = api.post("/auth/token", json={"email": "seller@shop.example", "password": "seller-pass-1",
                                                      "name": "e2e"}).json()["access_token"]
         account = api.post("/wb-accounts", headers={"Authorization": f"Bearer {seller_token}"},
-                           json={"phone": "+79001234567", "label": "e2e", "accept_risk": True})
+                           json={"phone": new_phone(), "label": "e2e", "accept_risk": True})
         assert account.status_code == 201, account.text
     bot = f"bot-{account.json()['id']}"
     body = wait_until(lambda: release.get("sellerbot", bot), 10, f"SellerBot {bot} written by the API")

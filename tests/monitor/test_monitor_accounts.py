@@ -28,7 +28,7 @@ from wbsupply.monitor.sources import CabinetSource, SourceSwitch
 from wbsupply.store import make_engine, session_scope
 from wbsupply.store.models import User, WbAccount
 from wbsupply.store.monitor_accounts import add_monitor_account, monitor_accounts
-from wbsupply.testkit import eventually
+from wbsupply.testkit import eventually, new_phone
 from wbsupply.wb import cabinet_spec as spec
 
 SECRET = "monitor-accounts-test-secret"
@@ -109,7 +109,7 @@ async def run_for(monitor: Monitor, seconds: float, during=None) -> None:
 
 async def test_three_accounts_take_turns_each_within_its_budget(sqlite_database_url):
     engine = make_engine(sqlite_database_url)
-    ids = connect(engine, ["+79990001001", "+79990001002", "+79990001003"], rpm=5)
+    ids = connect(engine, [new_phone() for _ in range(3)], rpm=5)
     clock = fast_clock()
     wb = FakeCabinet(clock)
     source = wb.source(engine, interval_s=12.0)
@@ -134,7 +134,7 @@ async def test_three_accounts_take_turns_each_within_its_budget(sqlite_database_
 
 async def test_429_401_and_session_loss_never_make_the_monitor_poll_faster(sqlite_database_url):
     engine = make_engine(sqlite_database_url)
-    first, second, third = connect(engine, ["+79990002001", "+79990002002", "+79990002003"], rpm=5)
+    first, second, third = connect(engine, [new_phone() for _ in range(3)], rpm=5)
     clock = fast_clock()
     wb = FakeCabinet(clock)
     source = wb.source(engine, interval_s=12.0)

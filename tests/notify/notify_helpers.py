@@ -25,7 +25,7 @@ from wbsupply.notify.main import build_notifier
 from wbsupply.notify.service import Notifier
 from wbsupply.notify.settings import NotifierSettings
 from wbsupply.store import SupplyTask, User, WbAccount, make_engine, session_scope
-from wbsupply.testkit import free_port
+from wbsupply.testkit import free_port, new_phone
 
 sys.path.insert(0, str(Path(__file__).parent))
 from telegram_double import TelegramDouble
@@ -93,10 +93,10 @@ def add_seller(engine: Engine, *, email: str = "seller@example.ru", chat_id: int
         return user.id
 
 
-def add_account(engine: Engine, owner_id: int, *, phone: str = "+79161234567", auth_state: str = "idle",
+def add_account(engine: Engine, owner_id: int, *, phone: str | None = None, auth_state: str = "idle",
                 status: BotStatus = BotStatus.ACTIVE) -> int:
     with session_scope(engine) as session:
-        account = WbAccount(owner_id=owner_id, phone=phone, auth_state=auth_state, status=status)
+        account = WbAccount(owner_id=owner_id, phone=phone or new_phone(), auth_state=auth_state, status=status)
         session.add(account)
         session.flush()
         assert account.id is not None

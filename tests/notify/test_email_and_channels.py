@@ -13,11 +13,12 @@ from telegram_double import TelegramDouble
 
 from wbsupply.domain.statuses import Role
 from wbsupply.notify.feed import feed_for
+from wbsupply.notify.messages import mask_phone
 from wbsupply.notify.outbox import SKIPPED, enqueue, enqueue_admin_alert
 from wbsupply.notify.settings import NotifierSettings
 from wbsupply.store import session_factory, session_scope
 from wbsupply.store.journal import NotificationChannel, NotificationOutbox, OutboxStatus
-from wbsupply.testkit import eventually
+from wbsupply.testkit import eventually, new_phone
 
 Settings = Callable[..., NotifierSettings]
 
@@ -36,9 +37,9 @@ def _statuses(engine: Engine) -> dict[tuple[str, str], str]:
 async def test_auth_loss_and_limit_are_mailed_other_kinds_are_not(
         sqlite_engine: Engine, smtp: tuple[Inbox, int], make_settings: Settings) -> None:
     inbox, _port = smtp
-    user_id = add_seller(sqlite_engine)
+    user_id, phone = add_seller(sqlite_engine), new_phone()
     with session_scope(sqlite_engine) as session:
-        enqueue(session, user_id, "auth_lost", {"account_id": 4, "phone": "+79161234567"}, "auth_lost:4")
+        enqueue(session, user_id, "auth_lost", {"account_id": 4, "phone": phone}, "auth_lost:4")
         enqueue(session, user_id, "quota_exceeded", {"limit": 5, "used": 5}, "quota:2026-11")
         enqueue(session, user_id, "booked", {"task_id": 9, "supply_id": 123,
                                              "slot": {"warehouse_name": "Коледино", "date": "2026-12-01",
@@ -50,7 +51,7 @@ async def test_auth_loss_and_limit_are_mailed_other_kinds_are_not(
     auth = next(m for m in inbox.mails if "вход" in str(m["Subject"]))
     assert auth["To"] == "seller@example.ru" and auth["From"] == "robot@wbsupply.test"
     body = auth.get_body().get_content()  # type: ignore[union-attr]
-    assert "+7 916 ***-**-67" in body and "https://cabinet.test/wb" in body
+    assert mask_phone(phone) in body and "https://cabinet.test/wb" in body
     assert _statuses(sqlite_engine)[("booked", "email")] == SKIPPED + "not sent by e-mail"
 
 

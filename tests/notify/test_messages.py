@@ -14,6 +14,7 @@ from wbsupply.notify.schedule import backoff, next_reminder_at, quiet_hours_of, 
 CABINET = "https://cabinet.example.ru/"
 SLOT = {"warehouse_id": 507, "warehouse_name": "Коледино", "date": "2026-12-04", "box_type": "monopallets",
         "coefficient": 2}
+# One written-out number on purpose: these tests pin its masked form word for word.
 ACCOUNT = {"account_id": 4, "phone": "+79161234567"}
 
 

@@ -15,6 +15,7 @@ from wbsupply.notify.messages import render
 from wbsupply.operator.notifications import build_bot_notification, outbox_hook
 from wbsupply.store import User, WbAccount, session_scope
 from wbsupply.store.journal import NotificationOutbox
+from wbsupply.testkit import new_phone
 
 
 def _people(engine: Engine) -> tuple[int, int, int]:
@@ -23,7 +24,7 @@ def _people(engine: Engine) -> tuple[int, int, int]:
         seller = User(email="shop@example.com", password_hash="x")
         session.add_all([admin, seller])
         session.flush()
-        account = WbAccount(owner_id=seller.id or 0, phone="+79161234567", label="ИП Ромашка")
+        account = WbAccount(owner_id=seller.id or 0, phone=new_phone(), label="ИП Ромашка")
         session.add(account)
         session.flush()
         return admin.id or 0, seller.id or 0, account.id or 0

@@ -14,13 +14,14 @@ from telegram_double import TelegramDouble
 
 from wbsupply.domain.statuses import TaskPhase
 from wbsupply.notify.feed import feed_for
+from wbsupply.notify.messages import mask_phone
 from wbsupply.notify.outbox import enqueue
 from wbsupply.notify.settings import NotifierSettings
 from wbsupply.store import EventLog, SupplyTask, User, WbAuthRequest, session_factory, session_scope
 from wbsupply.store.accounts import TelegramLinkCode
 from wbsupply.store.journal import NotificationChannel, NotificationOutbox, OutboxStatus
 from wbsupply.store.types import utcnow
-from wbsupply.testkit import eventually
+from wbsupply.testkit import eventually, new_phone
 
 Settings = Callable[..., NotifierSettings]
 
@@ -66,7 +67,8 @@ async def test_status_tasks_pause_resume(sqlite_engine: Engine, double: Telegram
                                          make_settings: Settings) -> None:
     """/pause and /resume are the cabinet's commands (the task-command service): paused is the task's state."""
     user_id = add_seller(sqlite_engine)
-    account = add_account(sqlite_engine, user_id)
+    phone = new_phone()
+    account = add_account(sqlite_engine, user_id, phone=phone)
     watching = add_task(sqlite_engine, user_id, account, TaskPhase.WATCHING)
     waiting_login = add_task(sqlite_engine, user_id, account, TaskPhase.PENDING, "Бот ждёт повторного подключения WB")
     flags: list[dict[int, tuple[TaskPhase, bool]]] = []
@@ -83,7 +85,7 @@ async def test_status_tasks_pause_resume(sqlite_engine: Engine, double: Telegram
             await double.wait_for(lambda n=number: len(double.sent_to(CHAT)) == n)  # type: ignore[misc]
             flags.append(states())
     status, tasks, paused_one, paused_rest, resumed = (m.text for m in double.sent_to(CHAT))
-    assert "+7 916 ***-**-67" in status and "Активен" in status and "Ищем слот — 1" in status
+    assert mask_phone(phone) in status and "Активен" in status and "Ищем слот — 1" in status
     assert "0 из 5" in status
     assert f"№{watching}: Ищем слот, Короба, складов: 2" in tasks
     assert paused_one == f"Приостановлено задач: 1 (№{watching})"

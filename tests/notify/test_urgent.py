@@ -17,7 +17,7 @@ from wbsupply.notify.settings import NotifierSettings
 from wbsupply.store import EventLog, WbAuthRequest, session_scope
 from wbsupply.store.journal import NotificationChannel, NotificationOutbox, OutboxStatus
 from wbsupply.store.types import utcnow
-from wbsupply.testkit import eventually
+from wbsupply.testkit import eventually, new_phone
 
 Settings = Callable[..., NotifierSettings]
 TELEGRAM = [NotificationChannel.TELEGRAM]
@@ -25,7 +25,7 @@ TELEGRAM = [NotificationChannel.TELEGRAM]
 
 def _auth_lost(engine: Engine, user_id: int, account_id: int = 1) -> None:
     with session_scope(engine) as session:
-        enqueue(session, user_id, "auth_lost", {"account_id": account_id, "phone": "+79161234567"},
+        enqueue(session, user_id, "auth_lost", {"account_id": account_id, "phone": new_phone()},
                 f"auth_lost:{account_id}:1", TELEGRAM)
 
 

@@ -23,6 +23,7 @@ from wbsupply.control.kube_mirror import ClusterTarget, MirrorError
 from wbsupply.feed.memory import MemoryFeed
 from wbsupply.process import ProcessContext
 from wbsupply.store import SupplyTask, WbAccount, session_factory, session_scope
+from wbsupply.testkit import new_phone
 
 BOTS = "wbsupply.io/v1alpha1/sellerbots"
 TASKS = "wbsupply.io/v1alpha1/supplytasks"
@@ -102,7 +103,7 @@ def count(engine: Engine, model: Any) -> int:
 
 def test_account_and_task_changes_reach_their_crs(use_cluster: kmock.KubernetesEmulator, seller: TestClient) -> None:
     cluster = use_cluster
-    response = seller.post("/api/v1/wb-accounts", json={"phone": "+79001234567"})
+    response = seller.post("/api/v1/wb-accounts", json={"phone": new_phone()})
     assert response.status_code == 201, response.text
     account_id = response.json()["id"]
     bot = cr(cluster, BOTS, f"bot-{account_id}")
@@ -142,11 +143,12 @@ def test_kubernetes_down_leaves_the_database_as_it_was(
     use_cluster: kmock.KubernetesEmulator, seller: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("wbsupply.api.logic.control._cluster", target(UNREACHABLE))
-    response = seller.post("/api/v1/wb-accounts", json={"phone": "+79001234568"})
+    phone = new_phone()
+    response = seller.post("/api/v1/wb-accounts", json={"phone": phone})
     assert (response.status_code, count(engine, WbAccount)) == (503, 0)  # no account without its SellerBot
 
     monkeypatch.setattr("wbsupply.api.logic.control._cluster", target(str(use_cluster.url)))
-    response = seller.post("/api/v1/wb-accounts", json={"phone": "+79001234568"})
+    response = seller.post("/api/v1/wb-accounts", json={"phone": phone})
     account_id = response.json()["id"]
     task_id = seller.post("/api/v1/tasks", json=task_body(account_id)).json()["id"]
     tasks_before, accounts_before = count(engine, SupplyTask), count(engine, WbAccount)
@@ -170,5 +172,5 @@ def test_kubernetes_down_leaves_the_database_as_it_was(
 
 def test_embedded_runtime_writes_no_crs(seller: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("wbsupply.api.logic.control._cluster", None)
-    account_id = seller.post("/api/v1/wb-accounts", json={"phone": "+79001234569"}).json()["id"]
+    account_id = seller.post("/api/v1/wb-accounts", json={"phone": new_phone()}).json()["id"]
     assert seller.post("/api/v1/tasks", json=task_body(account_id)).status_code == 201

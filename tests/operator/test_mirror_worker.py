@@ -24,6 +24,7 @@ from wbsupply.domain.slots import Slot, SlotKey
 from wbsupply.domain.statuses import BotStatus, BoxType, TaskPhase
 from wbsupply.kube.client import KubeClient
 from wbsupply.store import SupplyTask, User, WbAccount, session_scope
+from wbsupply.testkit import new_phone
 
 BOTS = "wbsupply.io/v1alpha1/sellerbots"
 TASKS = "wbsupply.io/v1alpha1/supplytasks"
@@ -48,7 +49,7 @@ def seed(engine: Engine) -> tuple[User, WbAccount, SupplyTask]:
         user = User(email="seller@example.test", password_hash="x", plan_limit=10)
         session.add(user)
         session.flush()
-        account = WbAccount(owner_id=user.id or 0, phone="+79001112233")
+        account = WbAccount(owner_id=user.id or 0, phone=new_phone())
         session.add(account)
         session.flush()
         spec = {"account_id": str(account.id), "draft_id": "d-1", "warehouses": [507], "box_type": "boxes",

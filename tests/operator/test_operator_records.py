@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from wbsupply.domain.statuses import BotStatus, TaskPhase
 from wbsupply.operator import records
 from wbsupply.store import SupplyTask, User, WbAccount, session_scope
+from wbsupply.testkit import new_phone
 
 
 def _seller(engine: Engine, email: str = "ivanov@shop.example", **fields: Any) -> int:
@@ -48,7 +49,7 @@ def test_a_kubectl_bot_gets_its_account_row_and_the_sequence_moves_past_it(engin
     assert (account.owner_id, account.cr_name, account.status) == (seller, "ivanov-42", BotStatus.INITIALIZING)
     assert records.admit_bot(engine, "ivanov-42", _bot_spec(str(seller))).changes == ()  # by id: the same seller
     with session_scope(engine) as session:  # the cabinet's next account does not collide with 42
-        session.add(WbAccount(owner_id=seller, phone="+79000000000"))
+        session.add(WbAccount(owner_id=seller, phone=new_phone()))
     paused = records.admit_bot(engine, "ivanov-42", _bot_spec(str(seller), paused=True))
     assert paused.changes == ("account 42 paused",)
     assert _row(engine, WbAccount, 42).status is BotStatus.STOPPED

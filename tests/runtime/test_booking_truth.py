@@ -18,6 +18,7 @@ import pytest
 from test_first_run import _answers, _phase, _sms_code, first_start_output, until
 from test_up import ctrl_c, start_up
 
+from wbsupply.api.bootstrap import DEMO_PHONE
 from wbsupply.testkit import free_port
 
 
@@ -34,7 +35,7 @@ def test_the_cabinet_shows_exactly_the_bookings_wb_has(tmp_path: Path) -> None:
                            json={"email": "seller@wbsupply.local", "password": printed["password"]}).json()
         seller = httpx.Client(base_url=api + "/api/v1", timeout=30,
                               headers={"Authorization": f"Bearer {token['access_token']}"})
-        phone = "+79990000001"
+        phone = DEMO_PHONE  # the printed demo seller: its draft is the one the first start printed
         account = seller.post("/wb-accounts", json={"phone": phone}).json()["id"]
         seller.post(f"/wb-accounts/{account}/auth", json={"kind": "phone", "value": phone}).raise_for_status()
         code = until(lambda: _sms_code(sandbox, phone), 30, "SMS code in the sandbox inbox")

@@ -12,6 +12,8 @@ import httpx
 import pytest
 from test_up import ctrl_c, start_up
 
+from wbsupply.api.bootstrap import DEMO_PHONE
+from wbsupply.monitor.demo import DEMO_MONITOR_PHONE
 from wbsupply.testkit import free_port
 
 
@@ -58,7 +60,7 @@ def test_from_make_run_to_a_booked_supply(tmp_path: Path) -> None:
                            json={"email": "seller@wbsupply.local", "password": printed["password"]}).json()
         seller = httpx.Client(base_url=api + "/api/v1", timeout=30,
                               headers={"Authorization": f"Bearer {token['access_token']}"})
-        phone = "+79990000001"
+        phone = DEMO_PHONE  # the printed demo seller: its draft is the one the first start printed
         account = seller.post("/wb-accounts", json={"phone": phone}).json()["id"]
         seller.post(f"/wb-accounts/{account}/auth", json={"kind": "phone", "value": phone}).raise_for_status()
         code = until(lambda: _sms_code(sandbox, phone), 30, "SMS code in the sandbox inbox")
@@ -85,7 +87,7 @@ def test_from_make_run_to_a_booked_supply(tmp_path: Path) -> None:
         # As on WB today the sandbox's public coefficients API is off: the demo monitor account found the slot.
         panel = _admin_page(api, printed["admin"], "/admin/monitor")
         assert 'data-live-source="cabinet"' in panel and 'data-wb-api="disabled"' in panel
-        assert "+79990000099" in panel and "Активен" in panel
+        assert DEMO_MONITOR_PHONE in panel and "Активен" in panel
     finally:
         output = ctrl_c(proc)
     assert proc.returncode == 0

@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from wbsupply.config import Settings
 from wbsupply.domain.statuses import BoxType
+from wbsupply.testkit import fresh_preorder, fresh_seller
 from wbsupply.wb import cabinet_spec as spec
 from wbsupply.wb.cabinet_spec import by_testid
 
@@ -66,11 +67,10 @@ def login(page: Page, base_url: str, market: Any, phone: str) -> None:
     page.wait_for_function("() => window.wbCabinet !== undefined")  # the page's script, not only its markup
 
 
-def seller_with_preorder(market: Any, phone: str, suppliers: int = 1) -> tuple[Any, Any]:
-    seller = market.create_seller(phone=phone, suppliers=suppliers)
-    supplier_id = seller.suppliers[0].id
-    draft = market.create_draft(supplier_id, [("2040000000017", 10)])
-    return seller, market.create_preorder(supplier_id, draft.id, WAREHOUSE_ID, BoxType.BOXES)
+def seller_with_preorder(market: Any, suppliers: int = 1) -> tuple[Any, Any]:
+    """A fresh seller and a preorder of its first supplier to :data:`WAREHOUSE_ID`."""
+    seller = fresh_seller(market, suppliers=suppliers)
+    return seller, fresh_preorder(market, seller, WAREHOUSE_ID, BoxType.BOXES)
 
 
 def msk_day(market: Any, days_ahead: int) -> date:

@@ -24,6 +24,7 @@ from playwright.sync_api import Browser, expect
 
 from wbsupply.domain.statuses import BoxType
 from wbsupply.sandbox import pow
+from wbsupply.testkit import fresh_seller
 from wbsupply.wb import cabinet_spec as spec
 from wbsupply.wb.cabinet_spec import by_testid
 
@@ -38,7 +39,7 @@ def browser() -> Iterator[Browser]:
 
 def test_login_create_and_book_through_the_ui(browser: Browser, sandbox: Any) -> None:
     market = sandbox.market
-    seller = market.create_seller(phone="+79160000001")
+    seller = fresh_seller(market)
     free_day, paid_day, closed_day = msk_day(market, 3), msk_day(market, 5), msk_day(market, 4)
     market.open_slot(WAREHOUSE_ID, free_day, BoxType.BOXES, coefficient=0, capacity=2)
     market.open_slot(WAREHOUSE_ID, paid_day, BoxType.BOXES, coefficient=3, capacity=2)
@@ -81,7 +82,7 @@ def test_login_create_and_book_through_the_ui(browser: Browser, sandbox: Any) ->
 
 def test_plan_add_needs_the_pages_proof_of_work(browser: Browser, sandbox: Any) -> None:
     market = sandbox.market
-    seller, preorder = seller_with_preorder(market, "+79160000002")
+    seller, preorder = seller_with_preorder(market)
     day = msk_day(market, 2)
     market.open_slot(WAREHOUSE_ID, day, BoxType.BOXES, coefficient=1, capacity=5)
     params = {"preorderID": preorder.id, "deliveryDate": day.isoformat()}
@@ -131,8 +132,8 @@ def _failing_nonce(challenge: str, difficulty: int) -> int:
 def test_the_last_unit_goes_to_exactly_one_of_two_sessions(browser: Browser, sandbox: Any) -> None:
     market = sandbox.market
     day = msk_day(market, 7)
-    first = seller_with_preorder(market, "+79160000003")
-    second = seller_with_preorder(market, "+79160000004")
+    first = seller_with_preorder(market)
+    second = seller_with_preorder(market)
     market.open_slot(WAREHOUSE_ID, day, BoxType.BOXES, coefficient=0, capacity=1)
     with new_page(browser) as page_a, new_page(browser) as page_b:
         pages = [(page_a, *first), (page_b, *second)]

@@ -10,6 +10,7 @@ from cabinet_browser import chromium, enter_code, login, new_page, request_code
 from playwright.sync_api import Browser, Page, expect
 
 from wbsupply.sandbox.accounts import ACCESS_TTL, THROTTLE_BLOCK_HOURS, THROTTLE_MAX_REQUESTS
+from wbsupply.testkit import as_typed, fresh_seller
 from wbsupply.wb import cabinet_spec as spec
 from wbsupply.wb.cabinet_spec import by_testid
 
@@ -32,9 +33,9 @@ def list_supplies(page: Page) -> Any:
 
 def test_wrong_code_is_refused_and_the_right_one_opens_the_cabinet(browser: Browser, sandbox: Any) -> None:
     market = sandbox.market
-    seller = market.create_seller(phone="+79170000001")
+    seller = fresh_seller(market)
     with new_page(browser) as page:
-        request_code(page, sandbox.url, "+7 (917) 000-00-01")  # a formatted phone is accepted too
+        request_code(page, sandbox.url, as_typed(seller.phone))  # a formatted phone is accepted too
         real = market.inbox(seller.phone)[0].code
         page.fill(by_testid(spec.Login.CODE_INPUT), "000000" if real != "000000" else "111111")
         page.click(by_testid(spec.Login.SUBMIT_CODE_BUTTON))
@@ -57,7 +58,7 @@ def test_invalid_phone_is_refused(browser: Browser, sandbox: Any) -> None:
 
 def test_too_many_code_requests_block_for_hours(browser: Browser, sandbox: Any) -> None:
     market = sandbox.market
-    seller = market.create_seller(phone="+79170000002")
+    seller = fresh_seller(market)
     with new_page(browser) as page:
         request_code(page, sandbox.url, seller.phone)
         for _ in range(THROTTLE_MAX_REQUESTS - 1):
@@ -75,7 +76,7 @@ def test_too_many_code_requests_block_for_hours(browser: Browser, sandbox: Any) 
 
 def test_captcha_before_the_code(browser: Browser, sandbox: Any) -> None:
     market = sandbox.market
-    seller = market.create_seller(phone="+79170000003")
+    seller = fresh_seller(market)
     market.force_captcha(seller.phone)
     with new_page(browser) as page:
         request_code(page, sandbox.url, seller.phone)
@@ -94,7 +95,7 @@ def test_captcha_before_the_code(browser: Browser, sandbox: Any) -> None:
 
 def test_a_phone_with_two_suppliers_chooses_one(browser: Browser, sandbox: Any) -> None:
     market = sandbox.market
-    seller = market.create_seller(phone="+79170000004", suppliers=2)
+    seller = fresh_seller(market, suppliers=2)
     first, second = seller.suppliers
     with new_page(browser) as page:
         request_code(page, sandbox.url, seller.phone)
@@ -121,7 +122,7 @@ def test_a_phone_with_two_suppliers_chooses_one(browser: Browser, sandbox: Any) 
 
 def test_refresh_keeps_the_session_across_access_token_expiry(browser: Browser, sandbox: Any) -> None:
     market = sandbox.market
-    seller = market.create_seller(phone="+79170000005")
+    seller = fresh_seller(market)
     with new_page(browser) as page:
         login(page, sandbox.url, market, seller.phone)
         before = cookies(page)[spec.COOKIE_ACCESS]["value"]
@@ -146,7 +147,7 @@ def test_refresh_keeps_the_session_across_access_token_expiry(browser: Browser, 
 
 def test_expired_session_sends_the_page_back_to_login(browser: Browser, sandbox: Any) -> None:
     market = sandbox.market
-    seller = market.create_seller(phone="+79170000006")
+    seller = fresh_seller(market)
     with new_page(browser) as page:
         login(page, sandbox.url, market, seller.phone)
         market.expire_sessions(seller.id)
@@ -161,7 +162,7 @@ def test_expired_session_sends_the_page_back_to_login(browser: Browser, sandbox:
 
 def test_logout_clears_the_session(browser: Browser, sandbox: Any) -> None:
     market = sandbox.market
-    seller = market.create_seller(phone="+79170000007")
+    seller = fresh_seller(market)
     with new_page(browser) as page:
         login(page, sandbox.url, market, seller.phone)
         page.click(by_testid(spec.Nav.LOGOUT))

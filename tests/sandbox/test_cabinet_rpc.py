@@ -12,6 +12,7 @@ import pytest
 from wbsupply.sandbox import pow
 from wbsupply.sandbox.market import Market
 from wbsupply.sandbox.testing import RunningSandbox
+from wbsupply.testkit import fresh_seller
 from wbsupply.wb import cabinet_spec as spec
 
 
@@ -55,7 +56,7 @@ def market(sandbox: RunningSandbox) -> Market:
 
 
 def logged_in(client: httpx.Client, market: Market) -> Any:
-    seller = market.create_seller(phone="+79180000001")
+    seller = fresh_seller(market)
     client.post(spec.LOGIN_PHONE_PATH, data={"phone": seller.phone})
     response = client.post(spec.LOGIN_CODE_PATH, data={"phone": seller.phone, "code": market.inbox()[0].code},
                            follow_redirects=False)
@@ -92,7 +93,7 @@ def test_foreign_validation_key_is_not_a_session(client: httpx.Client, market: M
 
 
 def test_login_never_redirects_off_site(client: httpx.Client, market: Market) -> None:
-    seller = market.create_seller(phone="+79180000002")
+    seller = fresh_seller(market)
     client.post(spec.LOGIN_PHONE_PATH, data={"phone": seller.phone})
     for target in ("https://evil.example", "//evil.example", "/\\evil.example"):
         response = client.post(spec.LOGIN_CODE_PATH, follow_redirects=False, data={

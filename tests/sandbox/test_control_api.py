@@ -11,6 +11,7 @@ import pytest
 
 from wbsupply.domain.statuses import BoxType
 from wbsupply.sandbox.testing import RunningSandbox
+from wbsupply.testkit import new_phone
 
 
 @pytest.fixture
@@ -73,7 +74,7 @@ def test_errors_map_to_statuses(client: httpx.Client) -> None:
 
 
 def test_login_controls_and_inbox(client: httpx.Client, sandbox: RunningSandbox) -> None:
-    seller = ok(client.post("/sandbox/sellers", json={"phone": "+79160000001"}), 201)
+    seller = ok(client.post("/sandbox/sellers", json={"phone": new_phone()}), 201)
     market = sandbox.market
     ok(client.post("/sandbox/login/block", json={"phone": seller["phone"], "hours": 2}))
     with pytest.raises(Exception, match="2 ч"):

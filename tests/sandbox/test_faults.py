@@ -15,6 +15,7 @@ from wbsupply.sandbox import pow
 from wbsupply.sandbox.app import SandboxConfig
 from wbsupply.sandbox.simulation import SimulationConfig
 from wbsupply.sandbox.testing import RunningSandbox
+from wbsupply.testkit import fresh_seller
 from wbsupply.wb import cabinet_spec as spec
 
 
@@ -41,7 +42,7 @@ def rpc(client: httpx.Client, method: str, params: dict[str, Any], captcha: bool
 
 def setup(client: httpx.Client, sandbox: RunningSandbox) -> tuple[Any, int, list[int], date]:
     market = sandbox.market
-    seller = market.create_seller(phone="+79180000042")
+    seller = fresh_seller(market)
     client.post(spec.LOGIN_PHONE_PATH, data={"phone": seller.phone})
     client.post(spec.LOGIN_CODE_PATH, data={"phone": seller.phone, "code": market.inbox()[0].code})
     supplier = seller.suppliers[0].id

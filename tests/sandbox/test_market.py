@@ -24,6 +24,8 @@ from wbsupply.sandbox.models import (
 )
 from wbsupply.sandbox.simulation import SimulationConfig
 from wbsupply.sandbox.warehouses import WAREHOUSES
+from wbsupply.store.auth_relay import normalize_phone as relay_phone
+from wbsupply.testkit import as_typed, fresh_preorder, fresh_seller, new_phone
 
 START = datetime(2026, 7, 1, 6, 0, tzinfo=UTC)
 
@@ -223,6 +225,7 @@ def test_preorder_needs_a_box_type_the_warehouse_takes(market: Market) -> None:
 
 # -- login and sessions ---------------------------------------------------------------------------------
 def test_login_with_code(market: Market) -> None:
+    # One written-out number on purpose: the test is about the spellings of a phone, not about the seller.
     seller = market.create_seller(phone="8 (916) 123-45-67")
     assert seller.phone == "+79161234567" and market.seller_by_phone("+7 916 123 45 67") is seller
     market.request_code(seller.phone)
@@ -237,6 +240,18 @@ def test_login_with_code(market: Market) -> None:
         market.request_code("+70000000000")
     with pytest.raises(ValueError):
         market.create_seller(phone="12345")
+
+
+def test_fresh_sellers_have_their_own_valid_numbers(market: Market) -> None:
+    """The test kit's numbers: each one new, a mobile the cabinet's relay and the sandbox both accept, also
+    typed the way a seller writes it."""
+    phones = [new_phone() for _ in range(200)]
+    assert len(set(phones)) == 200
+    assert all(relay_phone(p) == p and relay_phone(as_typed(p)) == p for p in phones)
+    seller = fresh_seller(market, suppliers=2)
+    preorder = fresh_preorder(market, seller, supplier=1)
+    assert market.seller_by_phone(as_typed(seller.phone)) is seller and seller.phone not in phones
+    assert (preorder.supplier_id, preorder.warehouse_id) == (seller.suppliers[1].id, 507)
 
 
 def test_code_lives_five_minutes(market: Market) -> None:

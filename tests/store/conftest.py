@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Engine
 
 from wbsupply.store import SupplyTask, User, WbAccount, session_scope
+from wbsupply.testkit import new_phone
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ def make_seller(engine: Engine) -> Callable[..., Seller]:
             session.add(user)
             session.flush()
             assert user.id is not None
-            account = WbAccount(owner_id=user.id, phone=f"+7900000{n:04d}")
+            account = WbAccount(owner_id=user.id, phone=new_phone())
             session.add(account)
             session.flush()
             assert account.id is not None

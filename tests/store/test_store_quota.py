@@ -17,6 +17,7 @@ from wbsupply.domain.statuses import BoxType
 from wbsupply.store import Booking, BookingState, make_engine
 from wbsupply.store.models import WbAccount
 from wbsupply.store.quota import QuotaError, Reservation, Usage, commit, month_key, release, reserve, usage
+from wbsupply.testkit import new_phone
 
 MONTH = "2026-11"
 MakeSeller = Callable[..., Any]  # the make_seller fixture of tests/store/conftest.py
@@ -211,7 +212,7 @@ def test_racing_accounts_of_one_task_get_one_holder_and_count_once(
     seller = make_seller()
     task = seller.task_ids[0]
     with Session(engine) as session:
-        extra = [WbAccount(owner_id=seller.user_id, phone=f"+7911000{n:04d}") for n in range(3)]
+        extra = [WbAccount(owner_id=seller.user_id, phone=new_phone()) for _ in range(3)]
         session.add_all(extra)
         session.commit()
         accounts = [seller.account_id, *[account.id for account in extra if account.id is not None]]

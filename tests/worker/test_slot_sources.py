@@ -35,7 +35,7 @@ from wbsupply.monitor.service import Monitor
 from wbsupply.monitor.sources import CabinetSource, PublicApiSource, SourceSwitch
 from wbsupply.sandbox.testing import RunningSandbox
 from wbsupply.store.monitor_accounts import add_monitor_account, monitor_accounts
-from wbsupply.testkit import eventually
+from wbsupply.testkit import eventually, new_phone
 from wbsupply.wb.api_client import WbApiClient
 from wbsupply.worker.browser import BrowserHost
 
@@ -49,7 +49,7 @@ async def test_api_off_a_monitor_account_detects_the_slot_and_a_seller_task_book
 ) -> None:
     market = sandbox.market
     market.public_api_disabled = True
-    monitor_phone, seller_phone = "+79271110001", "+79271110002"
+    monitor_phone, seller_phone = new_phone(), new_phone()
     watcher = market.create_seller(name="monitor", phone=monitor_phone)
     monitor_account = add_monitor_account(db, add_admin(db), monitor_phone)
     user_id, account_id, seller = add_seller(db, market, seller_phone)
@@ -89,7 +89,7 @@ async def test_no_monitor_account_the_sellers_own_bot_catches_and_books_the_slot
 ) -> None:
     market = sandbox.market
     market.public_api_disabled = True
-    phone = "+79271110003"
+    phone = new_phone()
     user_id, account_id, seller = add_seller(db, market, phone)
     task_id = add_task(db, user_id, account_id, new_preorder(market, seller))
     day = msk_day(market, 5)

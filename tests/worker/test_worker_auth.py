@@ -12,7 +12,7 @@ from wbsupply.domain.statuses import BotStatus
 from wbsupply.feed.memory import MemoryFeed
 from wbsupply.sandbox.testing import RunningSandbox
 from wbsupply.store.models import WbAccount
-from wbsupply.testkit import eventually
+from wbsupply.testkit import as_typed, eventually, new_phone
 from wbsupply.wb import cabinet_spec as spec
 from wbsupply.worker.browser import BrowserHost
 
@@ -23,7 +23,7 @@ async def test_phone_code_and_supplier_relayed_then_restart_needs_no_code(
     sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
 ) -> None:
     market = sandbox.market
-    phone = "+79260000001"
+    phone = new_phone()
     _, account_id, seller = add_seller(db, market, phone, suppliers=2)
     config = bot_config(sandbox)
     async with running_bot(account_id, db, feed, host, config):
@@ -32,9 +32,9 @@ async def test_phone_code_and_supplier_relayed_then_restart_needs_no_code(
         with pytest.raises(AuthInputError, match="формате"):
             submit_auth_step(db, account_id, "phone", "12345")
 
-        submit_auth_step(db, account_id, "phone", "8 (926) 000-00-01")
+        submit_auth_step(db, account_id, "phone", as_typed(phone))
         sent = await eventually(lambda: (s := status_of(db, account_id)).auth_state == "code_sent" and s)
-        assert sent.last_request.status == "done" and "+7 *** ***-**-01" in sent.last_request.message
+        assert sent.last_request.status == "done" and f"+7 *** ***-**-{phone[-2:]}" in sent.last_request.message
 
         real = market.inbox(phone)[0].code
         submit_auth_step(db, account_id, "code", "000000" if real != "000000" else "111111")
@@ -66,7 +66,7 @@ async def test_blocked_login_is_explained_in_russian(
     sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
 ) -> None:
     market = sandbox.market
-    phone = "+79260000002"
+    phone = new_phone()
     _, account_id, _ = add_seller(db, market, phone)
     market.block_login(phone, 4)
     async with running_bot(account_id, db, feed, host, bot_config(sandbox)):
@@ -85,7 +85,7 @@ async def test_login_relay_on_postgresql(
 
     engine = make_engine(postgresql_database_url)
     try:
-        phone = "+79260000003"
+        phone = new_phone()
         _, account_id, _ = add_seller(engine, sandbox.market, phone)
         async with running_bot(account_id, engine, feed, host, bot_config(sandbox)):
             await login_through_relay(engine, sandbox.market, account_id, phone)

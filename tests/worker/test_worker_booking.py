@@ -31,7 +31,7 @@ from wbsupply.store import quota
 from wbsupply.store.engine import session_scope
 from wbsupply.store.journal import EventLog, NotificationChannel, NotificationOutbox
 from wbsupply.store.models import Booking, BookingState, SupplyTask, User, WbAccount
-from wbsupply.testkit import eventually
+from wbsupply.testkit import eventually, new_phone
 from wbsupply.worker.browser import BrowserHost
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
@@ -45,7 +45,7 @@ async def test_a_task_books_the_first_matching_slot(
 
     db = make_engine(database_url)
     market = sandbox.market
-    phone = f"+792700001{int(strategy == 'ui')}{int(database_url.startswith('sqlite'))}"
+    phone = new_phone()
     user_id, account_id, seller = add_seller(db, market, phone)
     preorder_id = new_preorder(market, seller)
     task_id = add_task(db, user_id, account_id, preorder_id)
@@ -77,7 +77,7 @@ async def test_two_tasks_one_slot_the_higher_priority_wins(
     sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
 ) -> None:
     market = sandbox.market
-    phone = "+79270000003"
+    phone = new_phone()
     user_id, account_id, seller = add_seller(db, market, phone)
     later = add_task(db, user_id, account_id, new_preorder(market, seller))  # older, but no deadline
     urgent_deadline = dt.datetime.now(dt.UTC) + dt.timedelta(days=2)
@@ -101,10 +101,10 @@ async def test_a_competitor_takes_the_slot_first(
     sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
 ) -> None:
     market = sandbox.market
-    phone = "+79270000004"
+    phone = new_phone()
     user_id, account_id, seller = add_seller(db, market, phone)
     task_id = add_task(db, user_id, account_id, new_preorder(market, seller))
-    competitor = market.create_seller(phone="+79270000099")
+    competitor = market.create_seller(phone=new_phone())
     rival_preorder = new_preorder(market, competitor)
     day = msk_day(market, 5)
     async with running_bot(account_id, db, feed, host, bot_config(sandbox)):
@@ -125,7 +125,7 @@ async def test_quota_at_the_limit_books_nothing_until_the_plan_grows(
     sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
 ) -> None:
     market = sandbox.market
-    phone = "+79270000005"
+    phone = new_phone()
     user_id, account_id, seller = add_seller(db, market, phone, plan_limit=0)
     preorder_id = new_preorder(market, seller)
     task_id = add_task(db, user_id, account_id, preorder_id)
@@ -154,7 +154,7 @@ async def test_notify_only_task_tells_the_seller_and_books_nothing(
     sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
 ) -> None:
     market = sandbox.market
-    phone = "+79270000006"
+    phone = new_phone()
     user_id, account_id, seller = add_seller(db, market, phone)
     preorder_id = new_preorder(market, seller)
     task_id = add_task(db, user_id, account_id, preorder_id, mode="notify")
@@ -178,7 +178,7 @@ async def test_a_notify_only_task_without_a_draft_alerts_once_per_new_fitting_sl
     """«Только уведомить» on warehouses, dates and prices alone: each filter keeps its slot out, every new
     fitting slot is one alert, and the same slot published again is not a second one."""
     market = sandbox.market
-    phone = "+79270000016"
+    phone = new_phone()
     user_id, account_id, _seller = add_seller(db, market, phone)
     task_id = add_task(db, user_id, account_id, None, mode="notify", max_coefficient=2, min_days_ahead=3,
                        max_storage_coefficient=150)
@@ -210,7 +210,7 @@ async def test_a_monopallet_task_books_only_a_date_that_still_takes_all_its_pall
     sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
 ) -> None:
     market = sandbox.market
-    phone = "+79270000017"
+    phone = new_phone()
     user_id, account_id, seller = add_seller(db, market, phone)
     preorder_id = new_preorder(market, seller, box_type=BoxType.MONOPALLETS)
     task_id = add_task(db, user_id, account_id, preorder_id, box_type="monopallets", pallet_count=3)
@@ -236,7 +236,7 @@ async def test_a_booked_task_moves_its_supply_to_an_earlier_slot_and_wb_shows_th
 ) -> None:
     """plan/update: one supply, a new date; counted once; a dearer earlier slot is not a better one."""
     market = sandbox.market
-    phone = "+79270000018"
+    phone = new_phone()
     user_id, account_id, seller = add_seller(db, market, phone)
     preorder_id = new_preorder(market, seller)
     task_id = add_task(db, user_id, account_id, preorder_id, max_coefficient=2, improve="earlier", max_moves=1)
@@ -272,7 +272,7 @@ async def test_a_slot_open_before_the_bot_started_is_booked_from_the_calendar(
     sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
 ) -> None:
     market = sandbox.market
-    phone = "+79270000007"
+    phone = new_phone()
     user_id, account_id, seller = add_seller(db, market, phone)
     task_id = add_task(db, user_id, account_id, new_preorder(market, seller))
     day = msk_day(market, 8)
@@ -287,7 +287,7 @@ async def test_a_preorder_books_only_at_its_own_warehouse_and_a_planned_one_fail
     sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
 ) -> None:
     market = sandbox.market
-    phone = "+79270000008"
+    phone = new_phone()
     podolsk = 117501
     user_id, account_id, seller = add_seller(db, market, phone)
     preorder_id = new_preorder(market, seller)  # a preorder for Коледино
@@ -314,7 +314,7 @@ async def test_a_task_the_seller_paused_stays_paused_and_books_nothing(
     sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
 ) -> None:
     market = sandbox.market
-    phone = "+79270000777"
+    phone = new_phone()
     user_id, account_id, seller = add_seller(db, market, phone)
     paused_id = add_task(db, user_id, account_id, new_preorder(market, seller), plan_rank=5)
     active_id = add_task(db, user_id, account_id, new_preorder(market, seller), plan_rank=1)
@@ -340,7 +340,7 @@ async def test_a_draft_wb_does_not_have_is_flagged_before_any_slot_and_the_fixed
     from wbsupply.api.logic.tasks import update_task
 
     market = sandbox.market
-    phone = "+79270000778"
+    phone = new_phone()
     user_id, account_id, seller = add_seller(db, market, phone)
     spec = {"account_id": str(account_id), "draft_id": "no-such-draft", "warehouses": [WAREHOUSE_ID],
             "box_type": "boxes", "max_coefficient": 0, "mode": "book"}
@@ -384,7 +384,7 @@ async def test_two_accounts_race_for_one_task_and_exactly_one_supply_is_booked(
     """Racing: one task names the seller's two WB accounts, each with its own draft; both bots watch and see
     the slot (WB has room for both supplies), the first to hold the task's booking books, the other stands down."""
     market = sandbox.market
-    phone_a, phone_b = "+79270000881", "+79270000882"
+    phone_a, phone_b = new_phone(), new_phone()
     user_id, account_a, seller_a = add_seller(db, market, phone_a)
     account_b, seller_b = add_account(db, market, user_id, phone_b)
     draft_a = market.create_draft(seller_a.suppliers[0].id, [("2040000000017", 10)])
@@ -419,7 +419,7 @@ async def test_a_racing_bot_stands_down_while_another_account_holds_the_task(
     """Account A holds the task's booking (its bot is mid-booking): B's bot sees the slot, stands down without
     asking WB; once A's attempt is given back, B books with its own draft and the booking row names B."""
     market = sandbox.market
-    phone_a, phone_b = "+79270000883", "+79270000884"
+    phone_a, phone_b = new_phone(), new_phone()
     user_id, account_a, seller_a = add_seller(db, market, phone_a)
     account_b, seller_b = add_account(db, market, user_id, phone_b)
     draft_a = market.create_draft(seller_a.suppliers[0].id, [("2040000000017", 10)])

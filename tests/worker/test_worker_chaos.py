@@ -40,7 +40,7 @@ from wbsupply.sandbox.faults import FAULT_KINDS, Fault
 from wbsupply.sandbox.testing import RunningSandbox
 from wbsupply.store.engine import session_scope
 from wbsupply.store.models import Booking, BookingState, SupplyTask
-from wbsupply.testkit import eventually
+from wbsupply.testkit import eventually, new_phone
 from wbsupply.worker import booking as booking_module
 from wbsupply.worker.booking import STEPS
 from wbsupply.worker.bot import Bot, BotConfig
@@ -111,9 +111,8 @@ async def test_a_seeded_storm_of_slots_faults_and_kills_keeps_the_booking_truth(
     rng = random.Random(SEED)
     market = sandbox.market
     sellers: list[Seller] = []
-    for number in range(SELLERS):
-        phone = f"+7929300{SEED % 1000:03d}{number}"
-        user_id, account_id, sandbox_seller = add_seller(db, market, phone, plan_limit=rng.randint(3, 5))
+    for _ in range(SELLERS):
+        user_id, account_id, sandbox_seller = add_seller(db, market, new_phone(), plan_limit=rng.randint(3, 5))
         seller = Seller(user_id, account_id, sandbox_seller)
         supplier = sandbox_seller.suppliers[0].id
         shared = market.create_draft(supplier, [("2040000000017", rng.randint(1, 50))]).id
@@ -128,8 +127,8 @@ async def test_a_seeded_storm_of_slots_faults_and_kills_keeps_the_booking_truth(
     bots = Bots(db, feed, host, bot_config(sandbox, rpc_timeout_s=1.5, reconcile_s=1.0))
     for seller in sellers:
         bots.start(seller.account_id)
-    for number, seller in enumerate(sellers):
-        await login_through_relay(db, market, seller.account_id, f"+7929300{SEED % 1000:03d}{number}")
+    for seller in sellers:
+        await login_through_relay(db, market, seller.account_id, seller.sandbox_seller.phone)
 
     faults = list(FAULT_KINDS)  # each kind in turn (shuffled), the next one armed once the last one fired
     rng.shuffle(faults)

@@ -37,7 +37,7 @@ from wbsupply.sandbox.testing import RunningSandbox
 from wbsupply.store.engine import session_scope
 from wbsupply.store.journal import NotificationOutbox
 from wbsupply.store.models import Booking, BookingState, SupplyTask
-from wbsupply.testkit import eventually
+from wbsupply.testkit import eventually, new_phone
 from wbsupply.worker.booking import CRASH_POINT_ENV, STEPS
 from wbsupply.worker.browser import BrowserHost
 
@@ -65,7 +65,7 @@ async def test_kill_9_at_every_step_ends_with_wb_and_the_cabinet_agreeing(
     tmp_path: Path, step: str,
 ) -> None:
     market = sandbox.market
-    phone = f"+7929100{STEPS.index(step):04d}"
+    phone = new_phone()
     user_id, account_id, seller = add_seller(db, market, phone)
     task_id = draft_task(db, market, user_id, account_id, seller)
     async with running_bot(account_id, db, feed, host, bot_config(sandbox)):

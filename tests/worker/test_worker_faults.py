@@ -36,7 +36,7 @@ from wbsupply.store import quota
 from wbsupply.store.engine import session_scope
 from wbsupply.store.journal import EventLog, NotificationOutbox
 from wbsupply.store.models import Booking, BookingState, SupplyTask
-from wbsupply.testkit import eventually
+from wbsupply.testkit import eventually, new_phone
 from wbsupply.worker.browser import BrowserHost
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
@@ -66,7 +66,7 @@ async def test_a_lost_late_or_failed_answer_is_settled_by_what_wb_has(
     sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed, kind: str, number: int
 ) -> None:
     market = sandbox.market
-    phone = f"+7929200000{number}"
+    phone = new_phone()
     user_id, account_id, seller = add_seller(db, market, phone)
     supplier = seller.suppliers[0].id
     task_id = draft_task(db, market, user_id, account_id, seller)
@@ -98,7 +98,7 @@ async def test_a_competitor_between_recheck_and_plan_add_costs_nothing(
     sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
 ) -> None:
     market = sandbox.market
-    phone = "+79292000005"
+    phone = new_phone()
     user_id, account_id, seller = add_seller(db, market, phone)
     task_id = draft_task(db, market, user_id, account_id, seller)
     day = msk_day(market, 16)
@@ -119,7 +119,7 @@ async def test_a_supply_planned_elsewhere_is_not_ours_and_the_sibling_books_the_
     sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
 ) -> None:
     market = sandbox.market
-    phone = "+79292000006"
+    phone = new_phone()
     user_id, account_id, seller = add_seller(db, market, phone)
     soon = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
     urgent = draft_task(db, market, user_id, account_id, seller, deadline=soon)
@@ -152,7 +152,7 @@ async def test_legacy_tasks_sharing_a_draft_each_plan_their_own_supply(
     """The issue's defect: B on A's draft was shown A's supply. Tasks made before claims existed still share a
     draft: each plans a supply of its own, and nobody is shown a supply that is not theirs."""
     market = sandbox.market
-    phone = "+79292000007"
+    phone = new_phone()
     user_id, account_id, seller = add_seller(db, market, phone)
     draft = market.create_draft(seller.suppliers[0].id, [("2040000000017", 10)])
     first = draft_task(db, market, user_id, account_id, seller, draft_id=draft.id, claim=False)
@@ -180,7 +180,7 @@ async def test_legacy_tasks_on_one_preorder_never_count_one_supply_twice(
     """Both tasks ask WB for the same preorder on the same slot: WB plans it once; the second task's answer
     («already planned», on exactly its slot) is the first task's supply, so it is not counted again."""
     market = sandbox.market
-    phone = "+79292000008"
+    phone = new_phone()
     user_id, account_id, seller = add_seller(db, market, phone)
     preorder = new_preorder(market, seller)
     spec = {"account_id": str(account_id), "preorder_id": preorder, "warehouses": [WAREHOUSE_ID],

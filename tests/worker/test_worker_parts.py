@@ -26,6 +26,7 @@ from wbsupply.crypto import DecryptionError, SecretBox, api_token_box, session_b
 from wbsupply.domain.machines import IllegalTransition
 from wbsupply.domain.statuses import BotStatus, TaskPhase
 from wbsupply.store.models import SupplyTask, User, WbAccount
+from wbsupply.testkit import new_phone
 from wbsupply.worker.confirm import supply_id_from_detail
 from wbsupply.worker.health import HealthState, descendants, serve_health, tree_pss, tree_pss_by_kind
 
@@ -48,7 +49,7 @@ def _account(session: Session) -> tuple[int, int]:
     session.add(user)
     session.flush()
     assert user.id is not None
-    account = WbAccount(owner_id=user.id, phone="+79990000000")
+    account = WbAccount(owner_id=user.id, phone=new_phone())
     session.add(account)
     session.flush()
     assert account.id is not None
@@ -58,7 +59,7 @@ def _account(session: Session) -> tuple[int, int]:
 
 def test_auth_relay_queues_steps_and_reports_them(session: Session, engine: Engine) -> None:
     _, account_id = _account(session)
-    assert normalize_phone("8 (916) 123-45-67") == "+79161234567"
+    assert normalize_phone("8 (916) 123-45-67") == "+79161234567"  # a written-out number: spellings are the point
     for kind, value, message in [("phone", "123", "формате"), ("code", "12a", "цифры"), ("supplier", "x", "списка"),
                                  ("captcha", " ", "символы"), ("password", "1", "Неизвестный")]:
         with pytest.raises(AuthInputError, match=message):

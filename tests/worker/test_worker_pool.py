@@ -25,6 +25,7 @@ from wbsupply.feed.memory import MemoryFeed
 from wbsupply.process import ProcessContext
 from wbsupply.sandbox.testing import RunningSandbox
 from wbsupply.store.models import WbAccount
+from wbsupply.testkit import new_phone
 from wbsupply.worker.main import PoolSupervisor
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,7 +80,7 @@ async def test_a_pool_picks_bots_up_and_lets_them_go_without_touching_the_others
     sandbox: RunningSandbox, db: Engine, sqlite_database_url: str, tmp_path: Path
 ) -> None:
     market = sandbox.market
-    phones = ["+79310000001", "+79310000002", "+79310000003"]
+    phones = [new_phone() for _ in range(3)]
     first, second, third = (add_seller(db, market, phone)[1] for phone in phones)
     pool_file = tmp_path / "bots.json"
     write_pool(pool_file, {first: "bot-a", second: "bot-b"})

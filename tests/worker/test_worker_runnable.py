@@ -6,6 +6,7 @@ from sqlalchemy import Engine
 
 from wbsupply.domain.statuses import BotStatus
 from wbsupply.store import User, WbAccount, session_scope
+from wbsupply.testkit import new_phone
 from wbsupply.worker.main import runnable_bots
 
 
@@ -15,9 +16,9 @@ def test_a_blocked_sellers_bots_do_not_run(engine: Engine) -> None:
                                                                              password_hash="x", active=False)
         session.add_all([active, blocked])
         session.flush()
-        running = WbAccount(owner_id=active.id or 0, phone="+79000000001")
-        stopped = WbAccount(owner_id=active.id or 0, phone="+79000000002", status=BotStatus.STOPPED)
-        of_blocked = WbAccount(owner_id=blocked.id or 0, phone="+79000000003")
+        running = WbAccount(owner_id=active.id or 0, phone=new_phone())
+        stopped = WbAccount(owner_id=active.id or 0, phone=new_phone(), status=BotStatus.STOPPED)
+        of_blocked = WbAccount(owner_id=blocked.id or 0, phone=new_phone())
         session.add_all([running, stopped, of_blocked])
         session.flush()
         expected = {running.id}

@@ -27,7 +27,7 @@ from wbsupply.notify.messages import render
 from wbsupply.sandbox.testing import RunningSandbox
 from wbsupply.store.journal import EventLog, NotificationOutbox
 from wbsupply.store.models import WbAccount
-from wbsupply.testkit import eventually
+from wbsupply.testkit import eventually, new_phone
 from wbsupply.worker.browser import BrowserHost
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
@@ -37,7 +37,7 @@ async def test_lost_session_is_restored_from_the_saved_state_and_booking_goes_on
     sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
 ) -> None:
     market = sandbox.market
-    phone = "+79280000001"
+    phone = new_phone()
     user_id, account_id, seller = add_seller(db, market, phone)
     task_id = add_task(db, user_id, account_id, new_preorder(market, seller))
     async with running_bot(account_id, db, feed, host, bot_config(sandbox)) as running:
@@ -63,7 +63,7 @@ async def test_three_failed_reauthorizations_pause_the_bot_and_notify(
     sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
 ) -> None:
     market = sandbox.market
-    phone = "+79280000002"
+    phone = new_phone()
     admin_id = add_admin(db)
     user_id, account_id, seller = add_seller(db, market, phone)
     task_id = add_task(db, user_id, account_id, new_preorder(market, seller))

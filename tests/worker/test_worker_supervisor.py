@@ -17,7 +17,7 @@ from wbsupply.process import ProcessContext
 from wbsupply.sandbox.testing import RunningSandbox
 from wbsupply.store.engine import session_scope
 from wbsupply.store.models import WbAccount
-from wbsupply.testkit import eventually
+from wbsupply.testkit import eventually, new_phone
 from wbsupply.worker.main import Supervisor
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
@@ -27,8 +27,8 @@ async def test_supervisor_runs_a_bot_per_account_in_one_browser(
     sandbox: RunningSandbox, db: Engine, sqlite_database_url: str, tmp_path: Path
 ) -> None:
     market = sandbox.market
-    _, first, _ = add_seller(db, market, "+79300000001")
-    _, second, _ = add_seller(db, market, "+79300000002")
+    _, first, first_seller = add_seller(db, market, new_phone())
+    _, second, _ = add_seller(db, market, new_phone())
     settings = Settings(database_url=sqlite_database_url, data_dir=tmp_path, secret_key=SECRET,
                         wb_cabinet_url=sandbox.url, wb_supplies_api_url=sandbox.url)
     runtime = ProcessContext(settings=settings, feed=MemoryFeed())
@@ -38,7 +38,7 @@ async def test_supervisor_runs_a_bot_per_account_in_one_browser(
     try:
         for account in (first, second):
             await eventually(lambda a=account: row(db, WbAccount, a).status is BotStatus.WAITING_AUTH)
-        await login_through_relay(db, market, first, "+79300000001")
+        await login_through_relay(db, market, first, first_seller.phone)
         assert runtime.status["supervisor"] == "2 bot(s)"
         assert supervisor._host is not None and len(supervisor._host.browser.contexts) == 2
 
