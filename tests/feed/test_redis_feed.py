@@ -7,6 +7,7 @@ import pytest
 from wbsupply.feed.base import FeedUnavailable, TrimmedError
 from wbsupply.feed.buffer import BufferedPublisher
 from wbsupply.feed.redis import RedisFeed
+from wbsupply.testkit import eventually
 
 
 def url_of(server) -> str:
@@ -61,7 +62,7 @@ async def test_redis_restart_loses_no_event_for_a_subscriber(redis_server):
 
     consumer = asyncio.create_task(consume())
     assert await publisher.publish([{"n": i} for i in range(5)]) == 5
-    await asyncio.sleep(0.3)
+    await eventually(lambda: len(received) == 5, what="the first five read before Redis goes down")
 
     redis_server.stop()
     for i in range(5, 15):  # the monitor keeps polling while Redis is down

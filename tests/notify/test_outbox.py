@@ -21,7 +21,7 @@ from wbsupply.notify.feed import feed_for
 from wbsupply.notify.main import NotifierComponent
 from wbsupply.notify.outbox import claim_due, enqueue, enqueue_admin_alert, give_up, mark_sent, release
 from wbsupply.notify.settings import NotifierSettings
-from wbsupply.store import session_scope
+from wbsupply.store import make_engine, session_scope
 from wbsupply.store.journal import NotificationChannel, NotificationOutbox, OutboxStatus
 from wbsupply.store.types import utcnow
 from wbsupply.testkit import eventually
@@ -189,9 +189,12 @@ def test_feed_lists_the_cabinet_rows_newest_first(engine: Engine) -> None:
 async def test_the_runtime_component_runs_on_service_settings(sqlite_database_url: str, tmp_path: Path) -> None:
     settings = ServiceSettings(database_url=sqlite_database_url, data_dir=tmp_path)
     component = NotifierComponent(settings)
+    engine = make_engine(sqlite_database_url)
+    _queue(engine, add_seller(engine), 1, [NotificationChannel.CABINET])
     stop = asyncio.Event()
     task = asyncio.create_task(component.run(stop))
-    await asyncio.sleep(0.2)
+    await eventually(lambda: [r.status for r in _rows(engine)] == [OutboxStatus.SENT], what="delivered: it runs")
     stop.set()
     await asyncio.wait_for(task, 5)
+    engine.dispose()
     assert component.name == "notifier" and component.notifier_settings.telegram_bot_token is None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,6 +13,7 @@ from wbsupply.domain.statuses import BoxType
 from wbsupply.sandbox.app import SandboxConfig
 from wbsupply.sandbox.simulation import SimulationConfig
 from wbsupply.sandbox.testing import RunningSandbox
+from wbsupply.testkit import wait_until
 
 WBSpecs = Any  # the conftest's spec checker (fixture ``wb_specs``)
 COEFFICIENTS = "/api/tariffs/v1/acceptance/coefficients"
@@ -323,8 +323,10 @@ def test_ping_rate_limit(client: httpx.Client, auth: dict[str, str], wb_specs: W
 
 @pytest.mark.parametrize("sandbox_config", [SandboxConfig(seed=7, speed=600, simulation=SimulationConfig.frozen(),
                                                           background_steps=False)])
-def test_fast_clock_refills_faster(client: httpx.Client, auth: dict[str, str]) -> None:
+def test_fast_clock_refills_faster(client: httpx.Client, auth: dict[str, str], sandbox: RunningSandbox) -> None:
     codes = [client.get("/api/v1/warehouses", headers=auth).status_code for _ in range(6)]
     assert codes == [200] * 6
-    time.sleep(0.05)  # 30 s of sandbox time at 600×
+    clock, emptied = sandbox.market.clock, sandbox.market.clock.now()
+    # 30 s of sandbox time: 50 ms of ours at 600× (within 2 s of ours, so only a fast clock gets there)
+    wait_until(lambda: clock.now() - emptied >= timedelta(seconds=30), 2, "30 s of sandbox time", step=0.01)
     assert client.get("/api/v1/warehouses", headers=auth).status_code == 200

@@ -136,9 +136,11 @@ def test_supply_id_is_read_from_wbs_refusal() -> None:
 
 
 def test_memory_is_the_pss_of_the_whole_process_tree() -> None:
-    child = subprocess.Popen([sys.executable, "-c", "import time; x = bytearray(30 << 20); time.sleep(30)"])
+    child = subprocess.Popen([sys.executable, "-c", "import time; x = bytearray(30 << 20); print(flush=True); "
+                              "time.sleep(30)"], stdout=subprocess.PIPE)
     try:
-        time.sleep(0.5)
+        assert child.stdout is not None
+        child.stdout.readline()  # its 30 MB are written
         assert child.pid in descendants(os.getpid())
         groups = tree_pss_by_kind()
         assert tree_pss() >= 30 << 20
