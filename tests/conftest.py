@@ -11,10 +11,8 @@ Fixtures:
 - ``sqlite_database_url`` / ``postgresql_database_url``: one backend only.
 - ``blank_database_url``: an empty database (no tables), both backends, for migration tests.
 - ``postgres_server`` (session): the PostgreSQL server of this test session (:mod:`servers`).
-- ``kube_cluster`` (session): a real Kubernetes control plane on loopback (:mod:`kubecluster`), or the
-  cluster ``WBSUPPLY_TEST_KUBECONFIG`` names.
 Any test that uses ``postgres_server`` (directly or through the fixtures above) is marked ``postgres``,
-any test that uses ``kube_cluster`` is marked ``k8s``.
+any test that uses ``kube_cluster`` (tests/k8s/conftest.py) is marked ``k8s``.
 """
 
 from __future__ import annotations
@@ -26,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kubecluster import KubeCluster, kube_cluster_context
 from servers import PostgresServer, redis_executor, start_postgres
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -54,12 +51,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def postgres_server() -> Iterator[PostgresServer]:
     with start_postgres() as server:
         yield server
-
-
-@pytest.fixture(scope="session")
-def kube_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeCluster]:
-    with kube_cluster_context(tmp_path_factory.mktemp("kube")) as cluster:
-        yield cluster
 
 
 @pytest.fixture(scope="session")

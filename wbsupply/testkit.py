@@ -48,9 +48,10 @@ def new_phone() -> str:
     return f"+79{_PHONE_PREFIX}{number:05d}"
 
 
-def as_typed(phone: str) -> str:
-    """``+79161234567`` → ``8 (916) 123-45-67``: a :func:`new_phone` number the way a seller types it."""
-    return f"8 ({phone[2:5]}) {phone[5:8]}-{phone[8:10]}-{phone[10:]}"
+def as_typed(phone: str, prefix: str = "8") -> str:
+    """``+79161234567`` → ``8 (916) 123-45-67`` (or ``+7 (916) …`` with ``prefix="+7"``, as WB's own login form
+    takes it): a :func:`new_phone` number the way a seller types it."""
+    return f"{prefix} ({phone[2:5]}) {phone[5:8]}-{phone[8:10]}-{phone[10:]}"
 
 
 def fresh_seller(market: Any, *, suppliers: int = 1, name: str | None = None) -> Any:

@@ -1,4 +1,6 @@
-"""End-to-end fixtures: the Helm chart installed into the session's real cluster, its components as local processes.
+"""End-to-end fixtures: ``kube_cluster`` (session), a real Kubernetes control plane on loopback (:mod:`kubecluster`)
+or the cluster ``WBSUPPLY_TEST_KUBECONFIG`` names; the Helm chart installed into it, its components as local
+processes.
 
 The operator, the API and the monitor run on this machine (no images are built), each authenticated with a
 token of **its own ServiceAccount created by the chart**, so the chart's RBAC is exactly what they get; their
@@ -17,10 +19,16 @@ from collections.abc import Iterator
 import pytest
 import yaml
 from e2e_helpers import CHART, EXAMPLE_SELLER, RELEASE, Release, chart_values, create_seller, wait_http
-from kubecluster import KubeCluster
+from kubecluster import KubeCluster, kube_cluster_context
 from servers import PostgresServer, redis_executor
 
 from wbsupply.testkit import free_port
+
+
+@pytest.fixture(scope="session")
+def kube_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeCluster]:
+    with kube_cluster_context(tmp_path_factory.mktemp("kube")) as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Fixtures for the operator tests: kmock's Kubernetes emulator and an in-process operator against it.
 
-Tests against a real API server use the session's ``kube_cluster`` (tests/conftest.py) and live in tests/k8s.
+Tests against a real API server use the session's ``kube_cluster`` and live in tests/k8s (tests/k8s/conftest.py).
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from cryptography.x509.oid import NameOID
 
 from wbsupply.testkit import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = ROOT / "scripts" / "build-controlplane.sh"
 K8S_ENV = "WBSUPPLY_TEST_KUBECONFIG"
 FAKE_NODES = 3
