@@ -19,7 +19,6 @@ import pytest
 import sqlalchemy as sa
 from e2e_helpers import EXAMPLE_SELLER, Release, admin_client, api_client, events_of, example
 from prometheus_client.parser import text_string_to_metric_families
-from servers import free_port
 from sqlalchemy import Engine
 
 from wbsupply.config import Settings
@@ -31,7 +30,7 @@ from wbsupply.sandbox.app import SandboxConfig
 from wbsupply.sandbox.simulation import SimulationConfig
 from wbsupply.sandbox.testing import RunningSandbox, run_sandbox_in_thread
 from wbsupply.store.engine import make_engine
-from wbsupply.testkit import fresh_preorder, fresh_seller, wait_until
+from wbsupply.testkit import free_port, fresh_preorder, fresh_seller, wait_until
 
 BOT = "ivanov-42"
 WAREHOUSE = 507

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_first_run import _answers, _phase, _sms_code, first_start_output, until
+from test_first_run import _answers, _phase, _sms_code, first_start_output
 from test_up import ctrl_c, start_up
 
 from wbsupply.api.bootstrap import DEMO_PHONE
-from wbsupply.testkit import free_port
+from wbsupply.testkit import free_port, wait_until
 
 
 @pytest.mark.slow
@@ -30,7 +30,7 @@ def test_the_cabinet_shows_exactly_the_bookings_wb_has(tmp_path: Path) -> None:
     try:
         printed = first_start_output(proc)
         api, sandbox = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{sandbox_port}"
-        until(lambda: _answers(api + "/healthz"), 30, "cabinet up")
+        wait_until(lambda: _answers(api + "/healthz"), 30, "cabinet up")
         token = httpx.post(api + "/api/v1/auth/token",
                            json={"email": "seller@wbsupply.local", "password": printed["password"]}).json()
         seller = httpx.Client(base_url=api + "/api/v1", timeout=30,
@@ -38,12 +38,13 @@ def test_the_cabinet_shows_exactly_the_bookings_wb_has(tmp_path: Path) -> None:
         phone = DEMO_PHONE  # the printed demo seller: its draft is the one the first start printed
         account = seller.post("/wb-accounts", json={"phone": phone}).json()["id"]
         seller.post(f"/wb-accounts/{account}/auth", json={"kind": "phone", "value": phone}).raise_for_status()
-        code = until(lambda: _sms_code(sandbox, phone), 30, "SMS code in the sandbox inbox")
+        code = wait_until(lambda: _sms_code(sandbox, phone), 30, "SMS code in the sandbox inbox")
         seller.post(f"/wb-accounts/{account}/auth", json={"kind": "code", "value": code}).raise_for_status()
-        until(lambda: seller.get(f"/wb-accounts/{account}").json()["status"] == "ACTIVE", 60, "bot active")
+        wait_until(lambda: seller.get(f"/wb-accounts/{account}").json()["status"] == "ACTIVE", 60, "bot active")
 
         # The form offers the cabinet's drafts: the bot read them after the login.
-        listed = until(lambda: seller.get(f"/wb-accounts/{account}/supplies").json()["drafts"], 30, "drafts listed")
+        listed = wait_until(lambda: seller.get(f"/wb-accounts/{account}/supplies").json()["drafts"], 30,
+                            "drafts listed")
         assert printed["draft"] in {d["id"] for d in listed} and all(d["quantity"] > 0 for d in listed)
 
         today = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)).date()  # Moscow date
@@ -58,10 +59,10 @@ def test_the_cabinet_shows_exactly_the_bookings_wb_has(tmp_path: Path) -> None:
         a = task(printed["draft"], day_a, 0)
         assert a.status_code == 201, a.text
         a_id = a.json()["id"]
-        until(lambda: _phase(seller, a_id, "Watching"), 60, "A watching")
+        wait_until(lambda: _phase(seller, a_id, "Watching"), 60, "A watching")
         httpx.post(sandbox + "/sandbox/slots/open", json={"warehouse_id": 507, "date": str(day_a),
                                                            "box_type": "boxes", "capacity": 3}).raise_for_status()
-        until(lambda: _phase(seller, a_id, "Booked"), 60, "A booked")
+        wait_until(lambda: _phase(seller, a_id, "Booked"), 60, "A booked")
 
         # 2. Task B on the same draft is refused, with the reason in plain Russian.
         refused = task(printed["draft"], day_b, 20)
@@ -76,12 +77,12 @@ def test_the_cabinet_shows_exactly_the_bookings_wb_has(tmp_path: Path) -> None:
         b = task(own, day_b, 20)
         assert b.status_code == 201, b.text
         b_id = b.json()["id"]
-        until(lambda: _phase(seller, b_id, "Watching"), 60, "B watching")
+        wait_until(lambda: _phase(seller, b_id, "Watching"), 60, "B watching")
         httpx.post(sandbox + "/sandbox/faults", json={"kind": "fail_after", "supplier_id": supplier}
                    ).raise_for_status()
         httpx.post(sandbox + "/sandbox/slots/open", json={"warehouse_id": 507, "date": str(day_b),
                                                            "box_type": "boxes", "coefficient": 15}).raise_for_status()
-        b_booked = until(lambda: _phase(seller, b_id, "Booked"), 60, "B booked")
+        b_booked = wait_until(lambda: _phase(seller, b_id, "Booked"), 60, "B booked")
 
         wb = {(x["supply_id"], x["date"]) for x in httpx.get(sandbox + "/sandbox/bookings").json()
               if x["supplier_id"] == supplier}
@@ -97,7 +98,7 @@ def test_the_cabinet_shows_exactly_the_bookings_wb_has(tmp_path: Path) -> None:
         made_up = task(str(uuid.uuid4()), today + dt.timedelta(days=9), 0)
         assert made_up.status_code == 201
         saved = time.monotonic()
-        failed = until(lambda: _phase(seller, made_up.json()["id"], "Failed"), 30, "unknown draft flagged")
+        failed = wait_until(lambda: _phase(seller, made_up.json()["id"], "Failed"), 30, "unknown draft flagged")
         assert time.monotonic() - saved < 30 and "не найден в кабинете WB" in failed["message"]
         assert seller.post("/tasks", json={"account_id": str(account), "draft_id": "x" * 5000, "warehouses": [507],
                                            "box_type": "boxes"}).status_code == 422
@@ -105,7 +106,7 @@ def test_the_cabinet_shows_exactly_the_bookings_wb_has(tmp_path: Path) -> None:
             "supplier_id": supplier, "goods": [{"barcode": "2040000000031", "quantity": 2}]}).json()["id"]
         fixed = seller.patch(f"/tasks/{made_up.json()['id']}", json={"draft_id": spare})
         assert fixed.status_code == 200 and fixed.json()["phase"] == "Pending"
-        until(lambda: _phase(seller, made_up.json()["id"], "Watching"), 30, "fixed task watching")
+        wait_until(lambda: _phase(seller, made_up.json()["id"], "Watching"), 30, "fixed task watching")
     finally:
         output = ctrl_c(proc)
     assert proc.returncode == 0

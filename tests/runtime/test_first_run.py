@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -14,17 +13,7 @@ from test_up import ctrl_c, start_up
 
 from wbsupply.api.bootstrap import DEMO_PHONE
 from wbsupply.monitor.demo import DEMO_MONITOR_PHONE
-from wbsupply.testkit import free_port
-
-
-def until(check, within: float, what: str):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.3)
-    pytest.fail(f"{what}: not reached in {within} s")
+from wbsupply.testkit import free_port, wait_until
 
 
 def first_start_output(proc: subprocess.Popen[str]) -> dict[str, str]:
@@ -54,7 +43,7 @@ def test_from_make_run_to_a_booked_supply(tmp_path: Path) -> None:
     try:
         printed = first_start_output(proc)
         api, sandbox = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{sandbox_port}"
-        until(lambda: _answers(api + "/healthz"), 30, "cabinet up")
+        wait_until(lambda: _answers(api + "/healthz"), 30, "cabinet up")
 
         token = httpx.post(api + "/api/v1/auth/token",
                            json={"email": "seller@wbsupply.local", "password": printed["password"]}).json()
@@ -63,9 +52,9 @@ def test_from_make_run_to_a_booked_supply(tmp_path: Path) -> None:
         phone = DEMO_PHONE  # the printed demo seller: its draft is the one the first start printed
         account = seller.post("/wb-accounts", json={"phone": phone}).json()["id"]
         seller.post(f"/wb-accounts/{account}/auth", json={"kind": "phone", "value": phone}).raise_for_status()
-        code = until(lambda: _sms_code(sandbox, phone), 30, "SMS code in the sandbox inbox")
+        code = wait_until(lambda: _sms_code(sandbox, phone), 30, "SMS code in the sandbox inbox")
         seller.post(f"/wb-accounts/{account}/auth", json={"kind": "code", "value": code}).raise_for_status()
-        until(lambda: seller.get(f"/wb-accounts/{account}").json()["status"] == "ACTIVE", 60, "bot active")
+        wait_until(lambda: seller.get(f"/wb-accounts/{account}").json()["status"] == "ACTIVE", 60, "bot active")
 
         day = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)).date() + dt.timedelta(days=3)  # Moscow date
         task = seller.post("/tasks", json={
@@ -74,12 +63,12 @@ def test_from_make_run_to_a_booked_supply(tmp_path: Path) -> None:
             "mode": "book"})
         assert task.status_code == 201, task.text
         task_id = task.json()["id"]
-        until(lambda: seller.get(f"/tasks/{task_id}").json()["phase"] == "Watching", 60, "task watching")
+        wait_until(lambda: seller.get(f"/tasks/{task_id}").json()["phase"] == "Watching", 60, "task watching")
 
         opened = httpx.post(sandbox + "/sandbox/slots/open",
                             json={"warehouse_id": 507, "date": str(day), "box_type": "boxes"})
         assert opened.status_code < 300, opened.text
-        booked = until(lambda: _phase(seller, task_id, "Booked"), 60, "task booked")
+        booked = wait_until(lambda: _phase(seller, task_id, "Booked"), 60, "task booked")
         assert "Поставка №" in booked["message"]
         assert seller.get("/usage").json()["used"] == 1
         [booking] = httpx.get(sandbox + "/sandbox/bookings").json()

@@ -16,7 +16,6 @@ from pathlib import Path
 import httpx
 import pytest
 from bot_harness import SECRET, add_seller, eventually, login_through_relay, row
-from servers import free_port
 from sqlalchemy import Engine
 
 from wbsupply.config import Settings
@@ -25,7 +24,7 @@ from wbsupply.feed.memory import MemoryFeed
 from wbsupply.process import ProcessContext
 from wbsupply.sandbox.testing import RunningSandbox
 from wbsupply.store.models import WbAccount
-from wbsupply.testkit import new_phone
+from wbsupply.testkit import free_port, new_phone
 from wbsupply.worker.main import PoolSupervisor
 
 ROOT = Path(__file__).resolve().parents[2]
