@@ -26,7 +26,7 @@ from wbsupply.domain.statuses import BoxType, Role, TaskPhase
 from wbsupply.feed.memory import MemoryFeed
 from wbsupply.process import ProcessContext
 from wbsupply.store import SupplyTask, make_engine, session_factory, session_scope
-from wbsupply.testkit import serve_in_thread
+from wbsupply.testkit import as_typed, new_phone, serve_in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -123,7 +123,7 @@ def test_seller_connects_wb_creates_a_task_and_sees_it_live(cabinet: Cabinet, pa
     login(page, cabinet, seller)
     shot(page, "02-dashboard-empty")
     page.click("header >> text=Аккаунты WB")
-    page.fill("input[name=phone]", "+7 999 000-00-01")
+    page.fill("input[name=phone]", as_typed(new_phone(), "+7"))
     page.fill("input[name=label]", "ИП Ромашка")
     page.click("form[action='/wb/connect'] button")
     expect(page.locator("article.card h2")).to_contain_text("ИП Ромашка")

@@ -20,7 +20,7 @@ from wbsupply.feed.memory import MemoryFeed
 from wbsupply.sandbox.testing import RunningSandbox
 from wbsupply.store.engine import session_scope
 from wbsupply.store.models import SupplyTask, User, WbAccount
-from wbsupply.testkit import eventually
+from wbsupply.testkit import eventually, fresh_preorder
 from wbsupply.worker.bot import Bot, BotConfig
 from wbsupply.worker.browser import BrowserHost
 
@@ -80,9 +80,7 @@ def add_admin(engine: Engine) -> int:
 
 def new_preorder(market: Any, seller: Any, warehouse_id: int = WAREHOUSE_ID, box_type: BoxType = BoxType.BOXES
                  ) -> int:
-    supplier_id = seller.suppliers[0].id
-    draft = market.create_draft(supplier_id, [("2040000000017", 10)])
-    return int(market.create_preorder(supplier_id, draft.id, warehouse_id, box_type).id)
+    return int(fresh_preorder(market, seller, warehouse_id, box_type).id)
 
 
 def add_task(engine: Engine, user_id: int, account_id: int, preorder_id: int | None, *,
