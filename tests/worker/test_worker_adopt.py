@@ -35,7 +35,7 @@ from wbsupply.store import quota
 from wbsupply.store.engine import session_scope
 from wbsupply.store.journal import EventLog, NotificationChannel, NotificationOutbox
 from wbsupply.store.models import Booking, BookingState, SupplyTask, User, WbAccount
-from wbsupply.testkit import eventually
+from wbsupply.testkit import eventually, new_phone
 from wbsupply.worker.browser import BrowserHost
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
@@ -64,7 +64,7 @@ async def test_a_task_that_improves_adopts_the_planned_supply_and_moves_it_when_
     sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
 ) -> None:
     market = sandbox.market
-    phone = "+79270001801"
+    phone = new_phone()
     user_id, account_id, seller = add_seller(db, market, phone)
     supplier_id = seller.suppliers[0].id
     preorder_id, supply_id, late = planned_by_hand(market, seller, 10)
@@ -115,7 +115,7 @@ async def test_without_improve_the_task_stops_with_the_way_out_and_the_fixed_tas
     from wbsupply.api.logic.tasks import update_task
 
     market = sandbox.market
-    phone = "+79270001802"
+    phone = new_phone()
     user_id, account_id, seller = add_seller(db, market, phone)
     preorder_id, supply_id, day = planned_by_hand(market, seller, 9)
     task_id = add_task(db, user_id, account_id, preorder_id)
