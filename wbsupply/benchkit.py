@@ -47,7 +47,9 @@ class BenchResult:
 
     def json_line(self) -> str:
         figures = {
-            name: {"value": f.value, "unit": f.unit, "target": f.target, "founding": f.founding}
+            # the sense travels with the figure: `make bench` judges the parsed line (a rate's target is a floor)
+            name: {"value": f.value, "unit": f.unit, "target": f.target, "founding": f.founding,
+                   **({"sense": f.sense} if f.sense != "max" else {})}
             for name, f in self.figures.items()
         }
         return json.dumps({"bench": self.bench, "figures": figures, "setup": self.setup}, ensure_ascii=False)

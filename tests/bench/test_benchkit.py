@@ -25,3 +25,15 @@ def test_one_table_shows_ours_the_founding_figure_and_the_target() -> None:
     assert lines[3].endswith("| MISSES |")
     assert lines[4] == "| density | total_pss | 538 MB | – | – |  |"
     assert results_json([sample()])["density"]["figures"]["total_pss"]["value"] == 538.0
+
+
+def test_a_floor_target_is_judged_the_same_after_the_json_line() -> None:
+    """`make bench` judges figures parsed back from each benchmark's JSON line: a rate above its floor meets it."""
+    result = BenchResult("api_latency", "setup")
+    result.add("achieved_rate", 198.1, "req/s", target=190.0, sense="min")
+    result.add("dashboard_p99", 60.0, "ms", target=50.0)
+    parsed = parse_json_line(result.json_line())
+    assert parsed.figures["achieved_rate"].meets_target() is True
+    assert parsed.figures["dashboard_p99"].meets_target() is False
+    rows = [row for row in table([parsed]) if "achieved_rate" in row]
+    assert rows and "meets" in rows[0] and "MISSES" not in rows[0]
