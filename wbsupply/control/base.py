@@ -85,6 +85,8 @@ class BookingRecord:
     supply_id: int | None = None
     plan_requested: bool = False  # plan/add was (about to be) sent for this attempt
     account_id: int | None = None  # the WB account holding it (racing tasks: only its bot books)
+    move_date: dt.date | None = None  # the move marker: plan/update was (about to be) sent for this date
+    move_coefficient: float | None = None
 
     def slot(self) -> Slot | None:
         """The slot this booking was attempted for (written before WB was asked), if any."""
@@ -92,6 +94,14 @@ class BookingRecord:
             return None
         key = SlotKey(self.warehouse_id, self.slot_date, self.box_type)
         return Slot(key, int(self.coefficient or 0), True, None, self.warehouse_name or "")
+
+    def move_target(self) -> Slot | None:
+        """The slot a move in flight asked WB for (the move marker), if any: same warehouse and box type."""
+        slot = self.slot()
+        if slot is None or self.move_date is None:
+            return None
+        return Slot(SlotKey(slot.warehouse_id, self.move_date, slot.box_type), int(self.move_coefficient or 0), True,
+                    None, slot.warehouse_name)
 
 
 @dataclass(frozen=True)
@@ -161,6 +171,20 @@ class ControlPlane(Protocol):
     async def settle_move(self, bot_id: int, booking: BookingRecord, slot: Slot, notice: Notice,
                           payload: dict[str, Any]) -> TaskRecord:
         """A reschedule WB confirmed, in one transaction (see :func:`wbsupply.control.bookings.settle_move`)."""
+
+    async def mark_move_requested(self, booking_id: int, slot: Slot) -> None:
+        """The move marker, written just before ``plan/update`` is sent (see :mod:`wbsupply.control.bookings`)."""
+
+    async def move_missed(self, bot_id: int, booking: BookingRecord, payload: dict[str, Any], *,
+                          level: str = "INFO") -> None:
+        """WB left the supply where it was: clear the move marker with a "supply not moved" line, one transaction."""
+
+    async def follow_wb(self, bot_id: int, booking: BookingRecord, slot: Slot, coefficient: float | None,
+                        notice: Notice, payload: dict[str, Any]) -> TaskRecord:
+        """WB shows the supply on another date (moved by hand): the record takes it, one transaction."""
+
+    async def booked_supplies(self, bot_id: int) -> list[tuple[TaskRecord, BookingRecord]]:
+        """Confirmed bookings WB is asked about again: moves in flight, and Booked tasks that improve."""
 
     async def adopt(self, bot_id: int, task_id: int, adoption: Adoption) -> TaskRecord:
         """A watching task takes over the supply the seller planned by hand, in one transaction, never counted

@@ -88,8 +88,9 @@ def settle(engine: Engine, bot_id: int, booking_id: int, settlement: Settlement)
 def settle_move(engine: Engine, bot_id: int, booking_id: int, slot: Slot, notice: Notice,
                 payload: dict[str, Any]) -> TaskRecord:
     """A reschedule WB confirmed, in one transaction: the confirmed booking row and the task show the new slot,
-    the task's move counter grows, the seller's notice and the event log line. The quota is untouched: a
-    moved supply is still the one booking it was counted as. Idempotent (the same move twice changes nothing).
+    the task's move counter grows, the move marker is cleared, the seller's notice and the event log line. The
+    quota is untouched: a moved supply is still the one booking it was counted as. Idempotent (the same move
+    twice changes nothing, so a move settled before a crash is never counted again).
     """
     from wbsupply.control.local import task_record
 
@@ -99,7 +100,10 @@ def settle_move(engine: Engine, bot_id: int, booking_id: int, slot: Slot, notice
             raise QuotaError(f"booking {booking_id} is not a confirmed booking: nothing to move")
         task = session.get(SupplyTask, booking.task_id, with_for_update=True)
         assert task is not None
+        _clear_move_marker(booking)
+        session.add(booking)
         if booking.slot_date == slot.date and booking.warehouse_id == slot.warehouse_id:
+            session.flush()
             return task_record(task)
         booking.slot_date, booking.coefficient = slot.date, slot.coefficient
         task.booked_date, task.booked_coefficient = slot.date, slot.coefficient
@@ -112,6 +116,88 @@ def settle_move(engine: Engine, bot_id: int, booking_id: int, slot: Slot, notice
                              message="supply moved", payload=dict(payload)))
         session.flush()
         return task_record(task)
+
+
+def mark_move_requested(engine: Engine, booking_id: int, slot: Slot) -> None:
+    """The move marker, written just before ``plan/update`` is sent: WB may have the supply on ``slot`` from now
+    on. Only a settled move (:func:`settle_move`, :func:`move_missed`, :func:`follow_wb`) clears it."""
+    with session_scope(begin_immediate(engine)) as session:
+        booking = session.get(Booking, booking_id, with_for_update=True)
+        if booking is None or booking.state is not BookingState.CONFIRMED:
+            raise QuotaError(f"booking {booking_id} is not a confirmed booking: nothing to move")
+        booking.move_date, booking.move_coefficient, booking.move_requested_at = slot.date, slot.coefficient, utcnow()
+        session.add(booking)
+
+
+def move_missed(engine: Engine, bot_id: int, booking_id: int, payload: dict[str, Any], *,
+                level: str = "INFO") -> None:
+    """WB left the supply where it was: the move marker is cleared with the "supply not moved" line of the
+    task's history, in one transaction."""
+    with session_scope(begin_immediate(engine)) as session:
+        booking = session.get(Booking, booking_id, with_for_update=True)
+        if booking is None:
+            raise QuotaError(f"booking {booking_id} does not exist")
+        _clear_move_marker(booking)
+        session.add(booking)
+        account = session.get(WbAccount, bot_id)
+        session.add(EventLog(level=level, source="worker", user_id=account.owner_id if account else booking.user_id,
+                             account_id=bot_id, task_id=booking.task_id, message="supply not moved",
+                             payload=dict(payload)))
+
+
+def follow_wb(engine: Engine, bot_id: int, booking_id: int, slot: Slot, coefficient: float | None, notice: Notice,
+              payload: dict[str, Any]) -> TaskRecord:
+    """WB shows the supply on another date than the record (the seller moved it in WB's cabinet): the booking
+    row and the task take WB's date, the move marker is cleared, the seller is told and the event log says so,
+    in one transaction. Not a move of the bot: the move counter stays. Idempotent."""
+    from wbsupply.control.local import task_record
+
+    with session_scope(begin_immediate(engine)) as session:
+        booking = session.get(Booking, booking_id, with_for_update=True)
+        if booking is None or booking.state is not BookingState.CONFIRMED:
+            raise QuotaError(f"booking {booking_id} is not a confirmed booking: nothing to follow")
+        task = session.get(SupplyTask, booking.task_id, with_for_update=True)
+        assert task is not None
+        _clear_move_marker(booking)
+        session.add(booking)
+        if booking.slot_date == slot.date:
+            session.flush()
+            return task_record(task)
+        booking.slot_date, booking.coefficient = slot.date, coefficient
+        task.booked_date, task.booked_coefficient = slot.date, coefficient
+        task.message = f"WB показывает поставку на {slot.date.isoformat()}: её перенесли в кабинете WB"
+        session.add_all([booking, task])
+        outbox.enqueue_notice(session, notice)
+        session.add(EventLog(level="WARNING", source="worker", user_id=task.owner_id, account_id=bot_id,
+                             task_id=task.id, message="supply moved outside the bot", payload=dict(payload)))
+        session.flush()
+        return task_record(task)
+
+
+def booked_supplies(engine: Engine, bot_id: int) -> list[tuple[TaskRecord, BookingRecord]]:
+    """The bot's confirmed bookings WB is asked about again: every one with a move in flight (whatever its
+    task's phase), and those of Booked tasks that move their supply (``improve``), to see moves made by hand."""
+    from wbsupply.control.local import booking_record, task_record
+
+    with session_scope(engine) as session:
+        rows = session.exec(
+            select(SupplyTask, Booking)
+            .join(Booking, col(Booking.task_id) == col(SupplyTask.id))
+            .where(func.coalesce(col(Booking.account_id), col(SupplyTask.account_id)) == bot_id,
+                   col(Booking.state) == BookingState.CONFIRMED, col(Booking.preorder_id).is_not(None),
+                   or_(col(Booking.move_requested_at).is_not(None), col(SupplyTask.phase) == TaskPhase.BOOKED))
+            .order_by(col(Booking.id))
+        ).all()
+        found = []
+        for task, booking in rows:
+            record = task_record(task)
+            if booking.move_requested_at is not None or record.spec.improve is not None:
+                found.append((record, booking_record(booking)))
+        return found
+
+
+def _clear_move_marker(booking: Booking) -> None:
+    booking.move_date, booking.move_coefficient, booking.move_requested_at = None, None, None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -65,6 +66,7 @@ def booking_record(row: Booking) -> BookingRecord:
         preorder_id=row.preorder_id, warehouse_id=row.warehouse_id, warehouse_name=row.warehouse_name,
         slot_date=row.slot_date, box_type=row.box_type, coefficient=row.coefficient, supply_id=row.supply_id,
         plan_requested=row.plan_requested_at is not None, account_id=row.account_id,
+        move_date=row.move_date if row.move_requested_at is not None else None, move_coefficient=row.move_coefficient,
     )
 
 
@@ -298,6 +300,22 @@ class LocalControlPlane:
     async def settle_move(self, bot_id: int, booking: BookingRecord, slot: Slot, notice: Notice,
                           payload: dict[str, Any]) -> TaskRecord:
         return await self._run(settling.settle_move, self.engine, bot_id, booking.id, slot, notice, payload)
+
+    async def mark_move_requested(self, booking_id: int, slot: Slot) -> None:
+        await self._run(settling.mark_move_requested, self.engine, booking_id, slot)
+
+    async def move_missed(self, bot_id: int, booking: BookingRecord, payload: dict[str, Any], *,
+                          level: str = "INFO") -> None:
+        await self._run(functools.partial(settling.move_missed, level=level), self.engine, bot_id, booking.id,
+                        payload)
+
+    async def follow_wb(self, bot_id: int, booking: BookingRecord, slot: Slot, coefficient: float | None,
+                        notice: Notice, payload: dict[str, Any]) -> TaskRecord:
+        return await self._run(settling.follow_wb, self.engine, bot_id, booking.id, slot, coefficient, notice,
+                               payload)
+
+    async def booked_supplies(self, bot_id: int) -> list[tuple[TaskRecord, BookingRecord]]:
+        return await self._run(settling.booked_supplies, self.engine, bot_id)
 
     async def adopt(self, bot_id: int, task_id: int, adoption: Adoption) -> TaskRecord:
         return await self._run(settling.adopt, self.engine, bot_id, task_id, adoption)

@@ -215,6 +215,26 @@ class MirroringControlPlane:
         await self._mirror_bookings(booking.user_id)
         return record
 
+    async def mark_move_requested(self, booking_id: int, slot: Slot) -> None:
+        await self.inner.mark_move_requested(booking_id, slot)
+
+    async def move_missed(self, bot_id: int, booking: BookingRecord, payload: dict[str, Any], *,
+                          level: str = "INFO") -> None:
+        await self.inner.move_missed(bot_id, booking, payload, level=level)
+
+    async def follow_wb(self, bot_id: int, booking: BookingRecord, slot: Slot, coefficient: float | None,
+                        notice: Notice, payload: dict[str, Any]) -> TaskRecord:
+        record = await self.inner.follow_wb(bot_id, booking, slot, coefficient, notice, payload)
+        booked = {"warehouseId": slot.warehouse_id, "warehouseName": slot.warehouse_name or None,
+                  "date": slot.date.isoformat(), "boxType": slot.box_type.value,
+                  "coefficient": None if coefficient is None else round(coefficient)}
+        self._task_status(booking.task_id, task_status_patch(record.phase, record.message, booked=booked,
+                                                             supply_id=booking.supply_id))
+        return record
+
+    async def booked_supplies(self, bot_id: int) -> list[tuple[TaskRecord, BookingRecord]]:
+        return await self.inner.booked_supplies(bot_id)
+
     async def adopt(self, bot_id: int, task_id: int, adoption: Adoption) -> TaskRecord:
         record = self._remember(await self.inner.adopt(bot_id, task_id, adoption))
         slot = adoption.slot

@@ -2,14 +2,19 @@
 
 WB's ``plan/update`` moves a planned supply to another date of the same warehouse and box type, so only those
 slots count. A move never leaves the seller without a slot: WB moves the supply or leaves it where it was.
+
+Where WB has a booked supply (:func:`wb_move`) decides how a move whose answer was lost (or a worker killed
+mid-move) ends, and brings the record in line with a supply the seller moved by hand in WB's cabinet.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from enum import StrEnum
 
-from wbsupply.domain.slots import Slot
+from wbsupply.domain.booking import WbPreorder
+from wbsupply.domain.slots import Slot, SlotKey
 from wbsupply.domain.tasks import SupplyTaskSpec
 
 
@@ -41,3 +46,23 @@ def best_move(spec: SupplyTaskSpec, booked: Slot, open_slots: Iterable[Slot], to
     if rule == "cheaper":
         return min(fitting, key=lambda slot: (slot.coefficient, slot.date))
     return min(fitting, key=lambda slot: (slot.date, slot.coefficient))
+
+
+class WbMove(StrEnum):
+    MOVED = "moved"  # on the slot the bot asked plan/update for
+    STAYED = "stayed"  # on the booked slot: nothing moved
+    ELSEWHERE = "elsewhere"  # the same supply, warehouse and box type on another date: moved outside the bot
+    UNKNOWN = "unknown"  # not planned, gone, another supply or warehouse: no move to settle or follow
+
+
+def wb_move(wb: WbPreorder | None, supply_id: int | None, booked: SlotKey, target: SlotKey | None) -> WbMove:
+    """Where WB has the booked supply, against its booked slot and the move in flight (``target``, if any)."""
+    if wb is None or not wb.planned or wb.supply_date is None:
+        return WbMove.UNKNOWN
+    if supply_id is not None and wb.supply_id is not None and wb.supply_id != supply_id:
+        return WbMove.UNKNOWN
+    if wb.warehouse_id != booked.warehouse_id or wb.box_type is not booked.box_type:
+        return WbMove.UNKNOWN
+    if target is not None and wb.supply_date == target.date:
+        return WbMove.MOVED
+    return WbMove.STAYED if wb.supply_date == booked.date else WbMove.ELSEWHERE

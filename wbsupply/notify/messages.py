@@ -130,6 +130,12 @@ def _booked(p: Mapping[str, Any], base: str) -> Message:
         text += f"\n\nПоставка перенесена на лучший слот. Прежний слот: {moved_from.get('date', '—')}, " \
                 f"коэффициент {moved_from.get('coefficient', '—')}"
         return Message("Поставка перенесена", text, _task_link(base, p))
+    was = p.get("was")
+    if p.get("wb_moved") and isinstance(was, Mapping):  # moved in WB's cabinet, not by the bot: the task follows WB
+        date = (p.get("slot") or {}).get("date", "—")
+        text += f"\n\nWB показывает поставку на {date} (в задаче была {was.get('date', '—')}): её перенесли " \
+                "в кабинете WB, не бот. Задача обновлена по данным WB."
+        return Message("WB показывает поставку на другую дату", text, _task_link(base, p))
     if p.get("adopted"):  # planned by the seller by hand; the task keeps looking for a better slot
         lead = f"Поставка по заказу {p.get('preorder_id', '?')} уже запланирована — бот ищет слот лучше."
         return Message("Ищем слот лучше", f"{lead}\n\n{text}\n\nБронирование тарифа не списано.",

@@ -26,8 +26,9 @@ options and warehouses answer WB's "temporarily disabled" 404.
 | ``GET /sandbox/sms?phone=`` | | SMS codes sent, newest first |
 | ``GET /sandbox/inbox`` | | the same as a Russian HTML page |
 | ``POST /sandbox/public-api`` | ``{disabled: bool}`` | WB's "temporarily disabled" 404 switch |
-| ``POST /sandbox/faults`` | ``{kind, count?: 1, delay_s?, supplier_id?, book?: true}`` | arm a ``plan/add`` fault |
-| ``GET /sandbox/faults`` | | armed faults and every ``plan/add`` call so far |
+| ``POST /sandbox/faults`` | ``{kind, count?: 1, delay_s?, supplier_id?, book?: true, method?: "plan/add"}`` | arm a \
+``plan/add`` (or ``plan/update``) fault |
+| ``GET /sandbox/faults`` | | armed faults and every ``plan/add`` / ``plan/update`` call so far |
 | ``DELETE /sandbox/faults`` | | disarm all faults |
 | ``POST /sandbox/clock/advance`` | ``{seconds}`` | jump the sandbox clock forward |
 | ``POST /sandbox/step`` | | run the market simulation up to now |
@@ -122,6 +123,7 @@ class FaultIn(BaseModel):
     delay_s: float = Field(0.0, ge=0, le=600)
     supplier_id: int | None = None
     book: bool = True
+    method: str = Field("plan/add", description="plan/add or plan/update")
 
 
 class AdvanceIn(BaseModel):
@@ -260,7 +262,8 @@ def build_router(market: Market, limiter: RateLimiter) -> APIRouter:
 
     @router.post("/faults", status_code=201)
     def arm_fault(body: FaultIn) -> dict[str, Any]:
-        fault = call(market.faults.add, Fault(body.kind, body.count, body.delay_s, body.supplier_id, body.book))
+        fault = call(market.faults.add, Fault(body.kind, body.count, body.delay_s, body.supplier_id, body.book,
+                                                 body.method))
         return asdict(fault)
 
     @router.get("/faults")

@@ -1,6 +1,7 @@
-"""Injected faults of the cabinet's ``plan/add`` (the sandbox control API's ``/sandbox/faults``).
+"""Injected faults of the cabinet's ``plan/add`` and ``plan/update`` (the sandbox control API's ``/sandbox/faults``).
 
-Each switch fires on the next ``count`` calls of ``plan/add`` (optionally only for one supplier):
+Each switch fires on the next ``count`` calls of its ``method`` (``plan/add`` by default, or ``plan/update``:
+then "books" means "moves"), optionally only for one supplier:
 
 - ``fail_before``: WB answers an internal error and books nothing;
 - ``fail_after``: WB books, then the answer is lost (HTTP 502, no body): the caller cannot know it booked;
@@ -8,7 +9,11 @@ Each switch fires on the next ``count`` calls of ``plan/add`` (optionally only f
   later than a client waits;
 - ``slow``: WB waits ``delay_s`` (default 3 s), then books and answers normally;
 - ``competitor``: someone else takes the slot's last unit between our re-check and our ``plan/add``;
-- ``seller_first``: the seller plans the same preorder by hand on another date just before our ``plan/add``.
+- ``seller_first``: the seller plans the same preorder by hand on another date just before our ``plan/add``;
+- ``blind``: WB books, the answer is lost (as ``fail_after``) and for ``delay_s`` (default 5 s) WB cannot tell
+  about the supplier's preorders either (cabinet ``supply/getPreorder`` and the public supply details answer 503).
+
+``plan/update`` takes ``fail_before``, ``fail_after``, ``timeout``, ``slow`` and ``blind``.
 
 Every ``plan/add`` is recorded (``plan_calls``), so tests can prove no preorder was sent twice after WB booked it;
 every ``plan/update`` too (``update_calls``, apart: moving a planned supply is what it is for).
@@ -17,12 +22,15 @@ every ``plan/update`` too (``update_calls``, apart: moving a planned supply is w
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
-FAULT_KINDS = ("fail_before", "fail_after", "timeout", "slow", "competitor", "seller_first")
-DEFAULT_DELAYS = {"timeout": 30.0, "slow": 3.0}
+FAULT_KINDS = ("fail_before", "fail_after", "timeout", "slow", "competitor", "seller_first", "blind")
+UPDATE_KINDS = ("fail_before", "fail_after", "timeout", "slow", "blind")
+METHODS = ("plan/add", "plan/update")
+DEFAULT_DELAYS = {"timeout": 30.0, "slow": 3.0, "blind": 5.0}
 
 
 @dataclass
@@ -32,6 +40,7 @@ class Fault:
     delay_s: float = 0.0
     supplier_id: int | None = None
     book: bool = True  # timeout: whether WB booked before going silent
+    method: str = "plan/add"  # or plan/update
 
 
 @dataclass(frozen=True)
@@ -51,16 +60,22 @@ class FaultBook:
         self._faults: list[Fault] = []
         self.calls: list[PlanCall] = []
         self.update_calls: list[PlanCall] = []
+        self._blind_until: dict[int, float] = {}  # supplier -> monotonic time WB tells about its preorders again
 
     def reset(self) -> None:
         with self._lock:
             self._faults.clear()
             self.calls.clear()
             self.update_calls.clear()
+            self._blind_until.clear()
 
     def add(self, fault: Fault) -> Fault:
         if fault.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {fault.kind!r}; one of {', '.join(FAULT_KINDS)}")
+        if fault.method not in METHODS:
+            raise ValueError(f"unknown method {fault.method!r}; one of {', '.join(METHODS)}")
+        if fault.method == "plan/update" and fault.kind not in UPDATE_KINDS:
+            raise ValueError(f"plan/update takes the faults {', '.join(UPDATE_KINDS)}")
         if fault.count < 1:
             raise ValueError("count must be at least 1")
         if not fault.delay_s:
@@ -69,16 +84,27 @@ class FaultBook:
             self._faults.append(fault)
         return fault
 
-    def take(self, supplier_id: int) -> Fault | None:
-        """The first armed fault for this supplier, spent by one."""
+    def take(self, supplier_id: int, method: str = "plan/add") -> Fault | None:
+        """The first armed fault of ``method`` for this supplier, spent by one."""
         with self._lock:
             for fault in self._faults:
-                if fault.supplier_id in (None, supplier_id):
+                if fault.supplier_id in (None, supplier_id) and fault.method == method:
                     fault.count -= 1
                     if fault.count <= 0:
                         self._faults.remove(fault)
-                    return Fault(fault.kind, 1, fault.delay_s, fault.supplier_id, fault.book)
+                    return Fault(fault.kind, 1, fault.delay_s, fault.supplier_id, fault.book, fault.method)
             return None
+
+    def blind(self, supplier_id: int, seconds: float) -> None:
+        """WB cannot tell about the supplier's preorders for ``seconds`` (fault ``blind``)."""
+        with self._lock:
+            self._blind_until[supplier_id] = time.monotonic() + seconds
+
+    def is_blind(self, supplier_ids: set[int] | int) -> bool:
+        ids = {supplier_ids} if isinstance(supplier_ids, int) else supplier_ids
+        now = time.monotonic()
+        with self._lock:
+            return any(self._blind_until.get(i, 0.0) > now for i in ids)
 
     def record(self, call: PlanCall, *, update: bool = False) -> None:
         with self._lock:

@@ -150,6 +150,9 @@ def build_router(market: Market, limiter: RateLimiter) -> APIRouter:
         flag = request.query_params.get("isPreorderID", "false").lower()
         if flag not in ("true", "false"):
             return problems.method_error(400, "Неверный формат isPreorderID")
+        if market.faults.is_blind({s.id for s in seller.suppliers}):  # fault "blind": WB cannot tell for a while
+            return problems.problem(503, "service unavailable", "supply service is temporarily unavailable",
+                                    market.clock.now(), origin=problems.SUPPLY_ORIGIN)
         mine = market.supplies_of_seller(seller.id)
         if flag == "true":
             found = next((p for p in mine if p.id == supply_id), None)

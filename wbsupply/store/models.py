@@ -186,6 +186,12 @@ class Booking(SQLModel, table=True):
     # Set when a task took over a supply the seller had planned by hand, to move it to a better slot: WB's
     # supply, confirmed, but never counted against the tariff (the bot did not book it; see control.bookings.adopt).
     adopted_at: datetime | None = None
+    # The move marker: set just before plan/update asks WB to move the confirmed supply to ``move_date`` (same
+    # warehouse and box type), cleared in the transaction that settles the move either way. A marker left by a
+    # crash or a lost answer is reconciled with WB before the supply is moved again (control.bookings).
+    move_date: date | None = None
+    move_coefficient: float | None = None
+    move_requested_at: datetime | None = None
     reserved_at: datetime = Field(default_factory=utcnow)
     confirmed_at: datetime | None = None
     released_at: datetime | None = None

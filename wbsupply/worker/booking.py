@@ -40,6 +40,7 @@ from wbsupply.domain.booking import (
     judge,
     planned_by_hand_text,
 )
+from wbsupply.domain.reschedule import WbMove, wb_move
 from wbsupply.domain.ruformat import ru_date
 from wbsupply.domain.slots import Slot, SlotKey
 from wbsupply.domain.statuses import TaskMode, TaskPhase
@@ -57,6 +58,8 @@ log = logging.getLogger(__name__)
 CRASH_POINT_ENV = "WBSUPPLY_TEST_CRASH_POINT"
 STEPS = ("reserved", "booking", "preorder", "marked", "rechecked", "plan_requested", "after_plan", "confirmed",
          "settled")
+# The crash points of a move (plan/update): the marker written, WB asked, the move settled.
+MOVE_STEPS = ("move_requested", "after_update", "move_settled")
 # In-process tests (the randomized one) install a callable here that raises at a step to "kill" the bot there.
 crash_hook: Callable[[str, int], None] | None = None
 CONFIRM_ATTEMPTS = 3
@@ -300,31 +303,69 @@ class Booker:
     # --- rescheduling ------------------------------------------------------------------------------------
     async def move(self, task: TaskRecord, booking: BookingRecord, slot: Slot) -> Outcome:
         """Move a booked supply to a better slot with ``plan/update``: WB moves it or leaves it where it was
-        (never cancel-then-book), and only WB showing the supply on the new slot makes it a move."""
+        (never cancel-then-book), and only WB showing the supply on the new slot makes it a move.
+
+        The move marker (the target slot) is written before ``plan/update`` is sent and cleared only when WB's
+        word settled the move either way; a marker a crash or a lost answer left is settled by
+        :meth:`reconcile_moves`, never by sending ``plan/update`` again blindly (:data:`MOVE_STEPS`)."""
         assert booking.preorder_id is not None
-        old = booking.slot()
-        params = {"preorderID": booking.preorder_id, "deliveryDate": slot.date.isoformat()}
         try:
             await self._recheck(booking.preorder_id, slot, task)
-            await self.cabinet.rpc(spec.RPC_PLAN_UPDATE, params, captcha=True)
         except SlotTaken as taken:
-            return await self._move_missed(task, slot, "taken", str(taken))
-        except RpcFailure as failure:
-            if failure.code == spec.RPC_ERR_SLOT_UNAVAILABLE:
-                return await self._move_missed(task, slot, "taken", failure.message)
-            log.warning("bot %s task %s: plan/update failed (%s)", self.bot_id, task.id, failure.code)
+            return await self._move_missed(task, booking, slot, "taken", str(taken))
         except SessionLost:
             raise
+        except Exception as exc:  # WB was not asked to move anything
+            return await self._move_missed(task, booking, slot, "error", f"календарь не ответил ({type(exc).__name__})")
+        await self.control.mark_move_requested(booking.id, slot)
+        booking = replace(booking, move_date=slot.date, move_coefficient=slot.coefficient)
+        _crash_point("move_requested", task.id)
+        params = {"preorderID": booking.preorder_id, "deliveryDate": slot.date.isoformat()}
+        unclear = True
+        try:
+            await self.cabinet.rpc(spec.RPC_PLAN_UPDATE, params, captcha=True)
+            unclear = False
+        except RpcFailure as failure:
+            if failure.code == spec.RPC_ERR_SLOT_UNAVAILABLE:
+                return await self._move_missed(task, booking, slot, "taken", failure.message)
+            log.warning("bot %s task %s: plan/update failed (%s)", self.bot_id, task.id, failure.code)
+        except SessionLost:
+            raise  # the marker stays: WB is asked once the session is back
         except Exception as exc:  # an unclear answer: WB's word below decides
             log.warning("bot %s task %s: plan/update interrupted (%s)", self.bot_id, task.id, type(exc).__name__)
+        _crash_point("after_update", task.id)
+        outcome = await self._settle_move(task, booking, unclear=unclear)
+        _crash_point("move_settled", task.id)
+        return outcome
+
+    async def _settle_move(self, task: TaskRecord, booking: BookingRecord, *, unclear: bool = False) -> Outcome:
+        """Ask WB where the supply is and bring the record in line, in one transaction: on the marker's slot →
+        the move is settled (counted once); on the booked slot → the marker is cleared, "not moved"; on another
+        date → moved outside the bot, the record follows WB. WB unreachable → the marker stays for later.
+        ``unclear``: WB may still be working on the move, so the booked slot is asked about once more."""
+        booked, target = booking.slot(), booking.move_target()
+        assert booked is not None
         wb = await self._ask_wb(booking, booking.supply_id)
+        verdict = WbMove.UNKNOWN if wb is False else wb_move(wb, booking.supply_id, booked.key,
+                                                             target.key if target else None)
+        if unclear and target is not None and verdict is WbMove.STAYED:
+            await asyncio.sleep(UNCLEAR_RECHECK_S)
+            wb = await self._ask_wb(booking, booking.supply_id)
+            verdict = WbMove.UNKNOWN if wb is False else wb_move(wb, booking.supply_id, booked.key, target.key)
         if wb is False:
             return Outcome("unconfirmed", "WB не ответил, проверим позже")
-        if judge(wb, slot.key, asked=True).ours:
-            return await self._moved(task, booking, slot, old)
-        stayed = old is not None and judge(wb, old.key, asked=True).ours
-        where = "на прежнем слоте" if stayed else "не там, где мы ждали"
-        return await self._move_missed(task, slot, "error", f"WB показывает поставку {where}")
+        if verdict is WbMove.MOVED:
+            assert target is not None
+            return await self._moved(task, booking, target, booked)
+        if verdict is WbMove.ELSEWHERE:
+            assert wb is not None and wb.supply_date is not None
+            return await self._moved_outside(task, booking, booked, wb)
+        if target is None:
+            return Outcome("checked", "")  # WB has it where the record says (or nothing to follow)
+        reason = "WB показывает поставку на прежнем слоте" if verdict is WbMove.STAYED else \
+            "WB не показывает поставку запланированной на этом складе"
+        kind, level = ("error", "INFO") if verdict is WbMove.STAYED else ("error", "WARNING")
+        return await self._move_missed(task, booking, target, kind, reason, level=level)
 
     async def _moved(self, task: TaskRecord, booking: BookingRecord, slot: Slot, old: Slot | None) -> Outcome:
         moved_from = None if old is None else {"date": old.date.isoformat(), "coefficient": old.coefficient}
@@ -334,11 +375,44 @@ class Booker:
         record = await self.control.settle_move(self.bot_id, booking, slot, notice, payload)
         return Outcome("moved", record.message or "")
 
-    async def _move_missed(self, task: TaskRecord, slot: Slot, kind: str, reason: str) -> Outcome:
-        """The supply stays on its slot; the task's history says why the better one was not taken."""
-        await self.control.log_event(self.bot_id, "supply not moved", task_id=task.id,
-                                     payload={"slot": slot.to_dict(), "reason": reason})
+    async def _moved_outside(self, task: TaskRecord, booking: BookingRecord, booked: Slot, wb: WbPreorder) -> Outcome:
+        """WB has the supply on a date the bot never asked for (the seller moved it in WB's cabinet)."""
+        assert wb.supply_date is not None
+        slot = Slot(SlotKey(booked.warehouse_id, wb.supply_date, booked.box_type), round(wb.coefficient or 0), True,
+                    None, booked.warehouse_name)
+        was = {"date": booked.date.isoformat(), "coefficient": booking.coefficient}
+        payload = {"slot": slot.to_dict(), "supply_id": booking.supply_id, "wb_moved": True, "was": was}
+        notice = Notice(booking.user_id, NoticeKind.BOOKED, f"wb_moved:{task.id}:{wb.supply_date}",
+                        {"task_id": task.id, **payload})
+        record = await self.control.follow_wb(self.bot_id, booking, slot, wb.coefficient, notice, payload)
+        return Outcome("followed", record.message or "")
+
+    async def _move_missed(self, task: TaskRecord, booking: BookingRecord, slot: Slot, kind: str, reason: str, *,
+                           level: str = "INFO") -> Outcome:
+        """The supply stays on its slot; the move marker goes and the task's history says why the better slot
+        was not taken (one transaction)."""
+        await self.control.move_missed(self.bot_id, booking, {"slot": slot.to_dict(), "reason": reason},
+                                       level=level)
         return Outcome(kind, f"Перенести не удалось ({slot_words(slot)}): {reason}. Поставка осталась на своём слоте")
+
+    async def reconcile_moves(self, *, every: bool) -> int:
+        """Settle moves a previous run (or a lost answer) left in flight, and (``every``) look at where WB has
+        each booked supply that the bot may move, to follow a move the seller made by hand. Returns how many
+        records changed; a supply WB could not be asked about keeps its marker for the next round."""
+        changed = 0
+        for task, booking in await self.control.booked_supplies(self.bot_id):
+            if booking.move_date is None and not every:
+                continue
+            try:
+                outcome = await self._settle_move(task, booking)
+            except SessionLost:
+                raise
+            except Exception as exc:  # one supply's trouble must not stop the others; the next round asks again
+                log.warning("bot %s task %s: move not reconciled (%s)", self.bot_id, task.id, type(exc).__name__)
+                continue
+            if outcome.kind in ("moved", "followed") or (booking.move_date is not None and outcome.kind == "error"):
+                changed += 1
+        return changed
 
     async def _notify_only(self, task: TaskRecord, slot: Slot) -> Outcome:
         text = f"Найден подходящий слот: {slot_words(slot)}"

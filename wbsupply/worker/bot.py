@@ -57,7 +57,9 @@ class BotConfig:
     cache_clear_s: float = 1800.0  # HTTP cache cleared and Chromium's memory trimmed (also right after login)
     trim_memory: bool = True
     memory_check_s: float = MEMORY_CHECK_INTERVAL.total_seconds()
-    reconcile_s: float = 60.0  # bookings WB did not confirm at once are asked about again
+    reconcile_s: float = 60.0  # bookings (and moves) WB did not confirm at once are asked about again
+    # where WB has each booked supply the bot moves (``improve``): a move the seller made by hand is followed
+    moves_check_s: float = 900.0
     quota_check_s: float = 60.0  # tasks stopped at the limit resume when the quota frees
     rpc_timeout_s: float = 20.0  # a cabinet call unanswered by then is an unknown outcome (WB is asked)
     supplies_refresh_s: float = 60.0  # the seller's cabinet drafts/preorders re-read for the task form
@@ -128,6 +130,7 @@ class Bot:
             settled = await self._booker().reconcile()
             if settled:
                 log.info("bot %s: reconciled %d booking(s) left in flight", self.id, settled)
+            await self._reconcile_moves(every=self.timers.ready("moves", self.config.moves_check_s))
 
     async def _open_context(self, state: dict[str, Any] | None) -> None:
         if self.context is not None:
@@ -171,6 +174,7 @@ class Bot:
                     raise SessionLost("the cabinet shows the login form")
                 if self.timers.ready("reconcile", self.config.reconcile_s):
                     await self._booker().reconcile()
+                    await self._reconcile_moves(every=self.timers.ready("moves", self.config.moves_check_s))
                 if self.timers.ready("supplies", self.config.supplies_refresh_s):
                     await self._refresh_supplies()
                 if self.calendar.due():
@@ -182,6 +186,13 @@ class Bot:
                 await self._heartbeat()
         except SessionLost as lost:
             await self._session_lost(str(lost))
+
+    async def _reconcile_moves(self, *, every: bool) -> None:
+        """Moves left in flight are settled from WB's word (on every reconcile round); ``every`` booked supply
+        the bot moves is looked at on the slower cadence, so a move made by hand in WB's cabinet is followed."""
+        changed = await self._booker().reconcile_moves(every=every)
+        if changed:
+            log.info("bot %s: reconciled %d booked supply(ies) with WB", self.id, changed)
 
     async def _session_alive(self) -> bool:
         assert self.cabinet is not None
@@ -384,8 +395,8 @@ class Bot:
             return
         for task, booking, moves in await self.control.improvable(self.id):
             booked = booking.slot()
-            if booked is None:
-                continue
+            if booked is None or booking.move_date is not None:
+                continue  # a move in flight is settled from WB's word first (reconcile), never sent again blindly
             # WB moves a supply only within its warehouse (a preorder's, or an adopted one, may be off the list).
             spec = task.spec.model_copy(update={"warehouses": [booked.warehouse_id]})
             target = best_move(spec, booked, list(self.open.slots.values()), today, moves)

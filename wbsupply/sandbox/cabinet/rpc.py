@@ -117,6 +117,8 @@ class Services:
         }
 
     def get_preorder(self, sid: int, params: dict[str, Any], request: Request) -> Any:
+        if self.market.faults.is_blind(sid):
+            raise RpcError(-32000, "Сервис временно недоступен", http_status=503)
         return preorder_json(self.market, self.market.preorder(sid, _param(params, "preorderID", int)))
 
     def create_draft(self, sid: int, params: dict[str, Any], request: Request) -> Any:
@@ -210,14 +212,33 @@ class Services:
             record("refused", already)
             raise
         record("booked", already)
-        if kind == "fail_after":
+        if fault is not None and kind == "blind":
+            market.faults.blind(sid, fault.delay_s)
+        if kind in ("fail_after", "blind"):
             raise AnswerLost()
         if fault is not None and kind == "timeout":
             time.sleep(fault.delay_s)
         return preorder_json(market, market.preorder(sid, preorder_id))
 
     def plan_update(self, sid: int, params: dict[str, Any], request: Request) -> Any:
-        return self._plan(sid, params, request, reschedule=True)
+        """``plan/update`` with the injected faults of its method (see :mod:`wbsupply.sandbox.faults`)."""
+        fault = self.market.faults.take(sid, "plan/update")
+        kind = fault.kind if fault else None
+        if fault is not None and kind == "fail_before":
+            raise RpcError(-32000, "Внутренняя ошибка сервиса", http_status=500)
+        if fault is not None and kind == "slow":
+            time.sleep(fault.delay_s)
+        if fault is not None and kind == "timeout" and not fault.book:
+            time.sleep(fault.delay_s)
+            raise RpcError(-32000, "Gateway Timeout", http_status=504)
+        result = self._plan(sid, params, request, reschedule=True)
+        if fault is not None and kind == "blind":
+            self.market.faults.blind(sid, fault.delay_s)
+        if kind in ("fail_after", "blind"):
+            raise AnswerLost()
+        if fault is not None and kind == "timeout":
+            time.sleep(fault.delay_s)
+        return result
 
     def table(self) -> dict[str, Callable[[int, dict[str, Any], Request], Any]]:
         return {
