@@ -1,8 +1,10 @@
 """``/sandbox/faults``: plan/add fails before or after booking, times out, answers slowly, loses to a
-competitor or to the seller's own hand; every plan/add call is on record."""
+competitor or to the seller's own hand; plan/update fails before or after moving, times out, or moves and
+leaves WB unable to tell for a while (``blind``); every plan/add and plan/update call is on record."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -100,6 +102,48 @@ def test_every_fault_of_plan_add(client: httpx.Client, sandbox: RunningSandbox) 
         ("slow", "booked", False), ("seller_first", "refused", False), ("competitor", "slot_unavailable", False),
         (None, "refused", True)]
     assert [b.by_hand for b in market.bookings()] == [False, False, False, True]
+
+
+def test_faults_of_plan_update_and_a_blind_wb(client: httpx.Client, sandbox: RunningSandbox) -> None:
+    market, supplier, preorders, day = setup(client, sandbox)
+    later = day + timedelta(days=2)
+    market.open_slot(507, later, BoxType.BOXES, capacity=5)
+    preorder = preorders[0]
+    assert plan(client, preorder, day).json()["result"]["statusID"] == 2
+    supply_id = market.preorder(supplier, preorder).supply_id
+
+    def move(to: date) -> httpx.Response:
+        return rpc(client, spec.RPC_PLAN_UPDATE, {"preorderID": preorder, "deliveryDate": to.isoformat()},
+                   captcha=True)
+
+    assert client.post("/sandbox/faults", json={"kind": "competitor", "method": "plan/update"}).status_code == 422
+    assert client.post("/sandbox/faults", json={"kind": "slow", "method": "plan/remove"}).status_code == 422
+
+    client.post("/sandbox/faults", json={"kind": "fail_before", "method": "plan/update"})
+    assert plan(client, preorders[1], day).json()["result"]["statusID"] == 2  # a plan/add fault is not spent
+    assert move(later).status_code == 500 and market.preorder(supplier, preorder).supply_date == day
+
+    client.post("/sandbox/faults", json={"kind": "fail_after", "method": "plan/update", "supplier_id": supplier})
+    lost = move(later)
+    assert (lost.status_code, lost.content) == (502, b"")  # the answer is lost...
+    assert market.preorder(supplier, preorder).supply_date == later  # ...but WB moved it
+
+    client.post("/sandbox/faults", json={"kind": "blind", "method": "plan/update", "delay_s": 1.0})
+    assert move(day).status_code == 502 and market.preorder(supplier, preorder).supply_date == day
+    token = {"Authorization": market.supplier_owner(supplier).api_token}
+    details = client.get(f"/api/v1/supplies/{supply_id}", headers=token)
+    asked = rpc(client, spec.RPC_GET_PREORDER, {"preorderID": preorder})
+    assert (details.status_code, asked.status_code) == (503, 503)  # WB cannot tell for now
+    other = market.create_seller(phone="+79180000043")  # another seller is not blind
+    assert client.get("/api/v1/supplies/1", headers={"Authorization": other.api_token}).status_code == 404
+    time.sleep(1.1)
+    assert client.get(f"/api/v1/supplies/{supply_id}", headers=token).json()["supplyDate"].startswith(day.isoformat())
+    assert rpc(client, spec.RPC_GET_PREORDER, {"preorderID": preorder}).json()["result"]["statusID"] == 2
+
+    record = client.get("/sandbox/faults").json()
+    assert record["armed"] == []
+    assert [(c["date"], c["outcome"]) for c in record["update_calls"]] == [(later.isoformat(), "moved"),
+                                                                          (day.isoformat(), "moved")]
 
 
 def _captcha(client: httpx.Client) -> dict[str, str]:
