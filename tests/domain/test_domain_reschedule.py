@@ -1,10 +1,11 @@
-"""Which open slot a booked task moves its supply to (pure)."""
+"""Which open slot a booked task moves its supply to, and where WB has a booked supply (pure)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from wbsupply.domain.reschedule import best_move, is_better
+from wbsupply.domain.booking import WbPreorder
+from wbsupply.domain.reschedule import WbMove, best_move, is_better, wb_move
 from wbsupply.domain.slots import Slot, SlotKey
 from wbsupply.domain.statuses import BoxType
 from wbsupply.domain.tasks import SupplyTaskSpec
@@ -50,3 +51,22 @@ def test_only_booking_tasks_improve() -> None:
         spec(mode="notify")
     with pytest.raises(ValidationError):
         spec(max_moves=9)
+
+
+def wb(day: int, *, status: int = 2, supply: int | None = 77, warehouse: int = 507,
+       box: BoxType | None = BoxType.BOXES) -> WbPreorder:
+    return WbPreorder(status, supply, warehouse, TODAY + dt.timedelta(days=day), box)
+
+
+def test_where_wb_has_a_booked_supply_against_the_move_in_flight() -> None:
+    booked, target = slot(10, 1).key, slot(4, 0).key
+    assert wb_move(wb(4), 77, booked, target) is WbMove.MOVED
+    assert wb_move(wb(10), 77, booked, target) is WbMove.STAYED
+    assert wb_move(wb(10), 77, booked, None) is WbMove.STAYED
+    assert wb_move(wb(7), 77, booked, target) is WbMove.ELSEWHERE, "a date the bot never asked for: by hand"
+    assert wb_move(wb(7), 77, booked, None) is WbMove.ELSEWHERE
+    assert wb_move(wb(4), None, booked, target) is WbMove.MOVED, "the supply number is not known yet"
+    assert wb_move(wb(4, status=3), 77, booked, target) is WbMove.MOVED, "moved, then shipped"
+    for other in (None, wb(4, status=1), wb(4, supply=78), wb(4, warehouse=117501), wb(4, box=BoxType.MONOPALLETS),
+                  wb(4, box=None)):
+        assert wb_move(other, 77, booked, target) is WbMove.UNKNOWN, other
