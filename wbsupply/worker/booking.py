@@ -345,7 +345,8 @@ class Booker:
         ``unclear``: WB may still be working on the move, so the booked slot is asked about once more."""
         booked, target = booking.slot(), booking.move_target()
         assert booked is not None
-        wb = await self._ask_wb(booking, booking.supply_id)
+        # A look for hand moves asks once (it comes again on its cadence); a move in flight is worth retries.
+        wb = await self._ask_wb(booking, booking.supply_id, attempts=CONFIRM_ATTEMPTS if target else 1)
         verdict = WbMove.UNKNOWN if wb is False else wb_move(wb, booking.supply_id, booked.key,
                                                              target.key if target else None)
         if unclear and target is not None and verdict is WbMove.STAYED:
@@ -362,10 +363,11 @@ class Booker:
             return await self._moved_outside(task, booking, booked, wb)
         if target is None:
             return Outcome("checked", "")  # WB has it where the record says (or nothing to follow)
-        reason = "WB показывает поставку на прежнем слоте" if verdict is WbMove.STAYED else \
-            "WB не показывает поставку запланированной на этом складе"
-        kind, level = ("error", "INFO") if verdict is WbMove.STAYED else ("error", "WARNING")
-        return await self._move_missed(task, booking, target, kind, reason, level=level)
+        if verdict is WbMove.STAYED:
+            return await self._move_missed(task, booking, target, "error", "WB показывает поставку на прежнем слоте")
+        # Not planned, gone or another supply: not a move of ours; the marker goes, the history says what WB showed.
+        return await self._move_missed(task, booking, target, "error",
+                                       "WB не показывает поставку запланированной на этом складе", level="WARNING")
 
     async def _moved(self, task: TaskRecord, booking: BookingRecord, slot: Slot, old: Slot | None) -> Outcome:
         moved_from = None if old is None else {"date": old.date.isoformat(), "coefficient": old.coefficient}
@@ -520,15 +522,17 @@ class Booker:
         _crash_point("settled", booking.task_id)
         return outcome
 
-    async def _ask_wb(self, booking: BookingRecord, supply_id: int | None) -> WbPreorder | Literal[False] | None:
+    async def _ask_wb(self, booking: BookingRecord, supply_id: int | None, *, attempts: int = CONFIRM_ATTEMPTS
+                      ) -> WbPreorder | Literal[False] | None:
         """WB's preorder (None: WB has no such preorder); False when WB could not be asked."""
         assert booking.preorder_id is not None
-        for attempt in range(CONFIRM_ATTEMPTS):
+        for attempt in range(attempts):
             try:
                 return await self.confirmer.state(booking.preorder_id, supply_id)
             except WbUnreachable as exc:
                 log.warning("bot %s: WB did not confirm booking %s yet (%s)", self.bot_id, booking.id, exc)
-                await asyncio.sleep(0.5 * (attempt + 1))
+                if attempt + 1 < attempts:
+                    await asyncio.sleep(0.5 * (attempt + 1))
         return False
 
     async def _booked(self, booking: BookingRecord, slot: Slot, supply_id: int | None, wb: WbPreorder) -> Outcome:
