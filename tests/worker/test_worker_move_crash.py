@@ -43,7 +43,7 @@ from wbsupply.sandbox.testing import RunningSandbox
 from wbsupply.store import quota
 from wbsupply.store.journal import EventLog, NotificationChannel, NotificationOutbox
 from wbsupply.store.models import Booking, BookingState, SupplyTask
-from wbsupply.testkit import eventually
+from wbsupply.testkit import eventually, new_phone
 from wbsupply.worker.booking import CRASH_POINT_ENV, MOVE_STEPS
 from wbsupply.worker.browser import BrowserHost
 
@@ -103,7 +103,7 @@ async def test_kill_9_at_every_step_of_a_move_ends_with_wb_and_the_cabinet_agree
     tmp_path: Path, step: str,
 ) -> None:
     market = sandbox.market
-    phone = f"+7929200{MOVE_STEPS.index(step):04d}"
+    phone = new_phone()
     user_id, account_id, seller, preorder_id, task_id = await booked_task(sandbox, host, db, feed, phone)
     supplier = seller.suppliers[0].id
     late, early = booking_of(db, task_id).slot_date, msk_day(market, 3 + MOVE_STEPS.index(step))
@@ -155,7 +155,7 @@ async def test_a_lost_answer_and_wb_silent_for_a_while_keep_the_marker_until_wb_
     «проверим позже» keeps the marker, the reconcile rounds ask WB again and settle the move once WB tells; the
     better slot, still offered, is never sent to plan/update a second time meanwhile."""
     market = sandbox.market
-    phone = "+79292000010"
+    phone = new_phone()
     config = {"reconcile_s": 0.5}
     user_id, account_id, seller, preorder_id, task_id = await booked_task(sandbox, host, db, feed, phone, **config)
     supplier = seller.suppliers[0].id
@@ -168,7 +168,7 @@ async def test_a_lost_answer_and_wb_silent_for_a_while_keep_the_marker_until_wb_
         await eventually(lambda: booking_of(db, task_id).move_date == early, what="move marker")
         await eventually(lambda: [c.outcome for c in market.faults.update_calls if c.supplier_id == supplier]
                          == ["moved"], what="plan/update sent")
-        await asyncio.sleep(2.0)  # WB cannot tell yet: the record waits, the marker stays
+        await asyncio.sleep(2.0)  # nothing changes while WB cannot tell: the record waits, the marker stays
         assert market.faults.is_blind(supplier)
         assert (booking_of(db, task_id).slot_date, booking_of(db, task_id).move_date) == (late, early)
         assert row(db, SupplyTask, task_id).booked_date == late
@@ -188,7 +188,7 @@ async def test_a_lost_or_refused_plan_update_is_settled_from_wb_at_once(
     """fail_after: WB moved, the answer was lost → WB's record makes it the move. fail_before: WB moved nothing
     → "not moved", the marker goes, and the next offer of the slot moves it."""
     market = sandbox.market
-    phone = f"+7929200002{['fail_after', 'fail_before'].index(kind)}"
+    phone = new_phone()
     user_id, account_id, seller, preorder_id, task_id = await booked_task(sandbox, host, db, feed, phone)
     supplier = seller.suppliers[0].id
     early = msk_day(market, 5)
@@ -211,7 +211,7 @@ async def test_a_supply_the_seller_moved_by_hand_in_wb_is_followed_not_counted(
     sandbox: RunningSandbox, host: BrowserHost, db: Engine, feed: MemoryFeed
 ) -> None:
     market = sandbox.market
-    phone = "+79292000030"
+    phone = new_phone()
     config = {"reconcile_s": 0.5, "moves_check_s": 1.0}
     user_id, account_id, seller, preorder_id, task_id = await booked_task(sandbox, host, db, feed, phone, **config)
     supplier = seller.suppliers[0].id
