@@ -48,6 +48,9 @@ from wbsupply.worker.browser import BrowserHost
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 SEED = int(os.environ.get("BOOKING_CHAOS_SEED", "13"))
+# "blind" (WB silent for seconds after a lost answer) has its own test in test_worker_faults; in the storm it would
+# only hold a seller's bookings back until the bounded rounds end before every other fault fired.
+KINDS = tuple(kind for kind in FAULT_KINDS if kind != "blind")
 ROUNDS = int(os.environ.get("BOOKING_CHAOS_ROUNDS", "18"))
 SELLERS = 3
 
@@ -130,7 +133,7 @@ async def test_a_seeded_storm_of_slots_faults_and_kills_keeps_the_booking_truth(
     for seller in sellers:
         await login_through_relay(db, market, seller.account_id, seller.sandbox_seller.phone)
 
-    faults = list(FAULT_KINDS)  # each kind in turn (shuffled), the next one armed once the last one fired
+    faults = list(KINDS)  # each kind in turn (shuffled), the next one armed once the last one fired
     rng.shuffle(faults)
     fired = 0
     armed_kill: dict[str, Any] = {}
@@ -145,7 +148,7 @@ async def test_a_seeded_storm_of_slots_faults_and_kills_keeps_the_booking_truth(
         rounds = 0
 
         def unfired() -> set[str]:
-            return set(FAULT_KINDS) - {c.fault for c in market.faults.calls if c.fault}
+            return set(KINDS) - {c.fault for c in market.faults.calls if c.fault}
 
         while rounds < ROUNDS or (unfired() and rounds < 2 * ROUNDS):  # every fault fires (bounded)
             rounds += 1
@@ -178,6 +181,6 @@ async def test_a_seeded_storm_of_slots_faults_and_kills_keeps_the_booking_truth(
         booked += len(assert_booking_truth(db, market, seller.user_id, seller.sandbox_seller))
     calls = [c for c in market.faults.calls if c.fault is not None]
     assert booked > 0
-    assert {c.fault for c in calls} == set(FAULT_KINDS)  # every injected fault fired at least once
+    assert {c.fault for c in calls} == set(KINDS)  # every injected fault fired at least once
     print(f"seed {SEED}: {rounds} rounds, {booked} bookings, {bots.kills} kills, "
           f"{len(calls)} faulted plan/add calls: {sorted({c.fault or '' for c in calls})}")
