@@ -148,19 +148,12 @@ class Services:
         difficulty = int(self.market.pow_difficulty)
         return {"challenge": self.challenges.issue(difficulty), "difficulty": difficulty}
 
-    def _plan(self, sid: int, params: dict[str, Any], request: Request, reschedule: bool) -> Any:
-        preorder_id = _param(params, "preorderID", int)
-        day = _param(params, "deliveryDate", _date)
-        if not self.challenges.redeem(request.headers.get(spec.CAPTCHA_HEADER)):
-            raise RpcError(spec.RPC_ERR_CAPTCHA, spec.TEXT_CAPTCHA_FAILED, http_status=403)
+    def _move(self, sid: int, preorder_id: int, day: date) -> Any:
         market, outcome = self.market, "failed"
         already = any(p.id == preorder_id and p.status_id != STATUS_NOT_PLANNED for p in market.list_preorders(sid))
         try:
-            if reschedule:
-                market.reschedule(sid, preorder_id, day)
-            else:
-                market.book(sid, preorder_id, day)
-            outcome = "moved" if reschedule else "booked"
+            market.reschedule(sid, preorder_id, day)
+            outcome = "moved"
         except SlotUnavailable as taken:
             outcome = "slot_unavailable"
             raise RpcError(spec.RPC_ERR_SLOT_UNAVAILABLE, spec.TEXT_SLOT_TAKEN, data=taken.reason) from taken
@@ -168,9 +161,8 @@ class Services:
             outcome = "refused"
             raise
         finally:
-            if reschedule:
-                market.faults.record(PlanCall(sid, preorder_id, day, market.clock.now(), None, outcome, already),
-                                     update=True)
+            market.faults.record(PlanCall(sid, preorder_id, day, market.clock.now(), None, outcome, already),
+                                 update=True)
         return preorder_json(market, market.preorder(sid, preorder_id))
 
     def plan_add(self, sid: int, params: dict[str, Any], request: Request) -> Any:
@@ -222,6 +214,10 @@ class Services:
 
     def plan_update(self, sid: int, params: dict[str, Any], request: Request) -> Any:
         """``plan/update`` with the injected faults of its method (see :mod:`wbsupply.sandbox.faults`)."""
+        preorder_id = _param(params, "preorderID", int)
+        day = _param(params, "deliveryDate", _date)
+        if not self.challenges.redeem(request.headers.get(spec.CAPTCHA_HEADER)):
+            raise RpcError(spec.RPC_ERR_CAPTCHA, spec.TEXT_CAPTCHA_FAILED, http_status=403)
         fault = self.market.faults.take(sid, "plan/update")
         kind = fault.kind if fault else None
         if fault is not None and kind == "fail_before":
@@ -231,7 +227,7 @@ class Services:
         if fault is not None and kind == "timeout" and not fault.book:
             time.sleep(fault.delay_s)
             raise RpcError(-32000, "Gateway Timeout", http_status=504)
-        result = self._plan(sid, params, request, reschedule=True)
+        result = self._move(sid, preorder_id, day)
         if fault is not None and kind == "blind":
             self.market.faults.blind(sid, fault.delay_s)
         if kind in ("fail_after", "blind"):
