@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from apihelpers import task_body
 from sqlalchemy import Engine
 
@@ -178,3 +180,102 @@ def test_a_preorder_already_planned_in_wb_is_offered_for_moving_and_needs_the_im
         task = session.get(SupplyTask, task_id)
         assert (task.phase, task.spec["improve"], task.message) == (TaskPhase.PENDING, "both",
                                                                     "Задача исправлена и запущена снова")
+
+
+def test_racing_accounts_drafts_are_claimed_like_the_main_draft(make_person, engine: Engine) -> None:
+    """Issue 18: a racing task holds each racing account's draft too, against main drafts and racers alike."""
+    seller = make_person(plan_limit=50)
+    a = seller.add_account(engine)
+    b = seller.add_account(engine, phone="+79001234568")
+    racing = seller.post("/api/v1/tasks", json=task_body(a, racers={str(b): "B-DRAFT"}))
+    assert racing.status_code == 201, racing.text
+    racing_id = racing.json()["id"]
+
+    def refused(response: Any, holder: int) -> bool:
+        detail = response.json().get("detail", "")
+        return (response.status_code == 409 and f"уже выбран в задаче № {holder}" in detail
+                and "Одна поставка — одна задача" in detail)
+
+    # Account B's draft as another task's own draft, or as another racing task's racer: refused, case aside.
+    assert refused(seller.post("/api/v1/tasks", json=task_body(b, draft_id="b-draft")), racing_id)
+    assert refused(seller.post("/api/v1/tasks", json=task_body(a, racers={str(b): "b-draft"})), racing_id)
+    # The other way round: a racer on a draft another task holds as its own.
+    own = seller.post("/api/v1/tasks", json=task_body(b, draft_id="B-OWN")).json()["id"]
+    assert refused(seller.post("/api/v1/tasks", json=task_body(a, racers={str(b): "B-OWN"})), own)
+    main_draft = racing.json()["spec"]["draft_id"]
+    assert refused(seller.post("/api/v1/tasks", json=task_body(b, racers={str(a): main_draft})), racing_id)
+    # The same draft id in another account is another draft.
+    assert seller.post("/api/v1/tasks", json=task_body(a, draft_id="B-DRAFT")).status_code == 201
+    # An edit that adds a racer on a held draft is refused the same way, and nothing of it is saved.
+    spare = seller.post("/api/v1/tasks", json=task_body(a)).json()
+    edit = seller.patch(f"/api/v1/tasks/{spare['id']}", json={"racers": {str(b): "B-OWN"}})
+    assert refused(edit, own)
+    assert seller.client.get(f"/api/v1/tasks/{spare['id']}").json()["spec"]["racers"] == {}
+    # The form's list marks the draft as taken in account B's cabinet.
+    with session_scope(engine) as session:
+        session.get(WbAccount, b).cabinet_supplies = {
+            "drafts": [{"id": "B-DRAFT", "quantity": 3, "goods": 1, "created_at": None}], "preorders": []}
+    listed = seller.client.get(f"/api/v1/wb-accounts/{b}/supplies").json()["drafts"]
+    assert [d["claimed_by"] for d in listed] == [racing_id]
+
+    # A booked racing task still holds its racers' drafts.
+    _set_phase(engine, racing_id, TaskPhase.BOOKED)
+    booked = seller.post("/api/v1/tasks", json=task_body(b, draft_id="B-DRAFT"))
+    assert refused(booked, racing_id) and "уже забронирована" in booked.json()["detail"]
+    # An ended task releases them: the draft goes to the next task, and the old task, fixed, cannot take it back.
+    failing = seller.post("/api/v1/tasks", json=task_body(a, racers={str(b): "B-LATER"})).json()["id"]
+    _set_phase(engine, failing, TaskPhase.FAILED, "Черновик поставки не найден в кабинете WB")
+    later = seller.post("/api/v1/tasks", json=task_body(b, draft_id="B-LATER"))
+    assert later.status_code == 201, later.text
+    assert refused(seller.patch(f"/api/v1/tasks/{failing}", json={"max_coefficient": 2}), later.json()["id"])
+    assert seller.post(f"/api/v1/tasks/{later.json()['id']}/cancel").status_code == 200
+    restarted = seller.patch(f"/api/v1/tasks/{failing}", json={"max_coefficient": 2})
+    assert restarted.status_code == 200 and restarted.json()["phase"] == "Pending"
+    assert refused(seller.post("/api/v1/tasks", json=task_body(b, draft_id="B-LATER")), failing)
+    # An edit that drops the racer lets its draft go at once.
+    assert seller.patch(f"/api/v1/tasks/{failing}", json={"racers": {}}).status_code == 200
+    assert seller.post("/api/v1/tasks", json=task_body(b, draft_id="B-LATER")).status_code == 201
+
+
+def test_concurrent_tasks_on_one_racer_draft_give_exactly_one(make_person, engine: Engine, database_url: str) -> None:
+    """Tasks created at the same instant, each on its own connection, that all use account B's draft — as their
+    own draft or as a racer's: exactly one is saved, every other is refused with its number."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from wbsupply.api.errors import Conflict
+    from wbsupply.api.logic import tasks
+    from wbsupply.store import TaskClaim, User, begin_immediate, make_engine, session_factory
+
+    seller = make_person(plan_limit=50)
+    a = seller.add_account(engine)
+    b = seller.add_account(engine, phone="+79001234568")
+    bodies = [task_body(b, draft_id="shared") if n % 2 else task_body(a, racers={str(b): "SHARED"})
+              for n in range(8)]
+    engines = [make_engine(database_url) for _ in bodies]
+    for each in engines:
+        each.connect().close()
+    start = threading.Barrier(len(bodies))
+
+    def create(index: int) -> int | str:
+        with session_factory(engines[index])() as reading:
+            user = reading.get(User, seller.id)
+        with session_factory(begin_immediate(engines[index]))() as session:  # as the API's writing sessions
+            start.wait()
+            try:
+                return tasks.create_task(session, user, bodies[index]).id or 0
+            except Conflict as exc:
+                return exc.message
+
+    try:
+        with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+            results = list(pool.map(create, range(len(bodies))))
+    finally:
+        for each in engines:
+            each.dispose()
+    [winner] = [result for result in results if isinstance(result, int)]
+    assert all(f"уже выбран в задаче № {winner}" in str(result) for result in results if result != winner), results
+    with session_scope(engine) as session:
+        assert session.query(SupplyTask).count() == 1
+        held = session.query(TaskClaim).filter(TaskClaim.account_id == b).all()
+        assert [(claim.claim_key, claim.task_id) for claim in held] == [("draft:shared", winner)]

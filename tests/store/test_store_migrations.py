@@ -116,3 +116,42 @@ def test_0004_existing_tasks_claim_their_draft_or_preorder_oldest_first(blank_da
         assert claims == {1: "draft:d-1", 2: None, 3: None, 4: "preorder:7", 5: None}
     finally:
         engine.dispose()
+
+
+def test_0013_existing_tasks_claim_their_racers_drafts_too_oldest_first(blank_database_url: str) -> None:
+    import json
+
+    from sqlalchemy import text
+
+    before = ScriptDirectory.from_config(alembic_config()).get_revision("0013").down_revision
+    upgrade(blank_database_url, str(before))
+    engine = make_engine(blank_database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO users (id, email, role, active, plan_limit, notification_prefs, "
+                                    "password_hash, created_at) VALUES (1, 'a@b.c', 'seller', true, 5, '{}', 'x', "
+                                    "CURRENT_TIMESTAMP)"))
+            for account in (1, 2):
+                connection.execute(text(
+                    "INSERT INTO wb_accounts (id, owner_id, phone, label, status, auth_attempts, restart_count, "
+                    "auth_state, auth_prompt, created_at, updated_at) VALUES (:id, 1, :phone, '', 'ACTIVE', 0, 0, "
+                    "'idle', '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                    {"id": account, "phone": f"+7900111223{account}"})
+            tasks = [(1, "Booked", "draft:d-1", {"draft_id": "D-1", "racers": {"2": "R-1"}}),
+                     (2, "Watching", "draft:r-1", {"draft_id": "r-1"}),  # younger, on a racer's draft: no row
+                     (1, "Cancelled", "draft:d-3", {"draft_id": "d-3", "racers": {"2": "R-3"}}),
+                     (1, "Watching", "draft:d-4", {"draft_id": "d-4", "racers": {"2": "R-4", "99": "gone"}}),
+                     (1, "Watching", None, {"draft_id": "d-5", "mode": "notify"})]
+            for number, (account, phase, claim, spec) in enumerate(tasks, start=1):
+                connection.execute(text(
+                    "INSERT INTO supply_tasks (id, owner_id, account_id, phase, plan_rank, attempts, spec, claim_key, "
+                    "created_at, updated_at) VALUES (:id, 1, :account, :phase, 0, 0, :spec, :claim, CURRENT_TIMESTAMP, "
+                    "CURRENT_TIMESTAMP)"),
+                    {"id": number, "account": account, "phase": phase, "spec": json.dumps(spec), "claim": claim})
+        upgrade(blank_database_url)
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT account_id, claim_key, task_id FROM task_claims")).all()
+        assert sorted(map(tuple, rows)) == [(1, "draft:d-1", 1), (1, "draft:d-4", 4), (2, "draft:r-1", 1),
+                                            (2, "draft:r-4", 4)]
+    finally:
+        engine.dispose()

@@ -145,6 +145,16 @@ def claim_key(spec: SupplyTaskSpec) -> str | None:
     return None
 
 
+def claims_of(spec: SupplyTaskSpec) -> list[tuple[int, str]]:
+    """Every (WB account, draft or preorder) a booking task may plan a supply from: its own, and each racing
+    account's draft. Each is one task's alone, or two tasks could plan (and count) one supply twice."""
+    main = claim_key(spec)
+    if main is None:
+        return []
+    racers = sorted((int(account), claim_key_of("draft", draft)) for account, draft in spec.racers.items())
+    return [(int(spec.account_id), main), *racers]
+
+
 def claim_key_of(kind: str, ident: str) -> str:
     return f"{kind}:{ident.strip().lower()}"[:120]
 

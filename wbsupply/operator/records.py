@@ -28,13 +28,13 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from wbsupply.domain.booking import claim_key
+from wbsupply.domain.booking import claim_key, claims_of
 from wbsupply.domain.machines import SELLER_PAUSED_MESSAGE, can_move
 from wbsupply.domain.statuses import BotStatus, TaskPhase
 from wbsupply.domain.tariffs import Plan
 from wbsupply.domain.tasks import SupplyTaskSpec
 from wbsupply.operator.tasks import to_domain
-from wbsupply.store import EventLog, SupplyTask, User, WbAccount, session_scope
+from wbsupply.store import EventLog, SupplyTask, User, WbAccount, claims, session_scope
 
 _BOT_NAME = re.compile(r"^bot-(\d+)$")
 _TASK_NAME = re.compile(r"^task-(\d+)$")
@@ -245,12 +245,14 @@ def admit_task(engine: Engine, name: str, spec: Mapping[str, Any]) -> tuple[int 
                               cr_name=None if _TASK_NAME.match(name) else name)
             session.add(task)
             session.flush()
+            claims.take(session, task.id or 0, claims_of(domain))
             changes.append(f"task {task.id} {CREATED} {name}")
             _log(session, f"task adopted from SupplyTask {name} (kubectl)", user_id=seller.id,
                  account_id=account.id, task_id=task.id)
             return task.id, changes
         if not task.phase.is_final and SupplyTaskSpec.model_validate(task.spec) != domain:
             task.spec, task.deadline, task.claim_key = stored, domain.deadline, claim_key(domain)
+            claims.take(session, task.id or 0, claims_of(domain))
             changes.append(f"task {task.id} spec")
         if _pause_row(task, paused):
             changes.append(f"task {task.id} {'paused' if paused else 'resumed'}")

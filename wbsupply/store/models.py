@@ -116,6 +116,7 @@ class SupplyTaskBase(SQLModel):
 
 
 # Phases in which a task holds its draft or preorder: a second task on it is refused (see claim_key).
+CLAIM_PHASES = (TaskPhase.PENDING, TaskPhase.WATCHING, TaskPhase.BOOKING, TaskPhase.QUOTA_EXCEEDED, TaskPhase.BOOKED)
 CLAIM_PHASES_SQL = "phase IN ('Pending', 'Watching', 'Booking', 'QuotaExceeded', 'Booked')"
 _CLAIM_WHERE = text(f"claim_key IS NOT NULL AND {CLAIM_PHASES_SQL}")
 
@@ -151,6 +152,18 @@ class SupplyTask(SupplyTaskBase, table=True):
     moves: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # reschedules of the booked supply
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow, sa_column_kwargs=_UPDATED)
+
+
+class TaskClaim(SQLModel, table=True):
+    """A draft or preorder of one WB account that a booking task plans from: its own, and each racing
+    account's draft. At most one row per (account, draft/preorder); the row counts while its task is in
+    ``CLAIM_PHASES_SQL`` (an ended task's row is taken over by the next task, see :mod:`wbsupply.store.claims`)."""
+
+    __tablename__ = "task_claims"
+
+    account_id: int = Field(foreign_key="wb_accounts.id", ondelete="CASCADE", primary_key=True)
+    claim_key: str = Field(max_length=120, primary_key=True)  # "draft:<id>" | "preorder:<id>"
+    task_id: int = Field(foreign_key="supply_tasks.id", ondelete="CASCADE", index=True)
 
 
 # --- bookings and the quota ledger -----------------------------------------------------------------------

@@ -15,7 +15,7 @@ so it lands or it does not.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from sqlmodel import Session, select
@@ -33,6 +33,7 @@ from wbsupply.control.kube_mirror import (
 )
 from wbsupply.domain.tasks import SupplyTaskSpec
 from wbsupply.store import SupplyTask, User, WbAccount
+from wbsupply.store import claims as task_claims
 
 log = logging.getLogger(__name__)
 TASK_FIELDS = ("account_id", "spec", "deadline", "phase", "message", "claim_key", "paused")
@@ -89,7 +90,7 @@ def _undo_create(session: Session, row: Any) -> None:
 
 
 def submit_task(session: Session, owner: User, account: WbAccount, spec: SupplyTaskSpec,
-                *, claim: str | None = None) -> SupplyTask:
+                *, claim: str | None = None, claims: Sequence[tuple[int, str]] = ()) -> SupplyTask:
     plan = plan_of(owner)
     task = SupplyTask(
         owner_id=owner.id or 0,
@@ -100,6 +101,8 @@ def submit_task(session: Session, owner: User, account: WbAccount, spec: SupplyT
         claim_key=claim,
     )
     session.add(task)
+    session.flush()
+    task_claims.take(session, task.id or 0, claims)  # with the row: never a task without its claims
     session.commit()
     bot_name = bot_cr_name(account)
     try:

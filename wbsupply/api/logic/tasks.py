@@ -17,20 +17,18 @@ from sqlmodel import Session, col, select
 from wbsupply.api.errors import Conflict, Invalid, NotFound
 from wbsupply.api.logic import control, warehouses, wb
 from wbsupply.api.logic.warehouses import warehouse_names
-from wbsupply.domain.booking import claim_key, claim_words
+from wbsupply.domain.booking import claim_key, claim_words, claims_of
 from wbsupply.domain.machines import SELLER_PAUSED_MESSAGE, can_move
 from wbsupply.domain.schedule import moscow_today
 from wbsupply.domain.statuses import ACTIVE_PHASES, BoxType, TaskMode, TaskPhase
 from wbsupply.domain.tasks import SupplyTaskSpec, check_against_today, russian_errors
-from wbsupply.store import EventLog, SupplyTask, User
+from wbsupply.store import EventLog, SupplyTask, User, claims
 from wbsupply.store.types import MAX_ROW_ID, utcnow
 
 NOT_FOUND = "Задача не найдена"
 # A failed task is editable too: the seller fixes it (e.g. picks an existing draft) and it starts again.
 EDITABLE = frozenset({TaskPhase.PENDING, TaskPhase.WATCHING, TaskPhase.QUOTA_EXCEEDED, TaskPhase.FAILED})
 ACTIVE = ACTIVE_PHASES
-# Phases in which a task holds its draft or preorder (store.models.CLAIM_PHASES_SQL says the same to the DB).
-CLAIMING = ACTIVE | {TaskPhase.BOOKED}
 RESTARTED_MESSAGE = "Задача исправлена и запущена снова"
 _BOX_LABELS = {box.value: box.label for box in BoxType}
 MAX_ACTIVE_TASKS = 200  # per seller; a runaway script must not flood the bots
@@ -79,13 +77,13 @@ def create_task(session: Session, user: User, data: dict[str, Any]) -> SupplyTas
     ).all()
     if len(active) >= MAX_ACTIVE_TASKS:
         raise Conflict(f"Слишком много активных задач (не больше {MAX_ACTIVE_TASKS})")
-    claim = claim_key(spec)
-    _refuse_claimed(session, account.id or 0, claim, None)
+    held = claims_of(spec)
+    _refuse_claimed(session, held, None)
     try:
-        return control.submit_task(session, user, account, spec, claim=claim)
+        return control.submit_task(session, user, account, spec, claim=claim_key(spec), claims=held)
     except sa.exc.IntegrityError:  # a concurrent request claimed it between our check and our insert
         session.rollback()
-        _refuse_claimed(session, account.id or 0, claim, None)
+        _refuse_claimed(session, held, None)
         raise
 
 
@@ -112,16 +110,13 @@ def _check_racers(session: Session, user: User, spec: SupplyTaskSpec) -> None:
         wb.get_account(session, user, int(account_id))
 
 
-def _refuse_claimed(session: Session, account_id: int, claim: str | None, task_id: int | None) -> None:
-    """409 when another task of this WB account already holds the draft or preorder (active or booked)."""
-    if claim is None:
-        return
-    query = select(SupplyTask).where(col(SupplyTask.account_id) == account_id, col(SupplyTask.claim_key) == claim,
-                                     col(SupplyTask.phase).in_(sorted(CLAIMING)))
-    if task_id is not None:
-        query = query.where(col(SupplyTask.id) != task_id)
-    other = session.exec(query.limit(1)).first()
-    if other is not None:
+def _refuse_claimed(session: Session, held: list[tuple[int, str]], task_id: int | None) -> None:
+    """409 when another task already holds one of the task's drafts or preorders (active or booked): its own,
+    or a racing account's draft — as that task's own or as one of its racers'."""
+    for account_id, claim in held:
+        other = claims.holder(session, account_id, claim, besides=task_id)
+        if other is None:
+            continue
         label = phase_label(other.phase, other.paused)
         state = "уже забронирована" if other.phase is TaskPhase.BOOKED else f"в работе («{label}»)"
         raise Conflict(f"{claim_words(claim).capitalize()} уже выбран в задаче № {other.id}, она {state}. "
@@ -171,24 +166,25 @@ def update_task(session: Session, user: User, task_id: int, data: dict[str, Any]
     account = wb.get_account(session, user, _account_id_of(merged))
     spec = parse_spec(session, merged, account.id or 0)
     _check_racers(session, user, spec)
-    claim = claim_key(spec)
-    _refuse_claimed(session, account.id or 0, claim, task.id)
+    held = claims_of(spec)
+    _refuse_claimed(session, held, task.id)
     before = control.snapshot(task, control.TASK_FIELDS)
     restarted = task.phase is TaskPhase.FAILED
     task.account_id = account.id or 0
     task.spec = spec.model_dump(mode="json")
     task.deadline = spec.deadline
-    task.claim_key = claim
+    task.claim_key = claim_key(spec)
     if restarted:  # Failed → Pending: the bot checks the fixed task and watches again
         task.phase, task.message = TaskPhase.PENDING, RESTARTED_MESSAGE
     session.add(task)
     session.add(EventLog(source="api", user_id=task.owner_id, account_id=task.account_id, task_id=task.id,
                          message="edited and restarted by the seller" if restarted else "edited by the seller"))
     try:
+        claims.take(session, task.id or 0, held)
         session.commit()
     except sa.exc.IntegrityError:
         session.rollback()
-        _refuse_claimed(session, account.id or 0, claim, task.id)
+        _refuse_claimed(session, held, task.id)
         raise
     control.publish_task(session, task, before)
     return task

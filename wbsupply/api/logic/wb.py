@@ -175,16 +175,12 @@ def status(session: Session, user: User, account_id: int) -> dict[str, Any]:
 def cabinet_supplies(session: Session, user: User, account_id: int) -> dict[str, Any]:
     """The seller's drafts and preorders (unplanned, or planned and movable) as the bot last read them in the cabinet,
     each with the task that already holds it (``claimed_by``: such a pick would be refused)."""
-    from wbsupply.api.logic.tasks import CLAIMING  # tasks imports this module
     from wbsupply.domain.booking import claim_key_of
+    from wbsupply.store.claims import claimed_by
 
     account = get_account(session, user, account_id)
     listing = account.cabinet_supplies or {}
-    claims = dict(session.exec(
-        select(SupplyTask.claim_key, SupplyTask.id).where(
-            SupplyTask.account_id == account.id, col(SupplyTask.claim_key).is_not(None),
-            col(SupplyTask.phase).in_(sorted(CLAIMING)))
-    ).all())
+    claims = claimed_by(session, account.id or 0)  # a racing task's draft in this account too
     drafts = [{**d, "claimed_by": claims.get(claim_key_of("draft", str(d.get("id"))))}
               for d in listing.get("drafts") or []]
     preorders = [{**p, "claimed_by": claims.get(claim_key_of("preorder", str(p.get("id"))))}
