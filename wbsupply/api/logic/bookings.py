@@ -8,7 +8,7 @@ from sqlmodel import Session, col, select
 
 from wbsupply.api.logic.warehouses import warehouse_names
 from wbsupply.domain.statuses import BoxType
-from wbsupply.store import Booking, BookingState, User
+from wbsupply.store import Booking, BookingState, SupplyTask, User, WbAccount
 
 _STATE_LABELS = {BookingState.CONFIRMED: "Забронировано", BookingState.RESERVED: "Бронируем…",
                  BookingState.RELEASED: "Не состоялось, не списано"}
@@ -26,7 +26,13 @@ def list_bookings(session: Session, user: User, limit: int = 200, *, task_id: in
     if task_id is not None:
         query = query.where(col(Booking.task_id) == task_id)
     rows = session.exec(query.order_by(col(Booking.id).desc()).limit(limit)).all()
+    # A booking made before racing names no account: it is its task's.
+    task_accounts = dict(session.exec(select(SupplyTask.id, SupplyTask.account_id).where(
+        col(SupplyTask.id).in_({row.task_id for row in rows if row.account_id is None}))).all())
     names = warehouse_names()
+    # Which of the seller's WB accounts holds each supply (racing tasks: the account whose bot won).
+    accounts = {account_id: label or phone for account_id, label, phone in session.exec(
+        select(WbAccount.id, WbAccount.label, WbAccount.phone).where(col(WbAccount.owner_id) == user.id)).all()}
     return [
         {
             "id": row.id,
@@ -43,6 +49,8 @@ def list_bookings(session: Session, user: User, limit: int = 200, *, task_id: in
             "state": row.state.value,
             "state_label": ADOPTED_LABEL if row.adopted_at else _STATE_LABELS.get(row.state, row.state.value),
             "adopted": row.adopted_at is not None,
+            "account_id": row.account_id or task_accounts.get(row.task_id),
+            "account_label": accounts.get(row.account_id or task_accounts.get(row.task_id) or 0, ""),
         }
         for row in rows
     ]

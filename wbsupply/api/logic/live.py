@@ -18,7 +18,8 @@ LIVE_TASKS = 200
 
 def snapshot(session: Session, user: User) -> dict[str, Any]:
     tasks = session.execute(
-        sa.select(col(SupplyTask.id), col(SupplyTask.phase), col(SupplyTask.message), col(SupplyTask.paused))
+        sa.select(col(SupplyTask.id), col(SupplyTask.phase), col(SupplyTask.message), col(SupplyTask.paused),
+                  col(SupplyTask.moves))
         .where(col(SupplyTask.owner_id) == user.id)
         .order_by(col(SupplyTask.id).desc())
         .limit(LIVE_TASKS)
@@ -40,8 +41,8 @@ def snapshot(session: Session, user: User) -> dict[str, Any]:
     return {
         "tasks": [
             {"id": id_, "phase": phase.value, "phase_label": phase_label(phase, paused), "message": message,
-             "paused": paused}
-            for id_, phase, message, paused in tasks
+             "paused": paused, "moves": moves}
+            for id_, phase, message, paused, moves in tasks
         ],
         "bots": [
             {

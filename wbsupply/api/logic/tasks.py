@@ -126,7 +126,7 @@ def _refuse_claimed(session: Session, held: list[tuple[int, str]], task_id: int 
 _VIEW_COLUMNS = (
     SupplyTask.id, SupplyTask.account_id, SupplyTask.phase, SupplyTask.paused, SupplyTask.message, SupplyTask.spec,
     SupplyTask.deadline, SupplyTask.created_at, SupplyTask.booked_warehouse_id, SupplyTask.booked_warehouse_name,
-    SupplyTask.booked_date, SupplyTask.booked_coefficient, SupplyTask.booked_at,
+    SupplyTask.booked_date, SupplyTask.booked_coefficient, SupplyTask.booked_at, SupplyTask.moves,
 )
 
 
@@ -300,6 +300,7 @@ def task_view(task: Any, names: dict[int, str] | None = None) -> dict[str, Any]:
             "coefficient": task.booked_coefficient,
             "at": task.booked_at.isoformat() if task.booked_at else None,
         },
+        "moves": task.moves,  # times the booked supply was moved to a better slot
         "deadline": task.deadline.isoformat() if task.deadline else None,
         "created_at": task.created_at.isoformat(),
     }

@@ -40,6 +40,8 @@ def notification_feed(request: Request, user: CurrentUser, session: SessionDep, 
 def task_page(request: Request, task_id: DbId, user: CurrentUser, session: SessionDep) -> Response:
     task = tasks.get_task(session, user, task_id)
     account = session.get(WbAccount, task.account_id)
+    racing = [session.get(WbAccount, int(racer)) for racer in (task.spec or {}).get("racers") or {}]
+    racers = [row.label or row.phone for row in racing if row is not None and row.owner_id == user.id]
     history = session.exec(select(EventLog).where(col(EventLog.task_id) == task_id)
                            .order_by(col(EventLog.at).desc(), col(EventLog.id).desc()).limit(100)).all()
     # What the seller was told about this task (a notify-only task's slots live only there).
@@ -49,7 +51,8 @@ def task_page(request: Request, task_id: DbId, user: CurrentUser, session: Sessi
         {"at": item.at, "text": f"Уведомление: {item.title}", "level": "INFO", "slot": {}, "supply_id": None,
          "reason": None, "detail": item.text} for item in notices]
     lines.sort(key=lambda line: _utc(line["at"]), reverse=True)
-    return page(request, "task.html", user, task=tasks.task_view(task), account=account, history=lines,
+    return page(request, "task.html", user, task=tasks.task_view(task), account=account, racers=racers,
+                history=lines,
                 bookings=bookings.list_bookings(session, user, task_id=task_id, all_states=True),
                 attempts=task.attempts)
 
@@ -57,6 +60,7 @@ def task_page(request: Request, task_id: DbId, user: CurrentUser, session: Sessi
 # The bot's journal is in English (for operators); the seller reads it in Russian.
 _HISTORY_WORDS = {
     "booked": "Забронировано",
+    "supply moved": "Поставка перенесена на лучший слот",
     "quota exceeded": "Лимит тарифа исчерпан — бронирование не начато",
     "slot taken by someone else": "Слот заняли раньше нас — ищем дальше",
     "booking not confirmed by WB": "WB не подтвердил бронирование — ищем дальше, бронирование не списано",

@@ -29,6 +29,9 @@
             (t.phase === "Booked" || bookingsList || document.querySelector("[data-history]"))) reload = true;
         el.textContent = t.phase_label; setClass(el, "p-", t.phase);
       });
+      document.querySelectorAll('[data-booked="' + t.id + '"][data-moves]').forEach(function (el) {
+        if (el.dataset.moves !== String(t.moves)) reload = true; // the supply was moved: the new slot is drawn by the server
+      });
       document.querySelectorAll('[data-task-message="' + t.id + '"]').forEach(function (el) {
         el.textContent = t.message && t.message !== t.phase_label && t.phase_label !== "Приостановлена" ? t.message : "";
       });
