@@ -98,7 +98,7 @@ def test_live_snapshot_follows_the_bot(make_person, engine: Engine) -> None:
         row.phase, row.message = TaskPhase.BOOKING, "Бронируем Коледино на 01.12"
     live = seller.client.get("/api/v1/live").json()
     assert live["tasks"] == [{"id": task, "phase": "Booking", "phase_label": "Бронируем",
-                              "message": "Бронируем Коледино на 01.12", "paused": False}]
+                              "message": "Бронируем Коледино на 01.12", "paused": False, "moves": 0}]
     assert live["bots"][0]["status_label"] == "Активен"
 
 
