@@ -126,3 +126,23 @@ def test_observed_bot_phases_reach_the_row_but_a_blocks_pause_does_not(engine: E
     assert records.record_bot_phase(engine, "ivanov-42", "STOPPED") == []
     assert _row(engine, WbAccount, 42).status is BotStatus.ERROR  # unblocking resumes what ran before
     assert records.admit_bot(engine, "ivanov-42", _bot_spec("ivanov@shop.example", paused=True)).changes == ()
+
+
+def test_a_kubectl_racing_task_claims_its_racers_drafts_and_follows_their_edits(engine: Engine) -> None:
+    from sqlmodel import select
+
+    from wbsupply.store import TaskClaim
+
+    _seller(engine)
+    records.admit_bot(engine, "ivanov-42", _bot_spec("ivanov@shop.example"))
+    records.admit_bot(engine, "ivanov-43", _bot_spec("ivanov@shop.example", account="43"))
+
+    def claims() -> list[tuple[int, str, int]]:
+        with session_scope(engine) as session:
+            return sorted((c.account_id, c.claim_key, c.task_id) for c in session.exec(select(TaskClaim)).all())
+
+    task_id, _ = records.admit_task(engine, "race", _task_spec("ivanov@shop.example", racers={"43": "R-1"}))
+    assert task_id is not None
+    assert claims() == [(42, "preorder:123456", task_id), (43, "draft:r-1", task_id)]
+    records.admit_task(engine, "race", _task_spec("ivanov@shop.example", racers={"43": "R-2"}))
+    assert claims() == [(42, "preorder:123456", task_id), (43, "draft:r-2", task_id)]
