@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from apihelpers import task_body
 from sqlalchemy import Engine
 
@@ -237,9 +238,13 @@ def test_racing_accounts_drafts_are_claimed_like_the_main_draft(make_person, eng
     assert seller.post("/api/v1/tasks", json=task_body(b, draft_id="B-LATER")).status_code == 201
 
 
-def test_concurrent_tasks_on_one_racer_draft_give_exactly_one(make_person, engine: Engine, database_url: str) -> None:
+@pytest.mark.parametrize("case", ["fresh", "released", "crossed"])
+def test_concurrent_tasks_on_one_racer_draft_give_exactly_one(make_person, engine: Engine, database_url: str,
+                                                              case: str) -> None:
     """Tasks created at the same instant, each on its own connection, that all use account B's draft — as their
-    own draft or as a racer's: exactly one is saved, every other is refused with its number."""
+    own draft or as a racer's: exactly one is saved, every other is refused with its number. Also when the draft's
+    claim row is left by a cancelled task (every contender takes it over at once), and when the contenders name
+    the same two drafts crosswise (A's as their own and B's as a racer's, or the other way round)."""
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
@@ -250,8 +255,15 @@ def test_concurrent_tasks_on_one_racer_draft_give_exactly_one(make_person, engin
     seller = make_person(plan_limit=50)
     a = seller.add_account(engine)
     b = seller.add_account(engine, phone="+79001234568")
+    cancelled = None
+    if case == "released":
+        cancelled = seller.post("/api/v1/tasks", json=task_body(a, racers={str(b): "shared"})).json()["id"]
+        assert seller.post(f"/api/v1/tasks/{cancelled}/cancel").status_code == 200
     bodies = [task_body(b, draft_id="shared") if n % 2 else task_body(a, racers={str(b): "SHARED"})
               for n in range(8)]
+    if case == "crossed":
+        bodies = [task_body(b, draft_id="shared", racers={str(a): "on-a"}) if n % 2
+                  else task_body(a, draft_id="on-a", racers={str(b): "shared"}) for n in range(8)]
     engines = [make_engine(database_url) for _ in bodies]
     for each in engines:
         each.connect().close()
@@ -276,6 +288,6 @@ def test_concurrent_tasks_on_one_racer_draft_give_exactly_one(make_person, engin
     [winner] = [result for result in results if isinstance(result, int)]
     assert all(f"уже выбран в задаче № {winner}" in str(result) for result in results if result != winner), results
     with session_scope(engine) as session:
-        assert session.query(SupplyTask).count() == 1
+        assert session.query(SupplyTask).filter(SupplyTask.id != cancelled).count() == 1
         held = session.query(TaskClaim).filter(TaskClaim.account_id == b).all()
         assert [(claim.claim_key, claim.task_id) for claim in held] == [("draft:shared", winner)]

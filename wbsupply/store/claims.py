@@ -34,6 +34,7 @@ def take(session: Session, task_id: int, claims: Sequence[tuple[int, str]]) -> N
     """Give the task exactly ``claims`` (creation or an edit). A row an ended task left is taken over; a row
     a live task holds makes the flush fail with IntegrityError (also when a concurrent transaction took it
     first): the caller checks ``holder`` first and answers with its number."""
+    claims = sorted(set(claims))  # one order for every writer: two tasks claiming the same pair never deadlock
     session.execute(sa.delete(TaskClaim).where(col(TaskClaim.task_id) == task_id)
                     .execution_options(synchronize_session=False))
     live = sa.exists().where(col(SupplyTask.id) == col(TaskClaim.task_id), col(SupplyTask.phase).in_(CLAIM_PHASES))
