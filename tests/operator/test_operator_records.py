@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
+from sqlmodel import select as sa_select
 
 from wbsupply.domain.statuses import BotStatus, TaskPhase
 from wbsupply.operator import records
@@ -146,3 +147,23 @@ def test_a_kubectl_racing_task_claims_its_racers_drafts_and_follows_their_edits(
     assert claims() == [(42, "preorder:123456", task_id), (43, "draft:r-1", task_id)]
     records.admit_task(engine, "race", _task_spec("ivanov@shop.example", racers={"43": "R-2"}))
     assert claims() == [(42, "preorder:123456", task_id), (43, "draft:r-2", task_id)]
+
+
+def test_a_kubectl_task_on_a_draft_another_task_holds_is_refused_with_a_condition(engine: Engine) -> None:
+    """The cabinet's 409 in the cluster: the second SupplyTask on one draft gets DraftClaimed, and no row."""
+    _seller(engine)
+    records.admit_bot(engine, "ivanov-42", _bot_spec("ivanov@shop.example"))
+    records.admit_bot(engine, "ivanov-43", _bot_spec("ivanov@shop.example", account="43"))
+    first, _ = records.admit_task(engine, "first", _task_spec("ivanov@shop.example", racers={"43": "R-1"}))
+    assert first is not None
+    with pytest.raises(records.Refusal) as refused:  # its own preorder is the first task's
+        records.admit_task(engine, "second", _task_spec("ivanov@shop.example"))
+    assert refused.value.reason == "DraftClaimed" and f"task {first}" in refused.value.message
+    with pytest.raises(records.Refusal) as refused:  # the first task's racer draft, as this task's own
+        records.admit_task(engine, "third", _task_spec("ivanov@shop.example", bot="ivanov-43", accountId="43",
+                                                       preorderId=None, draftId="R-1"))
+    assert refused.value.reason == "DraftClaimed"
+    with session_scope(engine) as session:
+        assert [t.id for t in session.exec(sa_select(SupplyTask)).all()] == [first]
+    again, _ = records.admit_task(engine, "first", _task_spec("ivanov@shop.example", racers={"43": "R-1"}))
+    assert again == first  # its own claims do not refuse the task that holds them

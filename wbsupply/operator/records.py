@@ -237,6 +237,7 @@ def admit_task(engine: Engine, name: str, spec: Mapping[str, Any]) -> tuple[int 
         paused = bool(spec.get("paused"))
         changes: list[str] = []
         stored = domain.model_dump(mode="json")
+        _refuse_claimed(session, domain, task.id if task is not None else None)
         if task is None:
             task = SupplyTask(owner_id=seller.id or 0, account_id=account.id or 0, spec=stored,
                               deadline=domain.deadline, plan_rank=_plan_rank(seller.plan_limit),
@@ -260,6 +261,15 @@ def admit_task(engine: Engine, name: str, spec: Mapping[str, Any]) -> tuple[int 
                  account_id=task.account_id, task_id=task.id)
         session.add(task)
         return task.id, changes
+
+
+def _refuse_claimed(session: Session, domain: SupplyTaskSpec, task_id: int | None) -> None:
+    """One draft or preorder, one task — the cabinet's 409, as a condition: nothing is written."""
+    for account_id, key in claims_of(domain):
+        other = claims.holder(session, account_id, key, besides=task_id)
+        if other is not None:
+            raise Refusal("DraftClaimed", f"{key} of WB account {account_id} is already task {other.id}'s "
+                                          "(one draft or preorder, one task): cancel that task or name another")
 
 
 def record_task_phase(engine: Engine, name: str, phase: TaskPhase, message: str | None) -> list[str]:
