@@ -104,6 +104,21 @@ def table(results: list[BenchResult]) -> list[str]:
     return lines
 
 
+README_BEGIN = "<!-- make bench: begin (written by `wbsupply bench --all`) -->"
+README_END = "<!-- make bench: end -->"
+
+
+def readme_with_table(readme: str, results: list[BenchResult], when: str) -> str | None:
+    """The README with its benchmark table replaced by this run's (between the markers): the README's table
+    is `make bench`'s output, not a copy. None when the README has no markers."""
+    begin, end = readme.find(README_BEGIN), readme.find(README_END)
+    if begin < 0 or end < begin:
+        return None
+    setups = [f"- `{result.bench}`: {result.setup}" for result in results]
+    block = [README_BEGIN, f"Last `make bench`: {when}.", "", *table(results), "", "Setups:", "", *setups]
+    return readme[:begin] + "\n".join(block) + "\n" + readme[end:]
+
+
 def results_json(results: list[BenchResult]) -> dict[str, Any]:
     return {result.bench: json.loads(result.json_line()) for result in results}
 

@@ -157,27 +157,39 @@ def bench(
 
 def _bench_all(available: list[str], quick: bool) -> None:
     """Each benchmark in its own process (one's memory must not count in another's), then the table."""
+    import datetime as dt
     import json
     import subprocess
     import sys
 
-    from wbsupply.benchkit import chart, parse_json_line, results_json, table
+    from wbsupply.benchkit import chart, parse_json_line, readme_with_table, results_json, table
 
-    results = []
+    results, failed = [], []
     for name in available:
         typer.echo(f"running {name} ...", err=True)
         args = [sys.executable, "-m", "wbsupply.cli", "bench", name, *(["--quick"] if quick else [])]
         done = subprocess.run(args, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             typer.echo(f"{name} failed:\n{done.stderr[-2000:]}", err=True)
+            failed.append(name)
             continue
         results.append(parse_json_line(done.stdout))
     typer.echo("\n".join(table(results)))
     (BENCH_DIR / "results.json").write_text(json.dumps(results_json(results), ensure_ascii=False, indent=2) + "\n")
     png = BENCH_DIR / "results.png"
     made = chart(results, png)
+    readme = BENCH_DIR.parent / "README.md"
+    when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    # Only a full run with every benchmark answered becomes the README's table.
+    complete = not quick and not failed and readme.exists()
+    updated = readme_with_table(readme.read_text(), results, when) if complete else None
+    if updated is not None:
+        readme.write_text(updated)
     typer.echo(f"written: {BENCH_DIR / 'results.json'}" + (f", {png}" if made else
-               " (no chart: install the `bench` extra, matplotlib)"))
+               " (no chart: install the `bench` extra, matplotlib)") + (", README.md's table" if updated else ""))
+    if failed:
+        typer.echo(f"failed: {', '.join(failed)} (the README's table is left as it was)", err=True)
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

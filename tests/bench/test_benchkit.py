@@ -37,3 +37,27 @@ def test_a_floor_target_is_judged_the_same_after_the_json_line() -> None:
     assert parsed.figures["dashboard_p99"].meets_target() is False
     rows = [row for row in table([parsed]) if "achieved_rate" in row]
     assert rows and "meets" in rows[0] and "MISSES" not in rows[0]
+
+
+def test_make_bench_writes_the_readmes_table_between_its_markers_only() -> None:
+    from wbsupply.benchkit import README_BEGIN, README_END, readme_with_table
+
+    result = BenchResult("matching", "2 cores")
+    result.add("match_first_candidate", 4.4, "ms", target=20.0)
+    readme = f"# Title\n\ntext before\n\n{README_BEGIN}\nold table\n{README_END}\n\ntext after\n"
+    updated = readme_with_table(readme, [result], "2026-12-02 13:00 UTC")
+    assert updated is not None and "old table" not in updated
+    assert updated.startswith("# Title\n\ntext before\n\n") and updated.endswith(f"{README_END}\n\ntext after\n")
+    assert "| matching | match_first_candidate | 4.4 ms | – | 20 ms | meets |" in updated
+    assert "- `matching`: 2 cores" in updated and "2026-12-02 13:00 UTC" in updated
+    assert readme_with_table(updated, [result], "later") == updated.replace("2026-12-02 13:00 UTC", "later")
+    assert readme_with_table("# no markers\n", [result], "now") is None
+
+
+def test_the_readme_has_the_bench_markers() -> None:
+    from pathlib import Path
+
+    from wbsupply.benchkit import README_BEGIN, README_END
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert readme.count(README_BEGIN) == 1 and readme.count(README_END) == 1
