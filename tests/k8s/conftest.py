@@ -84,9 +84,17 @@ def release(kube_cluster: KubeCluster, postgres_server: PostgresServer,
         create_seller(installed, *EXAMPLE_SELLER)  # the examples' SellerBot and SupplyTask name this seller
         yield installed
     finally:
-        # The custom resources go while the operator still runs (it lifts its finalizers): left behind, they
-        # would be adopted by the next module's operator, which watches every namespace.
-        installed.kubectl("delete", "supplytasks,sellerbots", "--all", "--timeout=60s", check=False)
+        # The custom resources go before the next module: left behind, they would be adopted by the next
+        # module's operator, which watches every namespace. A running operator lifts its finalizers; once it
+        # is gone (the uninstall test stops it) nobody would, so they are lifted here.
+        operator = installed.processes.get("operator")
+        wait = "--timeout=60s" if operator is not None and operator.alive() else "--wait=false"
+        installed.kubectl("delete", "supplytasks,sellerbots", "--all", wait, check=False)
+        for kind in ("supplytasks", "sellerbots"):
+            left = installed.kubectl("get", kind, "-o", "name", check=False).stdout.split()
+            for name in left:
+                installed.kubectl("patch", name, "--type", "merge", "-p", '{"metadata": {"finalizers": null}}',
+                                  check=False)
         for process in installed.processes.values():
             process.stop()
         if installed.installed:

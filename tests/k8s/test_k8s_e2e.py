@@ -374,8 +374,13 @@ def test_helm_upgrade_changes_a_crd_field_and_deploys_the_sandbox(release: Relea
     columns = crd["spec"]["versions"][0]["additionalPrinterColumns"]
     columns.insert(-1, {"name": "Preorder", "type": "integer", "jsonPath": ".spec.preorderId"})
     path.write_text(yaml.safe_dump(copy.deepcopy(crd), sort_keys=False))
-    release.cluster.helm_run("upgrade", RELEASE, str(chart), "-n", release.namespace, "--reuse-values",
-                             "--set", "config.sandboxEnabled=true", "--wait", "--timeout", "120s")
+    try:
+        release.cluster.helm_run("upgrade", RELEASE, str(chart), "-n", release.namespace, "--reuse-values",
+                                 "--set", "config.sandboxEnabled=true", "--wait", "--timeout", "240s")
+    except AssertionError as failed:  # say what helm waited for (it timed out once on a loaded CI machine)
+        state = release.kubectl("get", "deployments,replicasets,pods", "-o", "wide", check=False).stdout
+        events = release.kubectl("get", "events", "--sort-by=.lastTimestamp", check=False).stdout
+        raise AssertionError(f"{failed}\n{state}\n{events[-4000:]}") from None
     live = json.loads(release.cluster.kubectl_run("get", "crd", "supplytasks.wbsupply.io", "-o", "json").stdout)
     assert "Preorder" in [c["name"] for c in live["spec"]["versions"][0]["additionalPrinterColumns"]]
     header = release.kubectl("get", "st").stdout.splitlines()[0].split()

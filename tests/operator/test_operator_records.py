@@ -28,11 +28,14 @@ def _bot_spec(seller: str, account: str = "42", paused: bool = False) -> dict[st
             "tariff": "standard", "paused": paused}
 
 
+# One deadline for the module: a spec made a second later must not read as an edit of the task.
+DEADLINE = (dt.datetime.now(dt.UTC) + dt.timedelta(days=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _task_spec(seller: str, bot: str = "ivanov-42", paused: bool = False, **fields: Any) -> dict[str, Any]:
-    deadline = (dt.datetime.now(dt.UTC) + dt.timedelta(days=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {"seller": seller, "paused": paused, "sellerBotRef": {"name": bot}, "accountId": "42",
             "preorderId": 123456, "warehouses": [507], "boxType": "boxes", "maxCoefficient": 0,
-            "deadline": deadline} | fields
+            "deadline": DEADLINE} | fields
 
 
 def _row(engine: Engine, model: Any, ident: int) -> Any:

@@ -15,7 +15,7 @@ from wbsupply.domain.statuses import BotStatus
 from wbsupply.feed.memory import MemoryFeed
 from wbsupply.process import ProcessContext
 from wbsupply.sandbox.testing import RunningSandbox
-from wbsupply.store.engine import session_scope
+from wbsupply.store.engine import begin_immediate, session_scope
 from wbsupply.store.models import WbAccount
 from wbsupply.testkit import eventually, new_phone
 from wbsupply.worker.main import Supervisor
@@ -42,7 +42,7 @@ async def test_supervisor_runs_a_bot_per_account_in_one_browser(
         assert runtime.status["supervisor"] == "2 bot(s)"
         assert supervisor._host is not None and len(supervisor._host.browser.contexts) == 2
 
-        with session_scope(db) as session:  # the seller stops the second bot in the cabinet
+        with session_scope(begin_immediate(db)) as session:  # the seller stops the second bot in the cabinet
             account = session.get(WbAccount, second)
             assert account is not None
             account.status = BotStatus.STOPPED
@@ -50,7 +50,7 @@ async def test_supervisor_runs_a_bot_per_account_in_one_browser(
         assert runtime.worker_health.report()[0]
 
         restarts_before = row(db, WbAccount, first).restart_count
-        with session_scope(db) as session:  # the admin presses «Перезапустить»
+        with session_scope(begin_immediate(db)) as session:  # the admin presses «Перезапустить»
             account = session.get(WbAccount, first)
             assert account is not None
             account.next_restart_at = dt.datetime.now(dt.UTC)
