@@ -285,6 +285,9 @@ class ControlPlane:
             component_kubeconfig("controller-manager", "system:kube-controller-manager"),
             "--leader-elect=false", "--secure-port", "0", "--use-service-account-credentials",
             "--service-account-private-key-file", str(sa_key), "--root-ca-file", str(pki.ca_path),
+            # kwok posts the fake nodes' heartbeats; on a loaded 2-core CI machine they came late once, the nodes
+            # went NotReady, every pod's Ready condition was cleared and kwok never sets it again (helm --wait hung).
+            "--node-monitor-grace-period=10m",
         )
         self._start(
             "kube-scheduler", "--kubeconfig", component_kubeconfig("scheduler", "system:kube-scheduler"),
