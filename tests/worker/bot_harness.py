@@ -5,8 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
@@ -21,6 +26,7 @@ from wbsupply.sandbox.testing import RunningSandbox
 from wbsupply.store.engine import session_scope
 from wbsupply.store.models import SupplyTask, User, WbAccount
 from wbsupply.testkit import eventually, fresh_preorder
+from wbsupply.worker.booking import CRASH_POINT_ENV
 from wbsupply.worker.bot import Bot, BotConfig
 from wbsupply.worker.browser import BrowserHost
 
@@ -155,3 +161,34 @@ async def login_through_relay(engine: Engine, market: Any, account_id: int, phon
 
 def phase_of(engine: Engine, task_id: int) -> TaskPhase:
     return row(engine, SupplyTask, task_id).phase
+
+
+CRASH_RUNNER = Path(__file__).with_name("crash_worker.py")
+
+
+async def kill_9_at(step: str, sandbox: RunningSandbox, account_id: int, event: dict[str, Any], database_url: str,
+                    data_dir: Path) -> None:
+    """Run the bot in a worker process of its own (crash_worker.py) that takes ``event`` and stops at the crash
+    point ``step``; then SIGKILL it with its Playwright driver and Chromium, as an OOM kill or a power cut would."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WBSUPPLY_")}
+    env.update(WBSUPPLY_DATABASE_URL=database_url, WBSUPPLY_SECRET_KEY=SECRET,
+               WBSUPPLY_WB_CABINET_URL=sandbox.url, WBSUPPLY_WB_SUPPLIES_API_URL=sandbox.url,
+               WBSUPPLY_DATA_DIR=str(data_dir), **{CRASH_POINT_ENV: step})
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, str(CRASH_RUNNER), str(account_id), json.dumps(event), env=env,
+        stderr=asyncio.subprocess.PIPE, start_new_session=True)
+    try:
+        await asyncio.wait_for(_wait_for_line(worker, f"CRASH POINT {step} reached"), 60)
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)
+        await asyncio.wait_for(worker.wait(), 10)
+
+
+async def _wait_for_line(process: asyncio.subprocess.Process, wanted: str) -> None:
+    assert process.stderr is not None
+    seen = []
+    while line := (await process.stderr.readline()).decode():
+        if wanted in line:
+            return
+        seen.append(line)
+    raise AssertionError(f"the worker ended before {wanted!r}; its stderr:\n{''.join(seen[-30:])}")

@@ -8,18 +8,14 @@ bookings == the cabinet's bookings, usage == confirmed bookings, and no second `
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import signal
-import sys
 from pathlib import Path
 
 import pytest
 from bot_harness import (
-    SECRET,
     WAREHOUSE_ID,
     add_seller,
     bot_config,
+    kill_9_at,
     login_through_relay,
     msk_day,
     opened,
@@ -38,11 +34,10 @@ from wbsupply.store.engine import session_scope
 from wbsupply.store.journal import NotificationOutbox
 from wbsupply.store.models import Booking, BookingState, SupplyTask
 from wbsupply.testkit import eventually, new_phone
-from wbsupply.worker.booking import CRASH_POINT_ENV, STEPS
+from wbsupply.worker.booking import STEPS
 from wbsupply.worker.browser import BrowserHost
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
-RUNNER = Path(__file__).with_name("crash_worker.py")
 PLANNED_FROM = STEPS.index("after_plan")  # from this step on WB has the booking when the worker dies
 
 
@@ -74,18 +69,7 @@ async def test_kill_9_at_every_step_ends_with_wb_and_the_cabinet_agreeing(
     day = msk_day(market, 2 + STEPS.index(step))
     market.open_slot(WAREHOUSE_ID, day, BoxType.BOXES, capacity=3)
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WBSUPPLY_")}
-    env.update(WBSUPPLY_DATABASE_URL=sqlite_database_url, WBSUPPLY_SECRET_KEY=SECRET,
-               WBSUPPLY_WB_CABINET_URL=sandbox.url, WBSUPPLY_WB_SUPPLIES_API_URL=sandbox.url,
-               WBSUPPLY_DATA_DIR=str(tmp_path), **{CRASH_POINT_ENV: step})
-    worker = await asyncio.create_subprocess_exec(
-        sys.executable, str(RUNNER), str(account_id), json.dumps(opened(day)), env=env,
-        stderr=asyncio.subprocess.PIPE, start_new_session=True)
-    try:
-        await asyncio.wait_for(_wait_for_line(worker, f"CRASH POINT {step} reached"), 60)
-    finally:
-        os.killpg(worker.pid, signal.SIGKILL)  # the worker, its Playwright driver and its Chromium
-        await asyncio.wait_for(worker.wait(), 10)
+    await kill_9_at(step, sandbox, account_id, opened(day), sqlite_database_url, tmp_path)
 
     supplier = seller.suppliers[0].id
     planned = [p for p in market.list_preorders(supplier) if p.status_id == 2]
@@ -116,12 +100,3 @@ async def test_kill_9_at_every_step_ends_with_wb_and_the_cabinet_agreeing(
     booked_calls = [c for c in market.faults.calls if c.supplier_id == supplier and c.outcome == "booked"]
     assert len(booked_calls) == 1  # one plan/add that booked, whatever was killed when
 
-
-async def _wait_for_line(process: asyncio.subprocess.Process, wanted: str) -> None:
-    assert process.stderr is not None
-    seen = []
-    while line := (await process.stderr.readline()).decode():
-        if wanted in line:
-            return
-        seen.append(line)
-    raise AssertionError(f"the worker ended before {wanted!r}; its stderr:\n{''.join(seen[-30:])}")

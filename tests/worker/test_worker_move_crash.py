@@ -10,20 +10,16 @@ is never sent again for a marker WB was not asked about.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import signal
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from bot_harness import (
-    SECRET,
     WAREHOUSE_ID,
     add_seller,
     add_task,
     bot_config,
+    kill_9_at,
     login_through_relay,
     msk_day,
     new_preorder,
@@ -44,11 +40,10 @@ from wbsupply.store import quota
 from wbsupply.store.journal import EventLog, NotificationChannel, NotificationOutbox
 from wbsupply.store.models import Booking, BookingState, SupplyTask
 from wbsupply.testkit import eventually, new_phone
-from wbsupply.worker.booking import CRASH_POINT_ENV, MOVE_STEPS
+from wbsupply.worker.booking import MOVE_STEPS
 from wbsupply.worker.browser import BrowserHost
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
-RUNNER = Path(__file__).with_name("crash_worker.py")
 MOVED_FROM = MOVE_STEPS.index("after_update")  # from this step on WB has the supply on the new slot
 
 
@@ -109,18 +104,7 @@ async def test_kill_9_at_every_step_of_a_move_ends_with_wb_and_the_cabinet_agree
     late, early = booking_of(db, task_id).slot_date, msk_day(market, 3 + MOVE_STEPS.index(step))
     market.open_slot(WAREHOUSE_ID, early, BoxType.BOXES, capacity=3)
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WBSUPPLY_")}
-    env.update(WBSUPPLY_DATABASE_URL=sqlite_database_url, WBSUPPLY_SECRET_KEY=SECRET,
-               WBSUPPLY_WB_CABINET_URL=sandbox.url, WBSUPPLY_WB_SUPPLIES_API_URL=sandbox.url,
-               WBSUPPLY_DATA_DIR=str(tmp_path), **{CRASH_POINT_ENV: step})
-    worker = await asyncio.create_subprocess_exec(
-        sys.executable, str(RUNNER), str(account_id), json.dumps(opened(early)), env=env,
-        stderr=asyncio.subprocess.PIPE, start_new_session=True)
-    try:
-        await asyncio.wait_for(_wait_for_line(worker, f"CRASH POINT {step} reached"), 60)
-    finally:
-        os.killpg(worker.pid, signal.SIGKILL)  # the worker, its Playwright driver and its Chromium
-        await asyncio.wait_for(worker.wait(), 10)
+    await kill_9_at(step, sandbox, account_id, opened(early), sqlite_database_url, tmp_path)
 
     wb_moved = MOVE_STEPS.index(step) >= MOVED_FROM
     assert market.preorder(supplier, preorder_id).supply_date == (early if wb_moved else late)
@@ -232,12 +216,3 @@ async def test_a_supply_the_seller_moved_by_hand_in_wb_is_followed_not_counted(
     assert events(db, task_id).count("supply moved outside the bot") == 1 and "supply moved" not in events(db, task_id)
     assert [c for c in market.faults.update_calls if c.supplier_id == supplier] == []  # the bot moved nothing
 
-
-async def _wait_for_line(process: asyncio.subprocess.Process, wanted: str) -> None:
-    assert process.stderr is not None
-    seen = []
-    while line := (await process.stderr.readline()).decode():
-        if wanted in line:
-            return
-        seen.append(line)
-    raise AssertionError(f"the worker ended before {wanted!r}; its stderr:\n{''.join(seen[-30:])}")

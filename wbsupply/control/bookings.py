@@ -95,9 +95,7 @@ def settle_move(engine: Engine, bot_id: int, booking_id: int, slot: Slot, notice
     from wbsupply.control.local import task_record
 
     with session_scope(begin_immediate(engine)) as session:
-        booking = session.get(Booking, booking_id, with_for_update=True)
-        if booking is None or booking.state is not BookingState.CONFIRMED:
-            raise QuotaError(f"booking {booking_id} is not a confirmed booking: nothing to move")
+        booking = _locked_confirmed(session, booking_id, "move")
         task = session.get(SupplyTask, booking.task_id, with_for_update=True)
         assert task is not None
         _clear_move_marker(booking)
@@ -118,13 +116,19 @@ def settle_move(engine: Engine, bot_id: int, booking_id: int, slot: Slot, notice
         return task_record(task)
 
 
+def _locked_confirmed(session: Session, booking_id: int, doing: str) -> Booking:
+    """The confirmed booking a move works on, locked for the transaction (QuotaError for any other)."""
+    booking = session.get(Booking, booking_id, with_for_update=True)
+    if booking is None or booking.state is not BookingState.CONFIRMED:
+        raise QuotaError(f"booking {booking_id} is not a confirmed booking: nothing to {doing}")
+    return booking
+
+
 def mark_move_requested(engine: Engine, booking_id: int, slot: Slot) -> None:
     """The move marker, written just before ``plan/update`` is sent: WB may have the supply on ``slot`` from now
     on. Only a settled move (:func:`settle_move`, :func:`move_missed`, :func:`follow_wb`) clears it."""
     with session_scope(begin_immediate(engine)) as session:
-        booking = session.get(Booking, booking_id, with_for_update=True)
-        if booking is None or booking.state is not BookingState.CONFIRMED:
-            raise QuotaError(f"booking {booking_id} is not a confirmed booking: nothing to move")
+        booking = _locked_confirmed(session, booking_id, "move")
         booking.move_date, booking.move_coefficient, booking.move_requested_at = slot.date, slot.coefficient, utcnow()
         session.add(booking)
 
@@ -153,9 +157,7 @@ def follow_wb(engine: Engine, bot_id: int, booking_id: int, slot: Slot, coeffici
     from wbsupply.control.local import task_record
 
     with session_scope(begin_immediate(engine)) as session:
-        booking = session.get(Booking, booking_id, with_for_update=True)
-        if booking is None or booking.state is not BookingState.CONFIRMED:
-            raise QuotaError(f"booking {booking_id} is not a confirmed booking: nothing to follow")
+        booking = _locked_confirmed(session, booking_id, "follow")
         task = session.get(SupplyTask, booking.task_id, with_for_update=True)
         assert task is not None
         _clear_move_marker(booking)
